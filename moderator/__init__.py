@@ -1,0 +1,1 @@
+"""Moderator: self-hosted comment moderation."""

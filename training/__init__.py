@@ -1,0 +1,1 @@
+"""Training, evaluation and label export for Moderator's policy classifier."""
