@@ -1,0 +1,197 @@
+"""The one decision path: normalise -> word rules -> classifier -> policy (-> storage).
+
+The HTTP API, the Perspective-compatible endpoint, the dashboard and `moderator score` all
+call `Moderation.decide` / `decide_batch`, so a comment gets the same decision whichever
+door it came in by.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from moderator import policy
+from moderator.classifier import Classifier
+from moderator.policy import Category
+from moderator.policy import Decision
+from moderator.policy import RuleHit
+from moderator.policy import Threshold
+from moderator.rules import WordList
+from moderator.rules import default_wordlist
+from moderator.text import normalise
+from moderator.text import normalise_with_offsets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """A site's policy: thresholds per category and its compiled word lists."""
+
+    thresholds: Mapping[Category, Threshold]
+    wordlist: WordList
+    allow: frozenset[str] = frozenset()
+
+    def unmask(self, normalised: str) -> str:
+        """The normalised text without allow-listed words, so they never trigger by themselves."""
+        if not self.allow:
+            return normalised
+        return _allow_pattern(self.allow).sub(" ", normalised)
+
+
+@lru_cache(maxsize=256)
+def _allow_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(normalise(w)) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+class Moderation:
+    """The long-lived decision engine: one per process, built in create_app or the CLI."""
+
+    def __init__(
+        self,
+        classifier: Classifier | None,
+        thresholds: Mapping[Category, Threshold] | None = None,
+        wordlist: WordList | None = None,
+    ) -> None:
+        self.classifier = classifier
+        if thresholds is None:
+            thresholds = classifier.thresholds if classifier is not None else {}
+        self.default_rules = SiteRules(
+            thresholds=dict(thresholds), wordlist=wordlist or default_wordlist()
+        )
+        self._site_rules: dict[tuple, SiteRules] = {}
+
+    @property
+    def model_label(self) -> str | None:
+        """`name@version` of the loaded model, or None when none is loaded."""
+        return self.classifier.label() if self.classifier is not None else None
+
+    def site_rules(
+        self,
+        thresholds: Mapping[str, Mapping[str, float]] | None = None,
+        block: Iterable[str] | None = None,
+        suspect: Iterable[str] = (),
+        allow: Iterable[str] = (),
+    ) -> SiteRules:
+        """A site's rules from its stored settings, compiled once and cached.
+
+        `thresholds` overrides the model's defaults category by category; `block=None`
+        keeps better-profanity's list, and a site's own block words are added to it.
+        """
+        key = (
+            _freeze(thresholds),
+            None if block is None else tuple(block),
+            tuple(suspect),
+            tuple(allow),
+        )
+        rules = self._site_rules.get(key)
+        if rules is not None:
+            return rules
+        merged = dict(self.default_rules.thresholds)
+        merged.update(policy.thresholds_from_dict(thresholds or {}))
+        if not (key[1] or key[2] or key[3]):
+            wordlist = self.default_rules.wordlist
+        else:
+            wordlist = WordList.compile(
+                block=None if not key[1] else _default_block() + list(key[1]),
+                suspect=key[2],
+                allow=key[3],
+            )
+        rules = SiteRules(
+            thresholds=merged,
+            wordlist=wordlist,
+            allow=frozenset(w.strip().lower() for w in key[3] if w.strip()),
+        )
+        if len(self._site_rules) > 1024:
+            self._site_rules.clear()
+        self._site_rules[key] = rules
+        return rules
+
+    def decide(self, text: str, site: SiteRules | None = None) -> Decision:
+        """Decide one comment."""
+        return self.decide_batch([text], site)[0]
+
+    def decide_batch(self, texts: Sequence[str], site: SiteRules | None = None) -> list[Decision]:
+        """Decide many comments with one classifier call; results in input order."""
+        rules = site or self.default_rules
+        normalised = [rules.unmask(normalise(t)) for t in texts]
+        all_scores = self._score(normalised)
+        return [
+            policy.decide(
+                self._hits(text, norm, rules),
+                scores,
+                rules.thresholds,
+                explain=self._explainer(text, rules),
+            )
+            for text, norm, scores in zip(texts, normalised, all_scores, strict=True)
+        ]
+
+    def _score(self, normalised: list[str]) -> list[dict[str, float] | None]:
+        if self.classifier is None:
+            return [None] * len(normalised)
+        try:
+            if len(normalised) == 1:
+                return [self.classifier.score_one(normalised[0])]
+            return list(self.classifier.score(normalised))
+        except Exception:
+            # Never lose a comment to a broken model: the policy holds it for a person instead.
+            log.exception("classifier failed; holding %d comment(s)", len(normalised))
+            return [None] * len(normalised)
+
+    def _hits(self, text: str, normalised: str, rules: SiteRules) -> list[RuleHit]:
+        """Word-list hits in the original text, plus obfuscated ones only normalising reveals."""
+        hits = rules.wordlist.check(text)
+        if normalised == text:
+            return hits
+        hidden = rules.wordlist.check(normalised)
+        if not hidden:
+            return hits
+        seen = {h.word.lower() for h in hits}
+        hidden = [h for h in hidden if h.word.lower() not in seen]
+        if not hidden:
+            return hits
+        aligned = normalise_with_offsets(text)
+        if rules.allow:
+            # Offsets are only exact on the unmasked text; allow-listed words never hit anyway.
+            hidden = rules.wordlist.check(aligned.text)
+            hidden = [h for h in hidden if h.word.lower() not in seen]
+        for h in hidden:
+            start, end = aligned.original_span(h.start, h.end)
+            hits.append(RuleHit(text[start:end], start, end, h.kind, h.category))
+        return sorted(hits, key=lambda h: h.start)
+
+    def _explainer(self, text: str, rules: SiteRules) -> policy.Explainer | None:
+        classifier = self.classifier
+        if classifier is None:
+            return None
+
+        def explain(category: Category):
+            words, spans = classifier.explain(text, category)
+            if not rules.allow:
+                return words, spans
+            kept = [
+                (w, s) for w, s in zip(words, spans, strict=True) if w.lower() not in rules.allow
+            ]
+            return [w for w, _ in kept], [s for _, s in kept]
+
+        return explain
+
+
+@lru_cache(maxsize=1)
+def _default_block() -> list[str]:
+    """better-profanity's own word list, which a site's block words extend."""
+    path = resources.files("better_profanity").joinpath("profanity_wordlist.txt")
+    return [w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]
+
+
+def _freeze(value):
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
