@@ -1,0 +1,205 @@
+"""Speed of the full decision path, against alt-profanity-check and better-profanity in the same run.
+
+    python bench/bench_speed.py --data-dir ../shared/data [--model models/default]
+
+Measures, pinned to one core with one BLAS thread:
+  * batch throughput: Moderation.decide_batch (what `moderator score` runs) in batches of 1,000,
+    and the `moderator score` command end to end on a CSV (process start and model load included);
+  * single-comment latency of the full decision (normalise, word rules, classifier, policy),
+    p50 and p99 over real comments, against one alt-profanity-check call and one
+    better-profanity contains_profanity call on the same comments.
+Writes bench/results/speed.json and speed.md. Figures, not assertions: the machine is noisy,
+so quote medians of repeated runs and ratios measured here.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core, one BLAS thread, before numpy is imported anywhere.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_texts(data_dir: Path, limit: int, seed: int) -> list[str]:
+    """Real comments from the public test splits (OLID test, HASOC test, GHC test)."""
+    texts: list[str] = []
+    sources = [
+        (data_dir / "olid" / "olid_test.csv", ",", "tweet"),
+        (data_dir / "hasoc2019" / "hasoc2019_en_test-2919.tsv", "\t", "text"),
+        (data_dir / "gab_hate_corpus" / "ghc_test.tsv", "\t", "text"),
+        (data_dir / "davidson" / "labeled_data.csv", ",", "tweet"),
+    ]
+    for path, delimiter, column in sources:
+        if not path.exists():
+            raise SystemExit(f"missing {path}: pass --data-dir")
+        with path.open(encoding="utf-8", newline="") as f:
+            texts.extend(row[column] for row in csv.DictReader(f, delimiter=delimiter))
+    random.Random(seed).shuffle(texts)
+    return texts[:limit]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def time_each(fn, texts: list[str]) -> list[float]:
+    """Seconds per call of fn(text), one call at a time."""
+    out = []
+    clock = time.perf_counter
+    for text in texts:
+        t0 = clock()
+        fn(text)
+        out.append(clock() - t0)
+    return out
+
+
+def throughput(fn, texts: list[str], batch: int, repeats: int) -> list[float]:
+    """Comments per second of fn(list_of_texts) over all texts, once per repeat."""
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for i in range(0, len(texts), batch):
+            fn(texts[i : i + batch])
+        rates.append(len(texts) / (time.perf_counter() - t0))
+    return rates
+
+
+def cli_throughput(texts: list[str], model: Path, repeats: int) -> list[float]:
+    """Comments per second of `moderator score` on a CSV, process start and model load included."""
+    rates = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.csv"
+        with src.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["text"])
+            writer.writerows([t] for t in texts)
+        command = [sys.executable, "-m", "moderator", "score", str(src), "--model", str(model)]
+        command += ["--output", str(Path(tmp) / "out.jsonl")]
+        if hasattr(os, "sched_setaffinity"):
+            command = ["taskset", "-c", "0", *command]
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            rates.append(len(texts) / (time.perf_counter() - t0))
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--texts", type=int, default=20_000, help="comments for throughput")
+    parser.add_argument("--latency-texts", type=int, default=2_000, help="comments for latency")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+
+    from better_profanity import profanity
+    from profanity_check import predict_prob
+
+    from moderator.classifier import Classifier
+    from moderator.service import Moderation
+
+    texts = load_texts(args.data_dir, args.texts, args.seed)
+    few = texts[: args.latency_texts]
+    log(f"{len(texts):,} comments for throughput, {len(few):,} for latency")
+
+    moderation = Moderation(Classifier.load(args.model))
+    profanity.load_censor_words()
+    moderation.decide_batch(texts[:1000])  # warm caches on both sides
+    predict_prob(texts[:1000])
+
+    log("batch throughput: moderator decide_batch")
+    ours_batch = throughput(moderation.decide_batch, texts, 1000, args.repeats)
+    log("batch throughput: alt-profanity-check predict_prob")
+    apc_batch = throughput(predict_prob, texts, 1000, args.repeats)
+    log("batch throughput: moderator score CLI (end to end)")
+    cli_rates = cli_throughput(texts, args.model, max(1, args.repeats // 2))
+
+    log("single-comment latency: moderator decide")
+    ours_one = time_each(moderation.decide, few)
+    log("single-comment latency: alt-profanity-check")
+    apc_one = time_each(lambda t: predict_prob([t]), few)
+    log("single-comment latency: better-profanity contains_profanity")
+    bp_one = time_each(profanity.contains_profanity, few[:500])
+
+    def summary(values: list[float]) -> dict:
+        return {"p50_ms": percentile(values, 50) * 1e3, "p99_ms": percentile(values, 99) * 1e3}
+
+    result = {
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "cores": 1},
+        "model": moderation.model_label,
+        "texts": len(texts),
+        "batch_comments_per_s": {
+            "moderator_decide_batch": statistics.median(ours_batch),
+            "moderator_score_cli": statistics.median(cli_rates),
+            "alt_profanity_check": statistics.median(apc_batch),
+        },
+        "latency": {
+            "moderator_decide": summary(ours_one),
+            "alt_profanity_check": summary(apc_one),
+            "better_profanity": summary(bp_one),
+        },
+    }
+    result["ratios"] = {
+        "batch_vs_alt_profanity_check": result["batch_comments_per_s"]["moderator_decide_batch"]
+        / result["batch_comments_per_s"]["alt_profanity_check"],
+        "p50_latency_alt_profanity_check_over_moderator": result["latency"]["alt_profanity_check"][
+            "p50_ms"
+        ]
+        / result["latency"]["moderator_decide"]["p50_ms"],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "speed.json").write_text(json.dumps(result, indent=2) + "\n")
+    b, lat = result["batch_comments_per_s"], result["latency"]
+    lines = [
+        f"Speed, one core (`python bench/bench_speed.py`), model `{result['model']}`,",
+        f"{len(texts):,} real comments, medians of {args.repeats} runs.",
+        "",
+        "| | batch comments/s | single comment p50 | p99 |",
+        "|---|---:|---:|---:|",
+        f"| Moderator, full decision | {b['moderator_decide_batch']:,.0f} | "
+        f"{lat['moderator_decide']['p50_ms']:.3f} ms | {lat['moderator_decide']['p99_ms']:.3f} ms |",
+        f"| `moderator score` CLI, end to end | {b['moderator_score_cli']:,.0f} | | |",
+        f"| alt-profanity-check | {b['alt_profanity_check']:,.0f} | "
+        f"{lat['alt_profanity_check']['p50_ms']:.3f} ms | "
+        f"{lat['alt_profanity_check']['p99_ms']:.3f} ms |",
+        f"| better-profanity `contains_profanity` | | {lat['better_profanity']['p50_ms']:.3f} ms"
+        f" | {lat['better_profanity']['p99_ms']:.3f} ms |",
+        "",
+        f"Batch: {result['ratios']['batch_vs_alt_profanity_check']:.1f}x alt-profanity-check; "
+        f"single-comment p50: {result['ratios']['p50_latency_alt_profanity_check_over_moderator']:.1f}x"
+        " faster than one alt-profanity-check call.",
+    ]
+    (args.out / "speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
