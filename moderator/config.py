@@ -1,0 +1,218 @@
+"""Settings: one frozen `Config`, read from the environment once by `Config.from_env()`.
+
+This is the only module that reads `os.environ`. Every field has a default that works out
+of the box (SQLite in the instance folder, the shipped model) and help text, which the
+README's configuration section lists (tests/test_docs.py checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+#: The checkout this package was imported from (or site-packages when installed).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(ValueError):
+    """A bad environment value; the message names the variable."""
+
+
+def default_instance_path() -> Path:
+    """`instance/` in a source checkout, else Flask's `<prefix>/var/moderator-instance`."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "instance"
+    return Path(sys.prefix) / "var" / "moderator-instance"
+
+
+def _setting(
+    env: str, help: str, default=dataclasses.MISSING, factory=dataclasses.MISSING, repr=True
+):
+    return field(
+        default=default, default_factory=factory, repr=repr, metadata={"env": env, "help": help}
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app needs, parsed and checked once at startup."""
+
+    instance_path: Path = _setting(
+        "MODERATOR_INSTANCE_PATH",
+        "Folder for the default SQLite database and the generated secret key. "
+        "Default: instance/ in a source checkout, <prefix>/var/moderator-instance when installed.",
+        factory=default_instance_path,
+    )
+    database_url: str | None = _setting(
+        "DATABASE_URL",
+        "SQLAlchemy database URL (sqlite:///path or postgresql://user:pass@host/db; "
+        "postgres:// is accepted). Default: SQLite file moderator.sqlite3 in the instance folder.",
+        default=None,
+        repr=False,  # may hold a password
+    )
+    model_path: Path = _setting(
+        "MODERATOR_MODEL_PATH",
+        "Model directory (model.joblib + model.json). Default: the shipped models/default.",
+        factory=lambda: PROJECT_ROOT / "models" / "default",
+    )
+    secret_key: str | None = _setting(
+        "MODERATOR_SECRET_KEY",
+        "Flask secret key (sessions, CSRF). Default: generated on first run and kept in "
+        "the instance folder (file secret_key, mode 0600).",
+        default=None,
+        repr=False,
+    )
+    rate_limit: str = _setting(
+        "MODERATOR_RATE_LIMIT",
+        "Requests allowed per API key, in Flask-Limiter syntax (e.g. '600/minute;20/second').",
+        default="600/minute",
+    )
+    rate_limit_storage_uri: str = _setting(
+        "MODERATOR_RATE_LIMIT_STORAGE_URI",
+        "Where rate-limit counters live: memory:// (per process) or e.g. redis://host:6379.",
+        default="memory://",
+    )
+    max_text_bytes: int = _setting(
+        "MODERATOR_MAX_TEXT_BYTES",
+        "Largest comment text (and parent_text) accepted, in UTF-8 bytes; larger gets 413.",
+        default=20480,
+    )
+    batch_max: int = _setting(
+        "MODERATOR_BATCH_MAX",
+        "Most comments in one POST /api/v1/moderate/batch request.",
+        default=100,
+    )
+    max_content_length: int = _setting(
+        "MODERATOR_MAX_CONTENT_LENGTH",
+        "Largest request body in bytes (Flask's MAX_CONTENT_LENGTH); larger gets 413.",
+        default=4 * 1024 * 1024,
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "instance_path", Path(self.instance_path))
+        object.__setattr__(self, "model_path", Path(self.model_path))
+        if self.database_url is None:
+            url = "sqlite:///" + str(self.instance_path / "moderator.sqlite3")
+        else:
+            url = fix_database_url(self.database_url)
+        object.__setattr__(self, "database_url", url)
+        for name in ("max_text_bytes", "batch_max", "max_content_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{env_name(name)} must be a positive integer, got {value!r}")
+        if self.max_content_length < self.max_text_bytes:
+            raise ConfigError(
+                "MODERATOR_MAX_CONTENT_LENGTH must be at least MODERATOR_MAX_TEXT_BYTES"
+            )
+        _check_rate_limit(self.rate_limit)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Read every setting from `environ` (default os.environ); fail naming the variable."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _parse(f, raw.strip())
+        return cls(**values)
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret key, or the one generated on first run in the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        return load_or_create_secret(self.instance_path)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(variable, default, help) for every setting, in declaration order."""
+        return [(f.metadata["env"], _default_text(f), f.metadata["help"]) for f in settings()]
+
+
+def settings() -> tuple[dataclasses.Field, ...]:
+    """The Config fields, each with `env` and `help` metadata."""
+    return dataclasses.fields(Config)
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable behind a Config field."""
+    return next(f.metadata["env"] for f in settings() if f.name == field_name)
+
+
+def fix_database_url(url: str) -> str:
+    """Accept Heroku-style `postgres://`, which SQLAlchemy no longer does."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def load_or_create_secret(instance_path: Path) -> str:
+    """Read the instance folder's secret key, creating it (mode 0600) on first run."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two workers starting together agree on one key instead of overwriting.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_secret(path)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise ConfigError(f"{path} holds no usable secret key; delete it to generate a new one")
+    return key
+
+
+def _parse(f: dataclasses.Field, raw: str):
+    env = f.metadata["env"]
+    if f.name in ("instance_path", "model_path"):
+        return Path(raw).expanduser()
+    if f.name in ("max_text_bytes", "batch_max", "max_content_length"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{env} must be a positive integer, got {raw!r}") from None
+    if f.name == "database_url" and "://" not in raw:
+        raise ConfigError(f"{env} must be a URL (sqlite:///path, postgresql://...), got {raw!r}")
+    if f.name == "secret_key" and len(raw) < 16:
+        raise ConfigError(f"{env} must be at least 16 characters")
+    return raw
+
+
+def _check_rate_limit(value: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"MODERATOR_RATE_LIMIT must look like '600/minute' or '10 per second', got {value!r}"
+        ) from None
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    if f.name == "instance_path":
+        return "instance/"
+    if f.name == "model_path":
+        return "models/default"
+    if f.name == "database_url":
+        return "sqlite:///<instance>/moderator.sqlite3"
+    if f.name == "secret_key":
+        return "generated"
+    return str(f.default)
