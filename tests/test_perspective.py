@@ -1,0 +1,388 @@
+"""The Perspective-compatible endpoint: request parsing, score mapping, errors, storage.
+
+The request bodies marked "Perspective docs" are copied from Perspective's public
+documentation (conversationai/perspectiveapi on GitHub, which developers.perspectiveapi.com
+was built from):
+  - 2-api/methods.md, "AnalyzeComment example" (TOXICITY + UNSUBSTANTIAL, languages en);
+  - 1-get-started/sample.md, "Using Python" (the `data_dict` it posts, without a
+    Content-Type header);
+and the error messages marked "Perspective errors" are ones the real service returned,
+quoted in public issue threads:
+  - atom/biohazard-alert#11 and #20: `{"error": {"code": 400, "message": "Attribute PROFANITY
+    does not support request languages: it", "status": "INVALID_ARGUMENT"}}`;
+  - stanford-crfm/helm#1149: `Comment text was too many bytes. Value (23368) exceeded
+    limit (20480).`
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from moderator import perspective
+from moderator.perspective import GoogleError
+from moderator.perspective import parse_request
+from moderator.perspective import severe_toxicity
+from moderator.policy import Action
+from moderator.policy import Decision
+from moderator.policy import Reason
+from moderator.policy import Source
+
+LIMIT = 20480
+
+# Perspective docs, 2-api/methods.md, "AnalyzeComment example" request.
+METHODS_EXAMPLE = {
+    "comment": {"text": "What kind of idiot name is foo? Sorry, I like your name."},
+    "languages": ["en"],
+    "requestedAttributes": {"TOXICITY": {}, "UNSUBSTANTIAL": {}},
+}
+
+# Perspective docs, 1-get-started/sample.md, "Using Python": the data_dict it posts.
+SAMPLE_PYTHON = {
+    "comment": {"text": "what kind of idiot name is foo?"},
+    "languages": ["en"],
+    "requestedAttributes": {"TOXICITY": {}},
+}
+
+# The full request shape from Perspective's 2-api/methods.md field table, all six of our attributes.
+FULL_REQUEST = {
+    "comment": {
+        "text": "What kind of idiot name is foo? Sorry, I like your name.",
+        "type": "PLAIN_TEXT",
+    },
+    "requestedAttributes": {
+        "TOXICITY": {},
+        "SEVERE_TOXICITY": {},
+        "INSULT": {},
+        "PROFANITY": {},
+        "THREAT": {},
+        "IDENTITY_ATTACK": {},
+    },
+    "languages": ["en"],
+    "doNotStore": True,
+    "clientToken": "comment-53922",
+    "spanAnnotations": True,
+}
+
+
+def body(obj) -> bytes:
+    return json.dumps(obj).encode("utf-8")
+
+
+def error_of(raw: bytes) -> dict:
+    with pytest.raises(GoogleError) as caught:
+        parse_request(raw, LIMIT)
+    return caught.value.to_dict()["error"]
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def test_parse_the_sample_python_request():
+    request = parse_request(body(SAMPLE_PYTHON), LIMIT)
+    assert request.text == "what kind of idiot name is foo?"
+    assert [a.key for a in request.attributes] == ["TOXICITY"]
+    assert request.languages == ("en",)
+    assert request.do_not_store is False
+    assert request.span_annotations is False
+    assert request.client_token is None
+
+
+def test_parse_the_full_request_keeps_every_option():
+    request = parse_request(body(FULL_REQUEST), LIMIT)
+    assert [a.name for a in request.attributes] == list(FULL_REQUEST["requestedAttributes"])
+    assert request.do_not_store is True
+    assert request.span_annotations is True
+    assert request.client_token == "comment-53922"
+
+
+def test_methods_example_asks_for_an_attribute_we_do_not_have():
+    # Perspective docs' own example requests UNSUBSTANTIAL, an NYT attribute we don't score.
+    error = error_of(body(METHODS_EXAMPLE))
+    assert error["code"] == 400
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert error["message"] == "Attribute UNSUBSTANTIAL does not support request languages: en"
+    assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+
+
+def test_unsupported_language_gets_perspectives_message():
+    # Perspective errors: "Attribute PROFANITY does not support request languages: it".
+    request = {**SAMPLE_PYTHON, "languages": ["it"], "requestedAttributes": {"PROFANITY": {}}}
+    error = error_of(body(request))
+    assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT")
+    assert error["message"] == "Attribute PROFANITY does not support request languages: it"
+
+
+def test_flirtation_is_not_supported_in_english():
+    request = {**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY": {}, "FLIRTATION": {}}}
+    assert error_of(body(request))["message"] == (
+        "Attribute FLIRTATION does not support request languages: en"
+    )
+
+
+@pytest.mark.parametrize("languages", [["en"], ["EN"], ["en-US"], ["en_GB"], ["fr", "en"], []])
+def test_english_in_any_form_is_accepted(languages):
+    request = parse_request(body({**SAMPLE_PYTHON, "languages": languages}), LIMIT)
+    assert request.languages == tuple(languages)
+
+
+def test_attribute_version_suffix_is_accepted_and_echoed():
+    request = parse_request(
+        body({**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY@6": {}}}), LIMIT
+    )
+    assert (request.attributes[0].key, request.attributes[0].name) == ("TOXICITY@6", "TOXICITY")
+
+
+def test_text_over_the_limit_gets_perspectives_message():
+    # Perspective errors: "Comment text was too many bytes. Value (23368) exceeded limit (20480)."
+    text = "é" * 11684  # 23368 UTF-8 bytes, the size in the quoted error
+    error = error_of(body({**SAMPLE_PYTHON, "comment": {"text": text}}))
+    assert error["code"] == 400
+    assert (
+        error["message"] == "Comment text was too many bytes. Value (23368) exceeded limit (20480)."
+    )
+
+
+def test_text_at_the_limit_is_accepted():
+    parse_request(body({**SAMPLE_PYTHON, "comment": {"text": "a" * LIMIT}}), LIMIT)
+
+
+BAD_BODIES = [
+    (b"", "Invalid JSON payload received. Unexpected token."),
+    (b"{comment: ", "Invalid JSON payload received. Unexpected token."),
+    (b"\xff\xfe{}", "Invalid JSON payload received. Unexpected token."),
+    (b"[]", 'Invalid JSON payload received. Unknown name "": Root element must be a message.'),
+    (b'"text"', 'Invalid JSON payload received. Unknown name "": Root element must be a message.'),
+    (body({"requestedAttributes": {"TOXICITY": {}}}), "Comment must be non-empty."),
+    (body({**SAMPLE_PYTHON, "comment": {}}), "Comment must be non-empty."),
+    (body({**SAMPLE_PYTHON, "comment": {"text": ""}}), "Comment must be non-empty."),
+    (body({**SAMPLE_PYTHON, "comment": {"text": " \n\t "}}), "Comment must be non-empty."),
+    (
+        body({**SAMPLE_PYTHON, "comment": {"text": 5}}),
+        "Invalid value at 'comment.text' (TYPE_STRING), 5",
+    ),
+    (body({**SAMPLE_PYTHON, "comment": "hi"}), "Invalid value at 'comment' (TYPE_MESSAGE), \"hi\""),
+    (
+        body({**SAMPLE_PYTHON, "comment": {"text": "hi", "type": "HTML"}}),
+        "Text type HTML is not supported; send PLAIN_TEXT.",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "comment": {"text": "hi", "type": "XML"}}),
+        "Invalid value at 'comment.type' (TYPE_ENUM), \"XML\"",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "comment": {"text": "hi", "lang": "en"}}),
+        "Invalid JSON payload received. Unknown name \"lang\" at 'comment': Cannot find field.",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "requestedAttribute": {}}),
+        'Invalid JSON payload received. Unknown name "requestedAttribute": Cannot find field.',
+    ),
+    (body({**SAMPLE_PYTHON, "requestedAttributes": {}}), "Requested attributes must be non-empty."),
+    (
+        body({"comment": {"text": "hi"}}),
+        "Requested attributes must be non-empty.",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "requestedAttributes": ["TOXICITY"]}),
+        "Invalid value at 'requestedAttributes' (TYPE_MESSAGE), [\"TOXICITY\"]",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY": {"scoreType": "RAW"}}}),
+        "Attribute TOXICITY does not support score type RAW.",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY": {"scoreThreshold": 2}}}),
+        "Invalid value at 'requestedAttributes.TOXICITY.scoreThreshold' (TYPE_FLOAT), 2",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY": {"scoreThreshold": True}}}),
+        "Invalid value at 'requestedAttributes.TOXICITY.scoreThreshold' (TYPE_FLOAT), true",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "doNotStore": "yes"}),
+        "Invalid value at 'doNotStore' (TYPE_BOOL), \"yes\"",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "spanAnnotations": 1}),
+        "Invalid value at 'spanAnnotations' (TYPE_BOOL), 1",
+    ),
+    (body({**SAMPLE_PYTHON, "clientToken": 7}), "Invalid value at 'clientToken' (TYPE_STRING), 7"),
+    (
+        body({**SAMPLE_PYTHON, "languages": "en"}),
+        "Invalid value at 'languages' (TYPE_STRING), \"en\"",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "languages": [None]}),
+        "Invalid value at 'languages' (TYPE_STRING), null",
+    ),
+    (
+        b'{"comment": {"text": "\\ud800 lone"}, "requestedAttributes": {"TOXICITY": {}}}',
+        "Comment text is not valid UTF-8 (lone surrogate).",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "comment": {"text": "nul\x00byte"}}),
+        "Comment text must not contain NUL characters.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), BAD_BODIES)
+def test_bad_bodies_get_invalid_argument(raw, message):
+    error = error_of(raw)
+    assert error == {
+        "code": 400,
+        "message": message,
+        "status": "INVALID_ARGUMENT",
+        "details": error["details"],
+    }
+    assert error["details"][0]["fieldViolations"][0]["description"] == message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert('you idiot')</script>",
+        "Ｆｕｌｌｗｉｄｔｈ and RTL \u202eevil\u202c text",
+        "emoji 💩 and combining e\u0301",
+        "zero\u200bwidth",
+    ],
+)
+def test_hostile_and_odd_text_is_accepted_as_is(text):
+    assert parse_request(body({**SAMPLE_PYTHON, "comment": {"text": text}}), LIMIT).text == text
+
+
+# --- scores --------------------------------------------------------------------------------
+
+unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+CATS = ("toxicity", "obscene", "insult", "identity_attack", "threat")
+
+
+@given(st.fixed_dictionaries({c: unit for c in CATS}), st.sampled_from(CATS), unit)
+@settings(max_examples=300, deadline=None)
+def test_severe_toxicity_never_decreases_when_a_score_rises(scores, category, bump):
+    higher = {**scores, category: max(scores[category], bump)}
+    assert severe_toxicity(higher) >= severe_toxicity(scores)
+
+
+@given(st.fixed_dictionaries({c: unit for c in CATS}))
+@settings(max_examples=300, deadline=None)
+def test_severe_toxicity_is_a_probability_not_above_toxicity(scores):
+    value = severe_toxicity(scores)
+    assert 0.0 <= value <= scores["toxicity"]
+
+
+def test_severe_toxicity_needs_toxicity_and_a_severe_category():
+    assert severe_toxicity({"toxicity": 0.9, "insult": 0.9}) == 0.0
+    assert severe_toxicity({"toxicity": 0.0, "threat": 1.0}) == 0.0
+    assert severe_toxicity({"toxicity": 0.9, "threat": 0.8, "obscene": 0.5}) == pytest.approx(0.72)
+    assert severe_toxicity({}) == 0.0
+
+
+def decision_with(scores, reasons=()):
+    return Decision(action=Action.HOLD, scores=scores, reasons=tuple(reasons))
+
+
+def test_attribute_scores_map_our_categories():
+    request = parse_request(body(FULL_REQUEST), LIMIT)
+    scores = {
+        "toxicity": 0.8,
+        "obscene": 0.3,
+        "insult": 0.7,
+        "identity_attack": 0.1,
+        "threat": 0.05,
+    }
+    out = perspective.attribute_scores(request, decision_with(scores))
+    assert list(out) == list(FULL_REQUEST["requestedAttributes"])
+    values = {k: v["summaryScore"]["value"] for k, v in out.items()}
+    assert values == {
+        "TOXICITY": 0.8,
+        "SEVERE_TOXICITY": pytest.approx(0.24),
+        "INSULT": 0.7,
+        "PROFANITY": 0.3,
+        "THREAT": 0.05,
+        "IDENTITY_ATTACK": 0.1,
+    }
+    assert {v["summaryScore"]["type"] for v in out.values()} == {"PROBABILITY"}
+
+
+def test_span_scores_come_from_reasons_in_utf16_offsets():
+    text = "💩 you idiot"  # the emoji is two UTF-16 code units
+    request = parse_request(
+        body(
+            {
+                "comment": {"text": text},
+                "requestedAttributes": {"INSULT": {}},
+                "spanAnnotations": True,
+            }
+        ),
+        LIMIT,
+    )
+    reason = Reason("insult", 0.93, Source.CLASSIFIER, words=("idiot",), spans=((6, 11),))
+    out = perspective.attribute_scores(request, decision_with({"insult": 0.93}, [reason]))
+    assert out["INSULT"]["spanScores"] == [
+        {"begin": 7, "end": 12, "score": {"value": 0.93, "type": "PROBABILITY"}}
+    ]
+
+
+def test_without_reasons_the_span_is_the_whole_text():
+    request = parse_request(
+        body(
+            {
+                "comment": {"text": "fine 💐"},
+                "requestedAttributes": {"THREAT": {}},
+                "spanAnnotations": True,
+            }
+        ),
+        LIMIT,
+    )
+    out = perspective.attribute_scores(request, decision_with({"threat": 0.01}))
+    assert out["THREAT"]["spanScores"] == [
+        {"begin": 0, "end": 7, "score": {"value": 0.01, "type": "PROBABILITY"}}
+    ]
+
+
+def test_no_span_scores_unless_asked():
+    request = parse_request(body(SAMPLE_PYTHON), LIMIT)
+    out = perspective.attribute_scores(request, decision_with({"toxicity": 0.9}))
+    assert out == {"TOXICITY": {"summaryScore": {"value": 0.9, "type": "PROBABILITY"}}}
+
+
+def test_a_block_word_raises_its_attribute_to_one():
+    request = parse_request(
+        body({**SAMPLE_PYTHON, "requestedAttributes": {"PROFANITY": {}}}), LIMIT
+    )
+    reason = Reason("obscene", 1.0, Source.WORDLIST, words=("crap",), spans=((0, 4),))
+    out = perspective.attribute_scores(request, decision_with({"obscene": 0.2}, [reason]))
+    assert out["PROFANITY"]["summaryScore"]["value"] == 1.0
+
+
+def test_scores_below_a_requested_threshold_are_left_out():
+    request = parse_request(
+        body(
+            {
+                **SAMPLE_PYTHON,
+                "requestedAttributes": {"TOXICITY": {"scoreThreshold": 0.5}, "INSULT": {}},
+            }
+        ),
+        LIMIT,
+    )
+    out = perspective.attribute_scores(request, decision_with({"toxicity": 0.4, "insult": 0.1}))
+    assert list(out) == ["INSULT"]
+
+
+def test_response_echoes_languages_and_client_token():
+    request = parse_request(body(FULL_REQUEST), LIMIT)
+    out = perspective.render_response(request, decision_with({"toxicity": 0.5}))
+    assert out["languages"] == ["en"]
+    assert out["detectedLanguages"] == ["en"]
+    assert out["clientToken"] == "comment-53922"
+    without = perspective.render_response(
+        parse_request(body({**SAMPLE_PYTHON, "languages": []}), LIMIT), decision_with({})
+    )
+    assert without["languages"] == ["en"]
+    assert "clientToken" not in without
