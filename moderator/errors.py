@@ -1,0 +1,125 @@
+"""The one error shape: RFC 9457 `application/problem+json`.
+
+`problem()` builds every JSON error body, whether it comes from our own `ApiError`, from
+Flask/Werkzeug (404, 405, 413 from MAX_CONTENT_LENGTH, 429 from Flask-Limiter) or from an
+unexpected exception (a bare 500, logged with its traceback, never with request data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from collections.abc import Mapping
+
+from flask import Flask
+from flask import Response
+from flask import json
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+#: Seconds a client should wait before retrying when the database is unavailable.
+STORAGE_RETRY_AFTER = 5
+
+
+class ApiError(Exception):
+    """An error answered as a problem: status, a one-line detail and optional field errors."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: Iterable[Mapping[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = [dict(e) for e in errors]
+        self.headers = dict(headers or {})
+
+    def to_dict(self) -> dict:
+        """The problem body for this error (used as-is for batch items)."""
+        return problem_body(self.status, self.detail, self.errors)
+
+
+def problem_body(
+    status: int, detail: str | None = None, errors: Iterable[Mapping[str, str]] = ()
+) -> dict:
+    """The problem object: type, title, status, detail and, when there are any, errors.
+
+    Callers may add keys (a batch item adds `index`) but must not remove these.
+    """
+    body = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail or HTTP_STATUS_CODES.get(status, "Error"),
+    }
+    errors = [dict(e) for e in errors]
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    errors: Iterable[Mapping[str, str]] = (),
+    headers: Mapping[str, str] | None = None,
+    **extra,
+) -> Response:
+    """An application/problem+json response."""
+    body = problem_body(status, detail, errors)
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer ApiError, HTTP errors and unexpected exceptions with problem bodies."""
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+
+def _handle_api_error(error: ApiError) -> Response:
+    return problem(error.status, error.detail, error.errors, error.headers)
+
+
+def _handle_http_exception(error: HTTPException):
+    if error.code is None or _wants_html():
+        # The dashboard's pages render their own HTML errors; don't turn them into JSON.
+        return error
+    headers = {}
+    if error.code == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    if error.code == 429:
+        # Flask-Limiter's after_request raises this to the real time left in the window.
+        headers["Retry-After"] = "1"
+    if error.code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    detail = error.description if error.code not in (404, 405) else None
+    if error.code == 413:
+        detail = "request body is too large"
+    if error.code == 429:
+        detail = f"rate limit exceeded ({error.description})"
+    return problem(error.code, detail, headers=headers)
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "internal error")
+
+
+def _wants_html() -> bool:
+    if request.path.startswith(("/api/", "/v1alpha1/", "/healthz", "/readyz", "/metrics")):
+        return False
+    accept = request.accept_mimetypes
+    return accept["text/html"] > accept["application/json"]

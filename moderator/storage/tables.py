@@ -1,0 +1,111 @@
+"""The schema as SQLAlchemy Core tables on one MetaData (the first migration creates them).
+
+The same definitions run on SQLite and PostgreSQL. Timestamps are stored in UTC; SQLite
+hands them back naive, so readers pass them through `storage.utc()`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON
+from sqlalchemy import Boolean
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Column
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
+from sqlalchemy import text
+
+# Named constraints so Alembic migrations can refer to them on both databases.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Timestamp = DateTime(timezone=True)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+    Column("thresholds", JSON, nullable=True),
+    Column("block_words", JSON, nullable=False),
+    Column("suspect_words", JSON, nullable=False),
+    Column("allow_words", JSON, nullable=False),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("external_id", String(255), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("author_id", String(255), nullable=True),
+    Column("author_name", String(255), nullable=True),
+    Column("url", Text, nullable=True),
+    Column("parent_text", Text, nullable=True),
+    Column("decision", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("human_decision", String(10), nullable=True),
+    Column("decided_by", String(150), nullable=True),
+    Column("decided_at", Timestamp, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("reason_code", String(100), nullable=True),
+    Column("version", Integer, nullable=False, default=1, server_default=text("1")),
+    UniqueConstraint("site_id", "external_id"),
+    CheckConstraint("decision IN ('allow', 'hold', 'reject')", name="decision"),
+    CheckConstraint("status IN ('allow', 'hold', 'reject')", name="status"),
+    CheckConstraint("human_decision IN ('approve', 'reject')", name="human_decision"),
+    Index("ix_comments_status_created_at", "status", "created_at"),
+    Index("ix_comments_site_id_created_at", "site_id", "created_at"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(150), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
+    CheckConstraint("role IN ('admin', 'moderator')", name="role"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Timestamp, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    # No foreign key: the audit trail outlives a comment deleted under a retention policy.
+    Column("comment_id", String(36), nullable=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_audit_log_comment_id", "comment_id"),
+    Index("ix_audit_log_at", "at"),
+)
