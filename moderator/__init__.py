@@ -1,1 +1,91 @@
-"""Moderator: self-hosted comment moderation."""
+"""Moderator: self-hosted comment moderation.
+
+`create_app(config)` is the only place the web app is put together. It builds the
+long-lived objects once (engine, classifier, word lists, rate limiter) and keeps them in
+`app.extensions["moderator"]` as a `Services`; nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask_limiter import Limiter
+    from sqlalchemy import Engine
+
+    from moderator.config import Config
+    from moderator.service import Moderation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a request needs, built once per process by create_app."""
+
+    config: Config
+    engine: Engine
+    moderation: Moderation
+    limiter: Limiter
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the web app from `config` (default: `Config.from_env()`).
+
+    The database is not migrated here (`moderator init-db` and `moderator serve` do that).
+    A model that can't be loaded is logged and the app still starts: every comment is then
+    held with reason `classifier_unavailable` and /readyz answers 503.
+    """
+    from flask import Flask
+    from flask_limiter import Limiter
+
+    from moderator import accesslog
+    from moderator import api
+    from moderator import auth
+    from moderator import metrics
+    from moderator import perspective
+    from moderator import storage
+    from moderator.classifier import Classifier
+    from moderator.classifier import ModelLoadError
+    from moderator.config import Config
+    from moderator.errors import rate_limited
+    from moderator.errors import register_error_handlers
+    from moderator.service import Moderation
+
+    if config is None:
+        config = Config.from_env()
+    app = Flask(__name__, instance_path=str(config.instance_path.resolve()))
+    app.config.update(
+        SECRET_KEY=config.resolved_secret_key(),
+        MAX_CONTENT_LENGTH=config.max_content_length,
+    )
+
+    engine = storage.init_app(app, config.database_url)
+    try:
+        classifier = Classifier.load(config.model_path)
+    except ModelLoadError as error:
+        log.error("no model loaded, holding every comment for review: %s", error)
+        classifier = None
+    moderation = Moderation(classifier)
+
+    limiter = Limiter(
+        auth.rate_limit_key,
+        app=app,
+        storage_uri=config.rate_limit_storage_uri,
+        on_breach=rate_limited,
+        # A rate-limit store outage must not take the API down with it.
+        swallow_errors=True,
+    )
+    app.extensions["moderator"] = Services(config, engine, moderation, limiter)
+
+    register_error_handlers(app)
+    accesslog.init_app(app)
+    metrics.init_app(app)
+    for blueprint in (api.bp, perspective.bp):
+        limiter.limit(config.rate_limit)(blueprint)
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api.health)
+    return app

@@ -130,6 +130,268 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
     )
 
 
+# -- serving and the database (serve, init-db, sites ...) ------------------------------------
+
+
+def _config():
+    """Config.from_env(), with a bad variable reported as one line instead of a traceback."""
+    from moderator.config import Config
+    from moderator.config import ConfigError
+
+    try:
+        return Config.from_env()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _migrated_engine(config):
+    """An engine on DATABASE_URL, migrated to the newest schema (safe to repeat)."""
+    from moderator import storage
+
+    engine = storage.make_engine(config.database_url)
+    try:
+        storage.upgrade(engine)
+    except storage.StorageUnavailable as error:
+        raise click.ClickException(f"cannot migrate the database: {error}") from None
+    return engine
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes (each loads the model).",
+)
+@click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
+    """Migrate the database, then serve the API and dashboard.
+
+    Reads every setting from the environment (see the README's Configuration section).
+    """
+    import dataclasses
+
+    from moderator import create_app
+
+    config = _config()
+    # Resolved once here so every worker signs sessions with the same key.
+    config = dataclasses.replace(config, secret_key=config.resolved_secret_key())
+    _migrated_engine(config).dispose()
+    click.echo(f"database {_safe_url(config.database_url)} is up to date", err=True)
+    if dev:
+        create_app(config).run(host=host, port=port, debug=False, use_reloader=False)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            self.cfg.set("bind", [bind])
+            self.cfg.set("workers", workers)
+            self.cfg.set("proc_name", "moderator")
+
+        def load(self):
+            # Runs in each worker, so engines and models are never shared across a fork.
+            return create_app(config)
+
+    Server().run()
+
+
+@cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic upgrade head)."""
+    from moderator import storage
+
+    config = _config()
+    engine = _migrated_engine(config)
+    with engine.connect() as conn:
+        revision = storage.current_revision(conn)
+    engine.dispose()
+    click.echo(f"database {_safe_url(config.database_url)} at revision {revision}")
+
+
+@cli.group()
+def sites() -> None:
+    """Manage the websites allowed to call the API, and their policy settings."""
+
+
+def _site_command(change):
+    """Run `change(conn)` in one transaction on the migrated database; errors as one line."""
+    from moderator import storage
+    from moderator.storage.sites import SiteError
+
+    engine = _migrated_engine(_config())
+    try:
+        with storage.transaction(engine) as conn:
+            return change(conn)
+    except SiteError as error:
+        raise click.ClickException(str(error)) from None
+    except storage.StorageUnavailable as error:
+        raise click.ClickException(f"database unavailable: {error}") from None
+    finally:
+        engine.dispose()
+
+
+@sites.command("create")
+@click.argument("name")
+def sites_create(name: str) -> None:
+    """Create site NAME and print its API key (shown only this once)."""
+    from moderator import auth
+    from moderator.storage import sites as site_store
+
+    name = name.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise click.UsageError("NAME must be 1-200 printable characters")
+    key = auth.generate_key()
+    site = _site_command(
+        lambda conn: site_store.create_site(
+            conn, name, auth.hash_key(key), auth.display_prefix(key)
+        )
+    )
+    click.echo(f"created site {site.name!r} (id {site.id}); its API key, shown only now:", err=True)
+    click.echo(key)
+
+
+@sites.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per site.")
+def sites_list(as_json: bool) -> None:
+    """List sites: id, name, key prefix, created, status and settings."""
+    from moderator.storage import isoformat
+    from moderator.storage import sites as site_store
+
+    rows = _site_command(site_store.list_sites)
+    for site in rows:
+        record = {
+            "id": site.id,
+            "name": site.name,
+            "key_prefix": site.key_prefix,
+            "created_at": isoformat(site.created_at),
+            "revoked_at": isoformat(site.revoked_at),
+            **site.settings(),
+        }
+        if as_json:
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        status = "revoked" if site.revoked_at else "active"
+        lists = ", ".join(f"{k} {len(site.words(k))}" for k in site_store.WORD_LISTS)
+        click.echo(
+            f"{site.id}\t{site.name}\t{site.key_prefix}...\t{record['created_at']}\t{status}"
+            f"\tthresholds {json.dumps(site.thresholds or {})}\twords: {lists}"
+        )
+    if not rows and not as_json:
+        click.echo("no sites yet: moderator sites create NAME", err=True)
+
+
+@sites.command("revoke")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+def sites_revoke(name: str, yes: bool) -> None:
+    """Revoke site NAME's API key for good (its comments are kept)."""
+    from moderator.storage import sites as site_store
+
+    if not yes:
+        click.confirm(f"Revoke the API key of site {name!r}? This can't be undone", abort=True)
+    _site_command(lambda conn: site_store.revoke_site(conn, name))
+    click.echo(f"revoked site {name!r}")
+
+
+@sites.command("set-threshold")
+@click.argument("name")
+@click.argument("category")
+@click.argument("hold", type=float, required=False)
+@click.argument("reject", type=float, required=False)
+@click.option("--reset", is_flag=True, help="Drop the override: use the model's default.")
+def sites_set_threshold(name, category, hold, reject, reset) -> None:
+    """Set site NAME's HOLD and REJECT thresholds (0-1) for CATEGORY.
+
+    Scores at or above HOLD are held for review, at or above REJECT rejected. Categories:
+    toxicity, obscene, insult, identity_attack, threat.
+    """
+    from moderator import policy
+    from moderator.storage import sites as site_store
+
+    try:
+        category = policy.Category(category)
+    except ValueError:
+        known = ", ".join(policy.CATEGORIES)
+        raise click.UsageError(f"unknown category {category!r} (one of {known})") from None
+    given = hold is not None and reject is not None
+    if reset == given or (not reset and (hold is None) != (reject is None)):
+        raise click.UsageError("give HOLD and REJECT, or --reset")
+    if not reset:
+        try:
+            policy.Threshold(hold=hold, reject=reject)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+
+    def change(conn):
+        current = dict(site_store.require_site(conn, name).thresholds or {})
+        if reset:
+            current.pop(str(category), None)
+        else:
+            current[str(category)] = {"hold": hold, "reject": reject}
+        return site_store.set_thresholds(conn, name, current)
+
+    site = _site_command(change)
+    click.echo(f"{site.name}: thresholds {json.dumps(site.thresholds or {})}")
+
+
+@sites.command("wordlist")
+@click.argument("name")
+@click.argument("kind", type=click.Choice(["block", "suspect", "allow"]))
+@click.option("--add", "added", multiple=True, help="Add a word (word or word:category).")
+@click.option("--remove", "removed", multiple=True, help="Remove a word.")
+@click.option(
+    "--file",
+    "from_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Replace the list with the words in this file, one a line (- for stdin).",
+)
+@click.option("--clear", is_flag=True, help="Empty the list.")
+def sites_wordlist(name, kind, added, removed, from_file, clear) -> None:
+    """Show or change site NAME's KIND word list (block rejects, suspect holds, allow never hits).
+
+    A site's block words are added to better-profanity's list; allow words never trigger a
+    hit and are hidden from the classifier. With no option, prints the list.
+    """
+    from moderator.rules import WordList
+    from moderator.storage import sites as site_store
+
+    if not (added or removed or from_file or clear):
+        site = _site_command(lambda conn: site_store.require_site(conn, name))
+        for word in site.words(kind):
+            click.echo(word)
+        return
+
+    def change(conn):
+        site = site_store.require_site(conn, name)
+        if from_file is not None:
+            words = [line.strip() for line in from_file if line.strip()]
+        else:
+            words = [] if clear else list(site.words(kind))
+        drop = {w.strip().casefold() for w in removed}
+        words = [w for w in words if w.casefold() not in drop] + [a.strip() for a in added]
+        lists = {k: [] for k in site_store.WORD_LISTS}
+        lists[kind] = words
+        try:
+            WordList.compile(**lists)
+        except ValueError as error:
+            raise site_store.SiteError(str(error)) from None
+        return site_store.set_words(conn, name, kind, words)
+
+    site = _site_command(change)
+    click.echo(f"{site.name}: {len(site.words(kind))} {kind} words")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="moderator")

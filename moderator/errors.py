@@ -8,6 +8,8 @@ unexpected exception (a bare 500, logged with its traceback, never with request 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -84,7 +86,10 @@ def problem(
 
 def register_error_handlers(app: Flask) -> None:
     """Answer ApiError, HTTP errors and unexpected exceptions with problem bodies."""
+    from moderator.storage import StorageUnavailable
+
     app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(StorageUnavailable, _handle_storage_unavailable)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)
 
@@ -93,7 +98,29 @@ def _handle_api_error(error: ApiError) -> Response:
     return problem(error.status, error.detail, error.errors, error.headers)
 
 
+def _handle_storage_unavailable(error: Exception) -> Response:
+    # Never a 2xx for a comment we didn't store: the client keeps it and retries.
+    log.error("database unavailable on %s %s: %s", request.method, request.path, error)
+    return problem(
+        503,
+        "the database is unavailable; nothing was stored, retry later",
+        headers={"Retry-After": str(STORAGE_RETRY_AFTER)},
+    )
+
+
+def rate_limited(limit) -> Response:
+    """Flask-Limiter's on_breach: a 429 problem whose Retry-After is the time left."""
+    retry_after = max(1, math.ceil(limit.reset_at - time.time()))
+    return problem(
+        429,
+        f"rate limit exceeded ({limit.limit}); retry in {retry_after}s",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def _handle_http_exception(error: HTTPException):
+    if error.response is not None:
+        return error.response  # already rendered, e.g. by rate_limited
     if error.code is None or _wants_html():
         # The dashboard's pages render their own HTML errors; don't turn them into JSON.
         return error
@@ -101,15 +128,12 @@ def _handle_http_exception(error: HTTPException):
     if error.code == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     if error.code == 429:
-        # Flask-Limiter's after_request raises this to the real time left in the window.
         headers["Retry-After"] = "1"
     if error.code == 401:
         headers["WWW-Authenticate"] = "Bearer"
     detail = error.description if error.code not in (404, 405) else None
     if error.code == 413:
         detail = "request body is too large"
-    if error.code == 429:
-        detail = f"rate limit exceeded ({error.description})"
     return problem(error.code, detail, headers=headers)
 
 

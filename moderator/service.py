@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from moderator import policy
+from moderator import storage
 from moderator.classifier import Classifier
 from moderator.policy import Category
 from moderator.policy import Decision
@@ -24,8 +27,15 @@ from moderator.policy import RuleHit
 from moderator.policy import Threshold
 from moderator.rules import WordList
 from moderator.rules import default_wordlist
+from moderator.storage import comments as comments_store
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from moderator.schemas import CommentIn
+    from moderator.storage.sites import Site
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +205,155 @@ def _freeze(value):
     if isinstance(value, Mapping):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     return value
+
+
+# -- persistence: decide, then store, in one direction (api, batch) ---------------------------
+
+
+@dataclass(frozen=True)
+class StoredComment:
+    """A moderated comment as the API returns it; `id` is None when it was not stored."""
+
+    id: str | None
+    external_id: str | None
+    decision: str
+    reasons: list[dict]
+    scores: dict[str, float]
+    model: str | None
+    #: The decision made for this request; None when an earlier one was returned instead.
+    fresh: Decision | None = None
+
+    def to_dict(self) -> dict:
+        """`{"id", "external_id", "decision", "reasons", "scores", "model"}`."""
+        return {
+            "id": self.id,
+            "external_id": self.external_id,
+            "decision": self.decision,
+            "reasons": self.reasons,
+            "scores": self.scores,
+            "model": self.model,
+        }
+
+    @classmethod
+    def from_row(cls, row: comments_store.Comment) -> StoredComment:
+        """The stored decision of a comment sent before (an idempotent retry)."""
+        return cls(
+            id=row.id,
+            external_id=row.external_id,
+            decision=row.decision,
+            reasons=list(row.reasons),
+            scores=dict(row.scores),
+            model=row.model,
+        )
+
+
+def rules_for(moderation: Moderation, site: Site) -> SiteRules:
+    """The site's compiled rules from its stored settings (cached by Moderation)."""
+    return moderation.site_rules(
+        site.thresholds,
+        block=site.block_words or None,
+        suspect=site.suspect_words,
+        allow=site.allow_words,
+    )
+
+
+def moderate(
+    engine: Engine, moderation: Moderation, site: Site, comment: CommentIn
+) -> StoredComment:
+    """Decide one comment and commit it (unless `store` is false) before returning."""
+    return moderate_batch(engine, moderation, site, [comment])[0]
+
+
+def moderate_batch(
+    engine: Engine, moderation: Moderation, site: Site, comments: Sequence[CommentIn]
+) -> list[StoredComment]:
+    """Decide and store many comments with one classifier call; results in input order.
+
+    A comment whose (site, id) is already stored gets the stored decision back, without
+    being decided again, so a client can retry safely. Two concurrent requests with the
+    same id both decide, but the unique constraint lets only one row in; the other request
+    returns that row. `store: false` comments are decided and never written. Database
+    failures raise `storage.StorageUnavailable`: nothing is returned for a comment that
+    should have been stored and wasn't.
+    """
+    wanted = [c.external_id for c in comments if c.external_id is not None]
+    existing: dict[str, comments_store.Comment] = {}
+    if wanted:
+        with storage.reading(engine) as conn:
+            existing = comments_store.find_by_external_ids(conn, site.id, wanted)
+
+    new = [i for i, c in enumerate(comments) if c.external_id not in existing]
+    decisions = dict(
+        zip(
+            new,
+            moderation.decide_batch([comments[i].text for i in new], rules_for(moderation, site))
+            if new
+            else [],
+            strict=True,
+        )
+    )
+
+    results: list[StoredComment | None] = [None] * len(comments)
+    for i, comment in enumerate(comments):
+        if comment.external_id in existing:
+            results[i] = StoredComment.from_row(existing[comment.external_id])
+    to_store = [i for i in new if comments[i].store]
+    for i in new:
+        if not comments[i].store:
+            results[i] = _result(None, comments[i], decisions[i], moderation)
+    if to_store:
+        with storage.transaction(engine) as conn:
+            for i in to_store:
+                row = _row(site, comments[i], decisions[i], moderation)
+                if comments_store.insert_comment(conn, row):
+                    results[i] = _result(row.id, comments[i], decisions[i], moderation)
+                else:
+                    # Same (site, id) stored meanwhile, by a concurrent request or earlier in
+                    # this batch: answer with that row, as a retry would get.
+                    winner = comments_store.find_by_external_ids(
+                        conn, site.id, [comments[i].external_id]
+                    )[comments[i].external_id]
+                    results[i] = StoredComment.from_row(winner)
+    return results
+
+
+def _model_for(decision: Decision, moderation: Moderation) -> str | None:
+    # A decision without scores wasn't made by the model (classifier unavailable).
+    return moderation.model_label if decision.scores else None
+
+
+def _result(
+    comment_id: str | None, comment: CommentIn, decision: Decision, moderation: Moderation
+) -> StoredComment:
+    data = decision.to_dict()
+    return StoredComment(
+        id=comment_id,
+        external_id=comment.external_id,
+        decision=data["decision"],
+        reasons=data["reasons"],
+        scores=data["scores"],
+        model=_model_for(decision, moderation),
+        fresh=decision,
+    )
+
+
+def _row(
+    site: Site, comment: CommentIn, decision: Decision, moderation: Moderation
+) -> comments_store.Comment:
+    data = decision.to_dict()
+    return comments_store.Comment(
+        id=uuid.uuid4().hex,
+        site_id=site.id,
+        external_id=comment.external_id,
+        text=comment.text,
+        author_id=comment.author_id,
+        author_name=comment.author_name,
+        url=comment.url,
+        parent_text=comment.parent_text,
+        decision=data["decision"],
+        status=data["decision"],
+        scores=data["scores"],
+        reasons=data["reasons"],
+        model=_model_for(decision, moderation),
+        created_at=storage.now(),
+    )

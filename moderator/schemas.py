@@ -1,0 +1,245 @@
+"""Request parsing and validation: JSON bodies in, `CommentIn`s out, or an `ApiError`.
+
+Every check on what a client sends lives here, so the views never see bad input. The rules:
+
+- The body must be `application/json` (or `+json`) -> else 415; non-empty, valid UTF-8
+  JSON, a JSON object -> else 400. Bodies over MAX_CONTENT_LENGTH are 413 before parsing.
+- `text` is required, a string, not blank (whitespace and invisible format characters such
+  as zero-width spaces don't count), at most `max_text_bytes` UTF-8 bytes -> else 413.
+- Strings must be valid Unicode without NUL: lone surrogates (JSON `"\\ud800"`) and `\\u0000`
+  are rejected with 400 rather than replaced, so a comment is stored exactly as sent or not
+  at all. Everything else (HTML, script tags, RTL overrides, zero-width characters, emoji,
+  combining marks, any script) is kept verbatim: the API returns JSON, never HTML.
+- Unknown fields are rejected, so a typo (`"txt"`) is an error rather than a silent default.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Request
+
+from moderator.errors import ApiError
+
+MAX_ID_LENGTH = 255
+MAX_NAME_LENGTH = 255
+MAX_URL_LENGTH = 2048
+
+COMMENT_FIELDS = ("text", "id", "author", "url", "parent_text", "store")
+AUTHOR_FIELDS = ("id", "name")
+
+
+@dataclass(frozen=True)
+class CommentIn:
+    """One comment as a site sent it, validated."""
+
+    text: str
+    external_id: str | None = None
+    author_id: str | None = None
+    author_name: str | None = None
+    url: str | None = None
+    parent_text: str | None = None
+    store: bool = True
+
+
+@dataclass(frozen=True)
+class BatchItemError:
+    """A batch item that failed validation: its index and the problem."""
+
+    index: int
+    error: ApiError
+
+    def to_dict(self) -> dict:
+        """The item's problem object, with its index."""
+        return {**self.error.to_dict(), "index": self.index}
+
+
+def read_json(request: Request) -> object:
+    """The request body parsed as JSON, or a 400/413/415 ApiError."""
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ApiError(415, "Content-Type must be application/json")
+    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not raw.strip():
+        raise ApiError(400, "request body is empty")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise ApiError(400, "request body is not valid UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise ApiError(400, f"request body is not valid JSON: {error.msg} at {error.pos}") from None
+    except ValueError:  # e.g. an integer too long to convert
+        raise ApiError(400, "request body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "request body is nested too deeply") from None
+
+
+def parse_comment(request: Request, max_text_bytes: int) -> CommentIn:
+    """The body of POST /api/v1/moderate."""
+    return comment_from(read_json(request), max_text_bytes)
+
+
+def parse_batch(
+    request: Request, max_text_bytes: int, batch_max: int
+) -> list[CommentIn | BatchItemError]:
+    """The body of POST /api/v1/moderate/batch: each item a CommentIn or its own error."""
+    body = read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object", [_error("", "not an object")])
+    _no_unknown(body, ("comments",), "")
+    if "comments" not in body:
+        raise ApiError(400, "comments is required", [_error("comments", "required")])
+    items = body["comments"]
+    if not isinstance(items, list):
+        raise ApiError(400, "comments must be a list", [_error("comments", "not a list")])
+    if not items:
+        raise ApiError(400, "comments must not be empty", [_error("comments", "empty")])
+    if len(items) > batch_max:
+        raise ApiError(
+            413,
+            f"at most {batch_max} comments per batch, got {len(items)}",
+            [_error("comments", f"more than {batch_max} items")],
+        )
+    parsed: list[CommentIn | BatchItemError] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(comment_from(item, max_text_bytes))
+        except ApiError as error:
+            parsed.append(BatchItemError(index, error))
+    return parsed
+
+
+def comment_from(body: object, max_text_bytes: int) -> CommentIn:
+    """Validate one comment object; all field errors are reported together."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "comment must be a JSON object", [_error("", "not an object")])
+    _no_unknown(body, COMMENT_FIELDS, "")
+    errors: list[dict] = []
+    too_large: list[dict] = []
+
+    text = body.get("text")
+    if "text" not in body or text is None:
+        errors.append(_error("text", "required"))
+    elif not isinstance(text, str):
+        errors.append(_error("text", "must be a string"))
+    elif _blank(text):
+        errors.append(_error("text", "must not be blank"))
+    else:
+        _check_string("text", text, errors)
+        if not errors and _utf8_length(text) > max_text_bytes:
+            too_large.append(_error("text", f"longer than {max_text_bytes} bytes"))
+
+    external_id = _identifier("id", body.get("id"), errors)
+
+    author_id = author_name = None
+    author = body.get("author")
+    if isinstance(author, dict):
+        _no_unknown(author, AUTHOR_FIELDS, "author.")
+        author_id = _identifier("author.id", author.get("id"), errors)
+        author_name = _optional_string("author.name", author.get("name"), MAX_NAME_LENGTH, errors)
+    elif author is not None:
+        errors.append(_error("author", "must be an object with id and name"))
+
+    url = _optional_string("url", body.get("url"), MAX_URL_LENGTH, errors)
+
+    parent_text = body.get("parent_text")
+    if parent_text is not None:
+        if not isinstance(parent_text, str):
+            errors.append(_error("parent_text", "must be a string"))
+            parent_text = None
+        elif _check_string("parent_text", parent_text, errors):
+            if _utf8_length(parent_text) > max_text_bytes:
+                too_large.append(_error("parent_text", f"longer than {max_text_bytes} bytes"))
+
+    store = body.get("store", True)
+    if not isinstance(store, bool):
+        errors.append(_error("store", "must be true or false"))
+
+    if errors:
+        first = errors[0]
+        raise ApiError(400, f"{first['field']}: {first['message']}", errors)
+    if too_large:
+        first = too_large[0]
+        raise ApiError(413, f"{first['field']} is {first['message']}", too_large)
+    return CommentIn(
+        text=text,
+        external_id=external_id,
+        author_id=author_id,
+        author_name=author_name,
+        url=url,
+        parent_text=parent_text,
+        store=store,
+    )
+
+
+def _error(field: str, message: str) -> dict:
+    return {"field": field, "message": message}
+
+
+def _no_unknown(body: Mapping, known: tuple[str, ...], prefix: str) -> None:
+    unknown = sorted(str(k) for k in body if k not in known)
+    if unknown:
+        raise ApiError(
+            400,
+            f"unknown field {prefix}{unknown[0]}; expected one of {', '.join(known)}",
+            [_error(prefix + name, "unknown field") for name in unknown],
+        )
+
+
+def _blank(text: str) -> bool:
+    """True when nothing visible is left: only whitespace and format characters (Cf)."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+
+
+def _check_string(field: str, value: str, errors: list[dict]) -> bool:
+    """Append an error for NUL or unpaired surrogates; True when the string is clean."""
+    if "\x00" in value:
+        errors.append(_error(field, "must not contain NUL (\\u0000)"))
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        errors.append(_error(field, "contains an unpaired surrogate (invalid Unicode)"))
+        return False
+    return True
+
+
+def _utf8_length(value: str) -> int:
+    return len(value.encode("utf-8"))
+
+
+def _identifier(field: str, value: object, errors: list[dict]) -> str | None:
+    """An id: a non-blank string or an integer (kept as its decimal string), or null."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        errors.append(_error(field, "must be a string or an integer"))
+        return None
+    if not value.strip():
+        errors.append(_error(field, "must not be blank"))
+        return None
+    if not _check_string(field, value, errors):
+        return None
+    if len(value) > MAX_ID_LENGTH:
+        errors.append(_error(field, f"longer than {MAX_ID_LENGTH} characters"))
+        return None
+    return value
+
+
+def _optional_string(field: str, value: object, limit: int, errors: list[dict]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(_error(field, "must be a string"))
+        return None
+    if not _check_string(field, value, errors):
+        return None
+    if len(value) > limit:
+        errors.append(_error(field, f"longer than {limit} characters"))
+        return None
+    return value
