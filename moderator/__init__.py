@@ -43,8 +43,10 @@ def create_app(config: Config | None = None) -> Flask:
     from flask_limiter import Limiter
 
     from moderator import accesslog
+    from moderator import accounts
     from moderator import api
     from moderator import auth
+    from moderator import dashboard
     from moderator import metrics
     from moderator import perspective
     from moderator import storage
@@ -88,4 +90,6 @@ def create_app(config: Config | None = None) -> Flask:
         limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(api.health)
+    accounts.init_app(app, config)
+    dashboard.init_app(app)
     return app

@@ -95,6 +95,21 @@ class Config:
         "Largest request body in bytes (Flask's MAX_CONTENT_LENGTH); larger gets 413.",
         default=4 * 1024 * 1024,
     )
+    session_cookie_secure: bool = _setting(
+        "MODERATOR_SESSION_COOKIE_SECURE",
+        "Send the dashboard's session cookie only over HTTPS (true/false). Turn on behind TLS.",
+        default=False,
+    )
+    session_idle_minutes: int = _setting(
+        "MODERATOR_SESSION_IDLE_MINUTES",
+        "Idle minutes after which a dashboard login ends (a login lasts 12 hours at most).",
+        default=60,
+    )
+    login_max_failures: int = _setting(
+        "MODERATOR_LOGIN_MAX_FAILURES",
+        "Failed dashboard logins allowed per username in 15 minutes (4x that per client address).",
+        default=5,
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instance_path", Path(self.instance_path))
@@ -104,7 +119,7 @@ class Config:
         else:
             url = fix_database_url(self.database_url)
         object.__setattr__(self, "database_url", url)
-        for name in ("max_text_bytes", "batch_max", "max_content_length"):
+        for name in _POSITIVE_INTS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{env_name(name)} must be a positive integer, got {value!r}")
@@ -179,11 +194,26 @@ def _read_secret(path: Path) -> str:
     return key
 
 
+_POSITIVE_INTS = (
+    "max_text_bytes",
+    "batch_max",
+    "max_content_length",
+    "session_idle_minutes",
+    "login_max_failures",
+)
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
+_BOOLEANS.update({"0": False, "false": False, "no": False, "off": False})
+
+
 def _parse(f: dataclasses.Field, raw: str):
     env = f.metadata["env"]
     if f.name in ("instance_path", "model_path"):
         return Path(raw).expanduser()
-    if f.name in ("max_text_bytes", "batch_max", "max_content_length"):
+    if f.name == "session_cookie_secure":
+        if raw.lower() not in _BOOLEANS:
+            raise ConfigError(f"{env} must be true or false, got {raw!r}")
+        return _BOOLEANS[raw.lower()]
+    if f.name in _POSITIVE_INTS:
         try:
             return int(raw)
         except ValueError:

@@ -21,11 +21,13 @@ from sqlalchemy import Text
 from sqlalchemy import and_
 from sqlalchemy import cast
 from sqlalchemy import func
-from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy import update
 
+from moderator.policy import CATEGORIES
+from moderator.storage import audit
 from moderator.storage import isoformat
 from moderator.storage import now
 from moderator.storage import utc
@@ -35,6 +37,9 @@ from moderator.storage.tables import sites
 
 #: What a human decision sets the comment's current status to.
 STATUS_AFTER = {"approve": "allow", "reject": "reject"}
+
+#: What a moderator may give as the reason for a rejection: the policy categories, then these.
+REASON_CODES = (*(str(c) for c in CATEGORIES), "spam", "off-topic", "other")
 
 #: The comment fields a decision changes; the audit log keeps them before and after.
 DECISION_FIELDS = ("status", "human_decision", "decided_by", "decided_at", "note", "reason_code")
@@ -258,12 +263,12 @@ def list_comments(
     """One page of comments matching `filters`, and how many match in all."""
     conditions = _comment_conditions(filters)
     total = conn.execute(
-        select(func.count()).select_from(comments).where(and_(True, *conditions))
+        select(func.count()).select_from(comments).where(and_(true(), *conditions))
     ).scalar_one()
     order = comments.c.created_at.asc() if oldest_first else comments.c.created_at.desc()
     rows = conn.execute(
         _comment_select()
-        .where(and_(True, *conditions))
+        .where(and_(true(), *conditions))
         .order_by(order, comments.c.id)
         .limit(limit)
         .offset(offset)
@@ -326,10 +331,10 @@ def decide_comment(
         problem = "already_decided" if current.human_decision is not None else "changed"
         return DecisionOutcome(current, ok=False, problem=problem)
     after = get_comment(conn, comment_id)
-    record_action(
+    audit.record(
         conn,
-        actor=actor,
-        action=decision,
+        actor,
+        f"comment.{decision}",
         comment_id=comment_id,
         site_id=before.site_id,
         note=note or None,
@@ -340,33 +345,6 @@ def decide_comment(
 
 
 # -- audit log ------------------------------------------------------------------------------
-
-
-def record_action(
-    conn: Connection,
-    *,
-    actor: str,
-    action: str,
-    comment_id: str | None = None,
-    site_id: int | None = None,
-    note: str | None = None,
-    before: Mapping | None = None,
-    after: Mapping | None = None,
-) -> int:
-    """Append one audit row (who, what, on which comment or site, note, before/after)."""
-    result = conn.execute(
-        insert(audit_log).values(
-            at=now(),
-            actor=actor[:200],
-            action=action[:100],
-            comment_id=comment_id,
-            site_id=site_id,
-            note=note,
-            before=dict(before) if before is not None else None,
-            after=dict(after) if after is not None else None,
-        )
-    )
-    return result.inserted_primary_key[0]
 
 
 def _audit_conditions(f: AuditFilter) -> list:
@@ -407,12 +385,12 @@ def audit_entries(
     """One page of audit rows, newest first, and how many match in all."""
     conditions = _audit_conditions(filters)
     total = conn.execute(
-        select(func.count()).select_from(audit_log).where(and_(True, *conditions))
+        select(func.count()).select_from(audit_log).where(and_(true(), *conditions))
     ).scalar_one()
     rows = conn.execute(
         select(audit_log, sites.c.name.label("site_name"))
         .outerjoin(sites, sites.c.id == audit_log.c.site_id)
-        .where(and_(True, *conditions))
+        .where(and_(true(), *conditions))
         .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
         .limit(limit)
         .offset(offset)
