@@ -24,11 +24,21 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
 from werkzeug.exceptions import HTTPException
 
+from moderator import auth
+from moderator import metrics
+from moderator import schemas
+from moderator import service
+from moderator.errors import ApiError
 from moderator.policy import Category
 from moderator.policy import Decision
 from moderator.policy import Source
+from moderator.schemas import CommentIn
+from moderator.storage import StorageUnavailable
 
 bp = Blueprint("perspective", __name__)
 
@@ -139,14 +149,19 @@ class RequestedAttribute:
 
 @dataclass(frozen=True)
 class AnalyzeRequest:
-    """A checked AnalyzeComment request."""
+    """A checked AnalyzeComment request; `comment` is what service.moderate stores."""
 
-    text: str
+    comment: CommentIn
     attributes: tuple[RequestedAttribute, ...]
     languages: tuple[str, ...] = ()
     do_not_store: bool = False
     client_token: str | None = None
     span_annotations: bool = False
+
+    @property
+    def text(self) -> str:
+        """The comment text."""
+        return self.comment.text
 
 
 def parse_request(raw: bytes, max_text_bytes: int) -> AnalyzeRequest:
@@ -181,17 +196,6 @@ def parse_request(raw: bytes, max_text_bytes: int) -> AnalyzeRequest:
         raise _bad_value("comment.text", "TYPE_STRING", text)
     if not text or not text.strip():
         raise invalid("Comment must be non-empty.", "comment.text")
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise invalid("Comment text is not valid UTF-8 (lone surrogate).", "comment.text") from None
-    if size > max_text_bytes:
-        raise invalid(
-            f"Comment text was too many bytes. Value ({size}) exceeded limit ({max_text_bytes}).",
-            "comment.text",
-        )
-    if "\x00" in text:
-        raise invalid("Comment text must not contain NUL characters.", "comment.text")
 
     for name in ("doNotStore", "spanAnnotations"):
         if name in body and not isinstance(body[name], bool):
@@ -210,13 +214,29 @@ def parse_request(raw: bytes, max_text_bytes: int) -> AnalyzeRequest:
     attributes = _parse_attributes(body.get("requestedAttributes"))
     _check_support(attributes, languages)
     return AnalyzeRequest(
-        text=text,
+        comment=_comment(text, not body.get("doNotStore", False), max_text_bytes),
         attributes=attributes,
         languages=tuple(languages),
         do_not_store=body.get("doNotStore", False),
         client_token=body.get("clientToken"),
         span_annotations=body.get("spanAnnotations", False),
     )
+
+
+def _comment(text: str, store: bool, max_text_bytes: int) -> CommentIn:
+    """The text checked by the same rules as /api/v1/moderate, errors in Perspective's words."""
+    try:
+        return schemas.comment_from({"text": text, "store": store}, max_text_bytes)
+    except ApiError as error:
+        if error.status == 413:
+            size = len(text.encode("utf-8"))
+            raise invalid(
+                f"Comment text was too many bytes. Value ({size}) exceeded limit "
+                f"({max_text_bytes}).",
+                "comment.text",
+            ) from None
+        message = error.errors[0]["message"] if error.errors else error.detail
+        raise invalid(f"Invalid value at 'comment.text': {message}", "comment.text") from None
 
 
 def _parse_attributes(requested: Any) -> tuple[RequestedAttribute, ...]:
@@ -376,12 +396,65 @@ def render_response(request: AnalyzeRequest, decision: Decision) -> dict:
     return body
 
 
+@bp.before_request
+def _authenticate() -> None:
+    """Perspective clients send `?key=`; our Bearer header works too."""
+    try:
+        auth.require_site_key(current_app.extensions["moderator"].engine, allow_query_key=True)
+    except ApiError:
+        if auth.presented_key(allow_query_key=True) is None:
+            raise GoogleError(403, "The request is missing a valid API key.") from None
+        raise GoogleError(
+            400,
+            "API key not valid. Please pass a valid API key.",
+            [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                }
+            ],
+        ) from None
+
+
+@bp.post("/v1alpha1/comments:analyze")
+def analyze() -> Response:
+    """Score a comment for the requested attributes; store it unless doNotStore is true."""
+    services = current_app.extensions["moderator"]
+    # get_data raises 413 past MAX_CONTENT_LENGTH, answered below in Google's shape.
+    analyze_request = parse_request(request.get_data(cache=False), services.config.max_text_bytes)
+    result = service.moderate(services.engine, services.moderation, g.site, analyze_request.comment)
+    decision = result.fresh
+    if decision is not None:
+        metrics.observe_decisions([decision])
+    if decision is None or not decision.scores:
+        # Held for review (and stored, unless doNotStore), but there is nothing to score with.
+        raise GoogleError(503, "The classifier is unavailable; try again later.")
+    body = render_response(analyze_request, decision)
+    return Response(json.dumps(body), content_type="application/json")
+
+
 @bp.errorhandler(GoogleError)
 def _google_error(error: GoogleError) -> Response:
     return error.response()
 
 
+@bp.errorhandler(StorageUnavailable)
+def _storage_unavailable(error: StorageUnavailable) -> Response:
+    current_app.logger.error("database unavailable on %s: %s", request.path, error)
+    response = GoogleError(503, "The database is unavailable; nothing was stored.").response()
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     code = error.code or 500
+    if code == 413:
+        return GoogleError(413, "Request payload size exceeds the limit.").response()
+    if code == 429:
+        response = GoogleError(429, "Quota exceeded for this API key; retry later.").response()
+        if error.response is not None and "Retry-After" in error.response.headers:
+            response.headers["Retry-After"] = error.response.headers["Retry-After"]
+        return response
     return GoogleError(code, error.description or error.name).response()

@@ -162,6 +162,10 @@ BAD_BODIES = [
     (body({**SAMPLE_PYTHON, "comment": {"text": ""}}), "Comment must be non-empty."),
     (body({**SAMPLE_PYTHON, "comment": {"text": " \n\t "}}), "Comment must be non-empty."),
     (
+        body({**SAMPLE_PYTHON, "comment": {"text": "\u200b\u200d"}}),
+        "Invalid value at 'comment.text': must not be blank",
+    ),
+    (
         body({**SAMPLE_PYTHON, "comment": {"text": 5}}),
         "Invalid value at 'comment.text' (TYPE_STRING), 5",
     ),
@@ -222,11 +226,11 @@ BAD_BODIES = [
     ),
     (
         b'{"comment": {"text": "\\ud800 lone"}, "requestedAttributes": {"TOXICITY": {}}}',
-        "Comment text is not valid UTF-8 (lone surrogate).",
+        "Invalid value at 'comment.text': contains an unpaired surrogate (invalid Unicode)",
     ),
     (
         body({**SAMPLE_PYTHON, "comment": {"text": "nul\x00byte"}}),
-        "Comment text must not contain NUL characters.",
+        "Invalid value at 'comment.text': must not contain NUL (\\u0000)",
     ),
 ]
 

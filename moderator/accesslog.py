@@ -1,0 +1,105 @@
+"""Structured access log: one JSON line per request on the `moderator.access` logger.
+
+A line holds the time, method, route path, status, duration and the site id when the
+request was authenticated, e.g.
+`{"ts": "2026-11-25T14:02:11.123Z", "event": "request", "method": "POST",
+"path": "/api/v1/moderate", "status": 200, "duration_ms": 3.4, "site_id": 7}`.
+It never holds the query string (Perspective clients put their API key in `?key=`), headers,
+the body or comment text. Werkzeug's own development-server line does print the query
+string, so `init_app` also masks `key=` values there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import sys
+import time
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import request
+
+LOGGER_NAME = "moderator.access"
+log = logging.getLogger(LOGGER_NAME)
+
+#: The fields of a request line, in order; `JsonFormatter` writes only these.
+FIELDS = ("method", "path", "status", "duration_ms", "site_id")
+
+_KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"]*", re.IGNORECASE)
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object: ts, level, event, then the request FIELDS."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a single JSON line (no newline inside, whatever the values hold)."""
+        ts = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        line = {
+            "ts": ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+        }
+        for name in FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        return json.dumps(line, ensure_ascii=True, separators=(", ", ": "))
+
+
+class RedactKeyFilter(logging.Filter):
+    """Mask `key=...` query parameters in werkzeug's request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's string arguments in place; never drop the record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _KEY_PARAM.sub(r"\1REDACTED", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _KEY_PARAM.sub(r"\1REDACTED", record.msg)
+        return True
+
+
+def init_app(app: Flask) -> None:
+    """Log one JSON line per request of `app` to stderr (set up once per process)."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        # The lines are complete on their own; the root logger would print them twice.
+        log.propagate = False
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactKeyFilter) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactKeyFilter())
+    app.before_request(_start_timer)
+    app.after_request(_log_request)
+
+
+def site_id() -> int | str | None:
+    """The id of the site the current request authenticated as, if any."""
+    site = g.get("site")
+    return getattr(site, "id", None)
+
+
+def _start_timer() -> None:
+    g.accesslog_started = time.perf_counter()
+
+
+def _log_request(response: Response) -> Response:
+    started = g.pop("accesslog_started", None)
+    duration = (time.perf_counter() - started) * 1000 if started is not None else None
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": None if duration is None else round(duration, 2),
+            "site_id": site_id(),
+        },
+    )
+    return response
