@@ -8,7 +8,6 @@ unexpected exception (a bare 500, logged with its traceback, never with request 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -110,7 +109,7 @@ def _handle_storage_unavailable(error: Exception) -> Response:
 
 def rate_limited(limit) -> Response:
     """Flask-Limiter's on_breach: a 429 problem whose Retry-After is the time left."""
-    retry_after = max(1, math.ceil(limit.reset_at - time.time()))
+    retry_after = max(1, int(limit.reset_at - time.time()))
     return problem(
         429,
         f"rate limit exceeded ({limit.limit}); retry in {retry_after}s",

@@ -94,8 +94,10 @@ def insert_comment(conn: Connection, comment: Comment) -> bool:
             insert(comments)
             .values(comment.values())
             .on_conflict_do_nothing(index_elements=["site_id", "external_id"])
+            .returning(comments.c.id)
         )
-        return conn.execute(statement).rowcount == 1
+        # RETURNING, not rowcount: drivers may report -1 for INSERT ... ON CONFLICT.
+        return conn.execute(statement).first() is not None
     try:
         with conn.begin_nested():
             conn.execute(comments.insert().values(comment.values()))

@@ -1,0 +1,245 @@
+"""Shared fixtures: a Config on a temp database, the app, its clients, and a site's key.
+
+`config` uses a temp SQLite file and a small model trained once per session from
+tests/fixtures/train_*.csv (when those fixtures and the training CLI exist; otherwise a
+missing model directory, which the app serves through the classifier_unavailable path).
+
+Tests marked `all_databases` (e.g. `pytestmark = pytest.mark.all_databases`) run again on
+PostgreSQL when MODERATOR_TEST_DATABASE_URL is set: each test gets its own schema there,
+dropped afterwards, so parallel runs never share tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from moderator import auth
+from moderator import create_app
+from moderator import storage
+from moderator.config import Config
+from moderator.storage import sites
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+#: The PostgreSQL server CI provides; tests never read any other environment variable.
+POSTGRES_URL = os.environ.get("MODERATOR_TEST_DATABASE_URL") or None
+
+#: The databases a storage/API test runs on: SQLite always, PostgreSQL when configured.
+DATABASES = ["sqlite"]
+if POSTGRES_URL:
+    DATABASES.append(pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "all_databases: run on SQLite and, when configured, on PostgreSQL too"
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "all_databases"
+    ):
+        metafunc.parametrize("database_url", DATABASES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """A small model trained once on tests/fixtures, or a missing directory without them."""
+    out = tmp_path_factory.mktemp("model") / "test-model"
+    if not sorted(FIXTURES.glob("train_*.csv")):
+        return out
+    try:
+        from training.cli import cli as training_cli
+    except ImportError:
+        return out
+    result = CliRunner().invoke(
+        training_cli,
+        ["train", "--data-dir", str(FIXTURES), "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """SQLite in tmp_path, or (parametrized "postgresql") a fresh schema on the test server."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'moderator.sqlite3'}"
+        return
+    schema = "test_" + uuid.uuid4().hex[:16]
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def config(tmp_path, database_url, model_path) -> Config:
+    """Settings for one test: its own instance folder and database, a generous rate limit."""
+    return Config(
+        instance_path=tmp_path / "instance",
+        database_url=database_url,
+        model_path=model_path,
+        rate_limit="10000/minute",
+    )
+
+
+@pytest.fixture
+def app(config):
+    """The app on a migrated, empty database."""
+    app = create_app(config)
+    app.config["TESTING"] = True
+    engine = app.extensions["moderator"].engine
+    storage.upgrade(engine)
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(app):
+    """The app's engine."""
+    return app.extensions["moderator"].engine
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, config):
+    """A CliRunner whose commands see `config` through the environment, as in production."""
+    env = {
+        "MODERATOR_INSTANCE_PATH": str(config.instance_path),
+        "DATABASE_URL": config.database_url,
+        "MODERATOR_MODEL_PATH": str(config.model_path),
+    }
+    return CliRunner(env=env)
+
+
+@pytest.fixture
+def make_site(engine):
+    """make_site(name) creates a site directly in the database and returns its API key."""
+
+    def make(name: str) -> str:
+        key = auth.generate_key()
+        with storage.transaction(engine) as conn:
+            sites.create_site(conn, name, auth.hash_key(key), auth.display_prefix(key))
+        return key
+
+    return make
+
+
+@pytest.fixture
+def site_key(make_site) -> str:
+    """The API key of a fresh site named "example"."""
+    return make_site("example")
+
+
+@pytest.fixture
+def headers(site_key) -> dict[str, str]:
+    """Authorization headers for the "example" site."""
+    return {"Authorization": f"Bearer {site_key}"}
+
+
+# -- the dashboard: accounts, a logged-in client, held comments -------------------------------
+
+#: The password of the `admin` and `mod` accounts the `accounts` fixture creates.
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Dashboard:
+    """flaskr's AuthActions for the dashboard: log in and out, and post forms with CSRF."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf(self, path: str = "/dashboard/login") -> str:
+        """The CSRF token of this client's session, read from a page's form."""
+        html = self.client.get(path).get_data(as_text=True)
+        found = _CSRF.search(html)
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
+
+    def login(self, username: str = "mod", password: str = PASSWORD):
+        return self.client.post(
+            "/dashboard/login",
+            data={"username": username, "password": password, "csrf_token": self.csrf()},
+        )
+
+    def logout(self):
+        return self.post("/dashboard/logout", {})
+
+    def post(self, path: str, data: dict, **kwargs):
+        """POST a dashboard form with this session's CSRF token."""
+        token = self.csrf("/dashboard/audit")
+        return self.client.post(path, data={"csrf_token": token, **data}, **kwargs)
+
+
+@pytest.fixture
+def accounts(engine) -> dict[str, int]:
+    """An admin `admin` and a moderator `mod`, both with PASSWORD; their ids by name."""
+    from werkzeug.security import generate_password_hash
+
+    from moderator.storage import users
+
+    # A cheap hash keeps the suite fast; the login path still checks it with werkzeug.
+    hashed = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    with storage.transaction(engine) as conn:
+        return {
+            name: users.create_user(conn, name, hashed, role).id
+            for name, role in (("admin", "admin"), ("mod", "moderator"))
+        }
+
+
+@pytest.fixture
+def dashboard(client, accounts) -> Dashboard:
+    """A Dashboard on the test client (not yet logged in)."""
+    return Dashboard(client)
+
+
+@pytest.fixture
+def hold_all(engine, site_key) -> str:
+    """Make the "example" site hold every comment (suspect word "kitten"); returns its key."""
+    from moderator.policy import CATEGORIES
+
+    thresholds = {str(c): {"hold": 0.0, "reject": 1.0} for c in CATEGORIES}
+    with storage.transaction(engine) as conn:
+        sites.set_thresholds(conn, "example", thresholds)
+        sites.set_words(conn, "example", "suspect", ["kitten"])
+    return site_key
+
+
+@pytest.fixture
+def send_comment(client):
+    """send_comment(key, text, **fields): POST one comment to the API; the decision body."""
+
+    def send(key: str, text: str, **fields) -> dict:
+        response = client.post(
+            "/api/v1/moderate",
+            json={"text": text, **fields},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    return send
