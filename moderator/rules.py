@@ -8,7 +8,8 @@ word instead of comparing every word with all 916 list entries (better-profanity
   `@ $ * " '` and ~5,800 Unicode letters. Everything else separates words, so `'fuck'` is one
   word that is not on the list, `#fuck` matches, and `Scunthorpe` or `assassination` never match.
 - A word matches an entry case-insensitively (`str.lower()` of the word) with the leetspeak
-  variants of CHARS_MAPPING at each position (`f*ck`, `sh1t`, `fvck`).
+  variants of CHARS_MAPPING at each position (`f*ck`, `sh1t`, `fvck`). The variants only go
+  one way: the entry `fuck` matches `f*ck`, the entry `f*ck` does not match `fuck`.
 - Before matching a word alone, better-profanity joins it with up to N following words (N = the
   most separator characters in any entry: 5 for its list), both without the separators
   (`fu ck` -> `fuck`) and with them exactly as written (`blow job`, `f-u-c-k`); the first join
@@ -16,9 +17,11 @@ word instead of comparing every word with all 916 list entries (better-profanity
 - A one-character word at the very end of the text is not joined (`sh!t` alone does not match,
   `sh!t happens` does), and a text whose first word starts at its last character has no hits.
 
+A hit's word is the text as written (`F*CK`, `fu ck`) and its span indexes `text` (code points).
 Per-site lists use the same matcher: block -> reject, suspect -> hold, allow -> a match on an
-allow entry produces no hit and consumes its words. When one string matches entries of several
-lists, allow wins over block, and block over suspect. One deliberate difference from
+allow entry (or its variants) produces no hit and consumes its words, so `allow=["dick"]` clears
+`Dick Cheney` but not `dickhead`. When one string matches entries of several lists, allow wins
+over block, and block over suspect. One deliberate difference from
 better-profanity: with a list that has no multi-word entry (N = 1) better-profanity only tries
 the join on every other word (its look-ahead window is emptied on alternate words); we try it
 on every word.
@@ -253,27 +256,38 @@ def _parse(words: Iterable[str], name: str, default: Category) -> list[tuple[str
         if not isinstance(raw, str):
             raise ValueError(f"{name} list entries must be strings, got {type(raw).__name__}")
         word, category = raw.strip(), default
+        if len(word) > MAX_ENTRY_LENGTH + len(":identity_attack"):
+            raise ValueError(f"{name} list entry {_show(word)} is longer than {MAX_ENTRY_LENGTH}")
         if ":" in word:
             word, _, suffix = word.rpartition(":")
             word = word.strip()
             if name == ListKind.ALLOW:
-                raise ValueError(f"allow list entry {raw!r} cannot have a category")
+                raise ValueError(f"allow list entry {_show(raw)} cannot have a category")
             try:
                 category = Category(suffix.strip())
             except ValueError:
                 known = ", ".join(Category)
                 raise ValueError(
-                    f"{name} list entry {raw!r}: unknown category {suffix!r} (one of {known})"
+                    f"{name} list entry {_show(raw)}: unknown category {_show(suffix.strip())}"
+                    f" (one of {known})"
                 ) from None
         if not word:
-            raise ValueError(f"{name} list has an empty entry {raw!r}")
+            raise ValueError(f"{name} list has an empty entry {_show(raw)}")
         if len(word) > MAX_ENTRY_LENGTH:
-            raise ValueError(
-                f"{name} list entry {word[:20]!r}... is longer than {MAX_ENTRY_LENGTH} characters"
-            )
+            raise ValueError(f"{name} list entry {_show(word)} is longer than {MAX_ENTRY_LENGTH}")
         if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in word):
-            raise ValueError(f"{name} list entry {word!r} contains control or invisible characters")
+            raise ValueError(
+                f"{name} list entry {_show(word)} contains control or invisible characters"
+            )
         if not any(c in ALLOWED_CHARACTERS for c in word):
-            raise ValueError(f"{name} list entry {word!r} has no letter or digit, so never matches")
+            raise ValueError(
+                f"{name} list entry {_show(word)} has no letter or digit, never matches"
+            )
         parsed.append((word, category))
     return parsed
+
+
+def _show(value: str) -> str:
+    """An entry as quoted in an error message: escaped and at most 40 characters."""
+    quoted = repr(value)
+    return quoted if len(quoted) <= 40 else quoted[:37] + "..."
