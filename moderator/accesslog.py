@@ -63,10 +63,25 @@ class RedactKeyFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):
+    """A handler on whatever sys.stderr is when a line is written (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def init_app(app: Flask) -> None:
     """Log one JSON line per request of `app` to stderr (set up once per process)."""
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         handler.setFormatter(JsonFormatter())
         log.addHandler(handler)
         log.setLevel(logging.INFO)

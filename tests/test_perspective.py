@@ -390,3 +390,220 @@ def test_response_echoes_languages_and_client_token():
     )
     assert without["languages"] == ["en"]
     assert "clientToken" not in without
+
+
+# --- the endpoint, through the app ---------------------------------------------------------
+
+URL = "/v1alpha1/comments:analyze"
+
+
+def stored(engine) -> list:
+    from sqlalchemy import select
+
+    from moderator.storage.tables import comments
+
+    with engine.connect() as conn:
+        return list(conn.execute(select(comments)))
+
+
+@pytest.fixture
+def scoring(app):
+    """Skip when the test model isn't available (the 503 path is tested separately)."""
+    if app.extensions["moderator"].moderation.model_label is None:
+        pytest.skip("no test model: tests/fixtures/train_*.csv not present")
+
+
+def test_sample_python_request_with_key_param_and_no_content_type(
+    client, site_key, engine, scoring
+):
+    # Perspective's Python sample posts data=json.dumps(data_dict), with no Content-Type.
+    response = client.post(f"{URL}?key={site_key}", data=json.dumps(SAMPLE_PYTHON))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    data = response.json
+    assert set(data) == {"attributeScores", "languages", "detectedLanguages"}
+    summary = data["attributeScores"]["TOXICITY"]["summaryScore"]
+    assert summary["type"] == "PROBABILITY" and 0.0 <= summary["value"] <= 1.0
+    assert "spanScores" not in data["attributeScores"]["TOXICITY"]
+    assert data["languages"] == ["en"]
+    [row] = stored(engine)  # doNotStore defaults to false: stored like /api/v1/moderate
+    assert row.text == SAMPLE_PYTHON["comment"]["text"]
+    assert row.scores["toxicity"] == pytest.approx(summary["value"], abs=1e-4)
+
+
+def test_full_request_with_bearer_and_do_not_store(client, headers, engine, scoring):
+    response = client.post(URL, json=FULL_REQUEST, headers=headers)
+    assert response.status_code == 200, response.json
+    data = response.json
+    assert list(data["attributeScores"]) == list(FULL_REQUEST["requestedAttributes"])
+    assert data["clientToken"] == "comment-53922"
+    text = FULL_REQUEST["comment"]["text"]
+    for name, entry in data["attributeScores"].items():
+        assert 0.0 <= entry["summaryScore"]["value"] <= 1.0, name
+        assert entry["spanScores"], name
+        for span in entry["spanScores"]:
+            assert 0 <= span["begin"] < span["end"] <= len(text)
+            assert span["score"]["type"] == "PROBABILITY"
+    assert stored(engine) == []  # doNotStore honoured
+
+
+def test_scores_match_the_moderate_endpoint(client, headers, scoring):
+    text = "Shut up, you worthless idiot, or I will hurt you."
+    ours = client.post(
+        "/api/v1/moderate", json={"text": text, "store": False}, headers=headers
+    ).json["scores"]
+    request = {**FULL_REQUEST, "comment": {"text": text}}
+    theirs = client.post(URL, json=request, headers=headers).json["attributeScores"]
+    value = {k: v["summaryScore"]["value"] for k, v in theirs.items()}
+    for attribute, category in perspective.ATTRIBUTES.items():
+        assert value[attribute] == pytest.approx(ours[category], abs=1e-4), attribute
+    assert value["SEVERE_TOXICITY"] == pytest.approx(severe_toxicity(ours), abs=1e-3)
+
+
+def test_missing_key_is_permission_denied(client, engine):
+    response = client.post(URL, json=SAMPLE_PYTHON)
+    assert response.status_code == 403
+    assert response.json["error"]["status"] == "PERMISSION_DENIED"
+    assert response.json["error"]["message"] == "The request is missing a valid API key."
+    assert stored(engine) == []
+
+
+@pytest.mark.parametrize("key", ["mod_not-a-real-key", "AIzaSyFakeGoogleKey", "x" * 500])
+def test_bad_key_is_api_key_invalid(client, key):
+    response = client.post(f"{URL}?key={key}", json=SAMPLE_PYTHON)
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert error["message"] == "API key not valid. Please pass a valid API key."
+    assert error["details"][0]["reason"] == "API_KEY_INVALID"
+
+
+def test_revoked_key_is_rejected(client, engine, site_key):
+    from moderator import storage
+    from moderator.storage import sites
+
+    with storage.transaction(engine) as conn:
+        sites.revoke_site(conn, "example")
+    response = client.post(f"{URL}?key={site_key}", json=SAMPLE_PYTHON)
+    assert response.status_code == 400
+
+
+def test_unsupported_attribute_is_an_error_and_nothing_is_stored(client, headers, engine):
+    response = client.post(URL, json=METHODS_EXAMPLE, headers=headers)
+    assert response.status_code == 400
+    assert response.json == {
+        "error": {
+            "code": 400,
+            "message": "Attribute UNSUBSTANTIAL does not support request languages: en",
+            "status": "INVALID_ARGUMENT",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [
+                        {
+                            "field": "requestedAttributes.UNSUBSTANTIAL",
+                            "description": "Attribute UNSUBSTANTIAL does not support request "
+                            "languages: en",
+                        }
+                    ],
+                }
+            ],
+        }
+    }
+    assert stored(engine) == []
+
+
+def test_text_over_the_limit_through_the_app(client, headers, engine):
+    text = "x" * 20481
+    response = client.post(URL, json={**SAMPLE_PYTHON, "comment": {"text": text}}, headers=headers)
+    assert response.status_code == 400
+    assert response.json["error"]["message"] == (
+        "Comment text was too many bytes. Value (20481) exceeded limit (20480)."
+    )
+    assert stored(engine) == []
+
+
+def test_body_over_max_content_length_is_413_in_google_shape(config, site_key):
+    import dataclasses
+
+    from moderator import create_app
+
+    small = create_app(dataclasses.replace(config, max_text_bytes=100, max_content_length=200))
+    client = small.test_client()
+    big = {**SAMPLE_PYTHON, "comment": {"text": "x" * 300}}
+    response = client.post(f"{URL}?key={site_key}", json=big)
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == 413
+    assert response.json["error"]["message"] == "Request payload size exceeds the limit."
+    small.extensions["moderator"].engine.dispose()
+
+
+def test_rate_limit_answers_resource_exhausted(config, site_key):
+    import dataclasses
+
+    from moderator import create_app
+
+    limited = create_app(dataclasses.replace(config, rate_limit="2/minute"))
+    client = limited.test_client()
+    statuses = [
+        client.post(f"{URL}?key={site_key}", json=METHODS_EXAMPLE).status_code for _ in range(3)
+    ]
+    assert statuses == [400, 400, 429]
+    response = client.post(f"{URL}?key={site_key}", json=METHODS_EXAMPLE)
+    assert response.json["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert int(response.headers["Retry-After"]) >= 1
+    limited.extensions["moderator"].engine.dispose()
+
+
+def test_classifier_unavailable_is_503_but_the_comment_is_held(config, tmp_path):
+    import dataclasses
+
+    from moderator import auth
+    from moderator import create_app
+    from moderator import storage
+    from moderator.storage import sites
+
+    broken = create_app(dataclasses.replace(config, model_path=tmp_path / "no-model"))
+    engine = broken.extensions["moderator"].engine
+    storage.upgrade(engine)
+    key = auth.generate_key()
+    with storage.transaction(engine) as conn:
+        sites.create_site(conn, "no-model", auth.hash_key(key), auth.display_prefix(key))
+    client = broken.test_client()
+    response = client.post(f"{URL}?key={key}", json=SAMPLE_PYTHON)
+    assert response.status_code == 503
+    assert response.json["error"]["status"] == "UNAVAILABLE"
+    [row] = stored(engine)
+    assert row.decision == "hold"
+    assert row.reasons[0]["category"] == "classifier_unavailable"
+    response = client.post(f"{URL}?key={key}", json={**SAMPLE_PYTHON, "doNotStore": True})
+    assert response.status_code == 503
+    assert len(stored(engine)) == 1
+    engine.dispose()
+
+
+def test_get_is_not_allowed(client, site_key):
+    assert client.get(f"{URL}?key={site_key}").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(document.cookie)</script> you idiot",
+        "\u202egnp.exe\u202c RTL override",
+        "💩💩💩 𝕗𝕦𝕔𝕜",
+        "e\u0301\u0301\u0301 combining",
+    ],
+)
+def test_hostile_text_round_trips_and_spans_stay_inside(client, headers, text, scoring):
+    request = {
+        "comment": {"text": text},
+        "requestedAttributes": {a: {} for a in perspective.SUPPORTED_ATTRIBUTES},
+        "spanAnnotations": True,
+        "doNotStore": True,
+    }
+    response = client.post(URL, json=request, headers=headers)
+    assert response.status_code == 200, response.json
+    units = len(text.encode("utf-16-le")) // 2
+    for entry in response.json["attributeScores"].values():
+        for span in entry["spanScores"]:
+            assert 0 <= span["begin"] < span["end"] <= units

@@ -1,0 +1,93 @@
+"""The access log: one JSON line per request, never an API key or comment text."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from moderator import accesslog
+
+
+@pytest.fixture
+def lines():
+    """The access log lines written during the test, parsed."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(accesslog.JsonFormatter())
+    accesslog.log.addHandler(handler)
+    try:
+        yield lambda: [json.loads(x) for x in stream.getvalue().splitlines()]
+    finally:
+        accesslog.log.removeHandler(handler)
+
+
+def test_one_line_per_request_with_the_documented_fields(client, headers, lines):
+    client.post("/api/v1/moderate", json={"text": "Nice piece."}, headers=headers)
+    client.get("/healthz")
+    first, second = lines()
+    assert set(first) == {
+        "ts",
+        "level",
+        "event",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "site_id",
+    }
+    assert (first["method"], first["path"], first["status"]) == ("POST", "/api/v1/moderate", 200)
+    assert isinstance(first["site_id"], int)
+    assert first["duration_ms"] >= 0 and first["event"] == "request" and first["level"] == "info"
+    assert first["ts"].endswith("Z")
+    assert (second["path"], second["status"], second["site_id"]) == ("/healthz", 200, None)
+
+
+def test_failed_authentication_logs_no_site(client, lines):
+    client.post("/api/v1/moderate", json={"text": "x"}, headers={"Authorization": "Bearer nope"})
+    [line] = lines()
+    assert (line["status"], line["site_id"]) == (401, None)
+
+
+def test_keys_query_strings_and_text_never_reach_the_log(client, site_key, headers, lines):
+    secret = "my cat's name is Bartholomew 9f2e"
+    client.post("/api/v1/moderate", json={"text": secret}, headers=headers)
+    client.post(
+        f"/v1alpha1/comments:analyze?key={site_key}",
+        json={"comment": {"text": secret}, "requestedAttributes": {"TOXICITY": {}}},
+    )
+    client.post("/v1alpha1/comments:analyze?key=mod_wrong_key_123", json={})
+    written = json.dumps(lines())
+    assert site_key not in written and "mod_wrong_key_123" not in written
+    assert "Bartholomew" not in written and "key=" not in written
+    assert [line["path"] for line in lines()][1] == "/v1alpha1/comments:analyze"
+
+
+def test_hostile_paths_stay_one_json_line(client, lines):
+    client.get('/x"\n{"forged": true}<script>')
+    [line] = lines()
+    assert line["status"] == 404 and "forged" in line["path"]
+
+
+def test_werkzeug_request_lines_have_keys_masked():
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - "%s" %s %s',
+        ("127.0.0.1", "POST /v1alpha1/comments:analyze?key=mod_secret&x=1 HTTP/1.1", "200", "-"),
+        None,
+    )
+    assert accesslog.RedactKeyFilter().filter(record) is True
+    assert "mod_secret" not in record.getMessage()
+    assert "?key=REDACTED&x=1" in record.getMessage()
+
+
+def test_formatter_escapes_everything_into_one_line():
+    record = logging.LogRecord("moderator.access", logging.INFO, __file__, 1, "request", (), None)
+    record.path = "/a\nb\u2028c"
+    out = accesslog.JsonFormatter().format(record)
+    assert "\n" not in out and json.loads(out)["path"] == "/a\nb\u2028c"
