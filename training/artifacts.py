@@ -1,0 +1,234 @@
+"""Write models/<name>/: model.joblib, model.json, MODEL_CARD.md and report/ (plots + metrics)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+from moderator.classifier import METADATA_FILE
+from moderator.classifier import MODEL_FILE
+from training.datasets import LABEL_MAPPING
+from training.evaluate import REJECT_PRECISION
+from training.evaluate import summary_lines
+from training.report import write_plots
+
+#: The model card's benchmark section sits between these; bench/bench_quality.py fills it.
+BENCH_START = "<!-- BENCH:start -->"
+BENCH_END = "<!-- BENCH:end -->"
+
+
+def versions() -> dict[str, str]:
+    """Library versions the artifact depends on (checked again at load time)."""
+    import joblib
+    import numpy
+    import scipy
+    import sklearn
+
+    return {
+        "scikit-learn": sklearn.__version__,
+        "joblib": joblib.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def check_writable(out: Path) -> None:
+    """Create `out` and prove a file can be written there; raises OSError otherwise."""
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".write-test"
+    probe.write_text("ok", encoding="utf-8")
+    probe.unlink()
+
+
+def write_model(out: Path, pipeline) -> str:
+    """Dump the pipeline; returns the sha256 of model.joblib."""
+    import joblib
+
+    path = out / MODEL_FILE
+    joblib.dump(pipeline, path, compress=3)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def model_version(model_sha256: str, created: datetime) -> str:
+    """`YYYY.MM.DD-<first 8 hex of model.joblib sha256>`."""
+    return f"{created:%Y.%m.%d}-{model_sha256[:8]}"
+
+
+def metadata(
+    name: str,
+    model_sha256: str,
+    data_hashes: dict[str, str],
+    thresholds: dict,
+    operating_points: dict,
+    training: dict,
+    created: datetime | None = None,
+) -> dict:
+    """The model.json contents (metrics are added once the model is evaluated)."""
+    created = created or datetime.now(UTC).replace(microsecond=0)
+    return {
+        "name": name,
+        "version": model_version(model_sha256, created),
+        "created": created.isoformat().replace("+00:00", "Z"),
+        "model_sha256": model_sha256,
+        "versions": versions(),
+        "input": "text as produced by moderator.text.normalise()",
+        "categories": list(thresholds),
+        "data": data_hashes,
+        "label_mapping": LABEL_MAPPING,
+        "thresholds": thresholds,
+        "threshold_rule": (
+            "chosen on a seeded validation split carved from the training rows: hold = the "
+            f"F1-optimal threshold, reject = the lowest threshold whose precision is >= "
+            f"{REJECT_PRECISION} (1.0 = never rejects on its own)"
+        ),
+        "operating_points": operating_points,
+        "training": training,
+    }
+
+
+def write_json(out: Path, meta: dict) -> None:
+    """Write model.json."""
+    (out / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def write_report(out: Path, report: dict) -> None:
+    """report/roc.png, report/pr.png and report/EVALUATION.md."""
+    report_dir = out / "report"
+    write_plots(report["curves"], report_dir)
+    lines = ["# Evaluation", "", "```", *summary_lines(report), "```", ""]
+    lines += ["![ROC](roc.png)", "", "![Precision-recall](pr.png)", ""]
+    lines += ["## Reliability (pooled test splits)", ""]
+    for name, bins in report["reliability"].items():
+        lines.append(
+            f"**{name}**: "
+            + ", ".join(
+                f"{b['bin']}: predicted {b['predicted']:.2f} / "
+                f"observed {b['observed']:.2f} (n={b['n']})"
+                for b in bins
+            )
+        )
+        lines.append("")
+    (report_dir / "EVALUATION.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
+    """MODEL_CARD.md: data, mapping, metrics, bias, limits, how to reproduce."""
+    t = meta["training"]
+    lines = [
+        f"# Model card: {meta['name']}@{meta['version']}",
+        "",
+        f"Created {meta['created']} with scikit-learn {meta['versions']['scikit-learn']}, "
+        f"Python {meta['versions']['python']}. Training took {t['seconds']:.0f} s.",
+        "",
+        "## What it does",
+        "",
+        "Scores a comment (after `moderator.text.normalise`) on five policy categories with "
+        "calibrated probabilities: toxicity (breaks the policy), obscene, insult, "
+        "identity_attack, threat. Word 1-2-gram TF-IDF -> one logistic regression per "
+        "category, each fitted only on rows labelled for it, with Platt scaling fitted on "
+        f"{t['calibration_folds']}-fold out-of-fold decision values.",
+        "",
+        "## Data",
+        "",
+        "| dataset | training rows | validation rows | test rows |",
+        "|---|---|---|---|",
+    ]
+    for source, counts in t["rows"].items():
+        lines.append(
+            f"| {source} | {counts.get('train', 0)} | {counts.get('validation', 0)} | "
+            f"{counts.get('test', 0)} |"
+        )
+    lines += ["", "Files (sha256):", ""]
+    lines += [f"- `{f}` {h}" for f, h in meta["data"].items()]
+    lines += ["", "## Label mapping", ""]
+    for dataset, rules in meta["label_mapping"].items():
+        lines.append(f"- **{dataset}**: " + "; ".join(f"{k} -> {v}" for k, v in rules.items()))
+    lines += [
+        "",
+        "Anything not named is unlabelled (left out of that category's fit), never negative.",
+        "",
+        "Labelled rows per category (positives): "
+        + ", ".join(f"{c} {n} ({p})" for c, (n, p) in t["labelled"].items())
+        + ".",
+        "",
+        "## Thresholds",
+        "",
+        meta["threshold_rule"] + ".",
+        "",
+        "| category | hold | reject |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {c} | {v['hold']} | {v['reject']} |" for c, v in meta["thresholds"].items()]
+    lines += ["", "## Metrics (held-out test splits)", "", "```", *summary_lines(report), "```"]
+    lines += ["", "Per dataset and category (AUC / F1 at hold / Brier):", ""]
+    lines += [
+        "| dataset | category | n | positives | AUC | F1 | Brier |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for source, cats in report["per_dataset"].items():
+        for c, m in cats.items():
+            lines.append(
+                f"| {source} | {c} | {m['n']} | {m['positives']} | {m.get('auc', 'n/a')} | "
+                f"{m.get('f1', 'n/a')} | {m['brier']} |"
+            )
+    lines += ["", "Plots and reliability tables: `report/EVALUATION.md`.", ""]
+    neutral = report.get("neutral_identity")
+    lines += ["## Bias: neutral identity sentences", ""]
+    if neutral:
+        lines.append(
+            f"{neutral['false_flags']} of {neutral['n']} neutral sentences that mention an "
+            f"identity (tests/fixtures/neutral_identity.txt) cross a hold threshold "
+            f"({neutral['false_flag_rate']:.1%})."
+        )
+        if neutral["flagged"]:
+            lines += ["", "Flagged:", ""] + [f"- {s}" for s in neutral["flagged"]]
+    else:
+        lines.append("Not measured (no neutral identity file given).")
+    lines += [
+        "",
+        "## Benchmark",
+        "",
+        BENCH_START,
+        "Run `python bench/bench_quality.py` to compare with alt-profanity-check here.",
+        BENCH_END,
+        "",
+        "## Known limits",
+        "",
+        "- A bag of words: no word order beyond bigrams, no sarcasm, negation or context. "
+        "Quoting or reporting abuse scores like abuse.",
+        "- English only; trained on tweets, Gab and Reddit posts and Civil Comments. Other "
+        "registers (long reviews, chat) shift the scores.",
+        "- Threat has few positives (GHC cv, EDOS threats), mostly violence against groups: "
+        "threats against individuals are under-represented.",
+        "- identity_attack is learned largely from Davidson hate, GHC hd and EDOS sexism "
+        "labels: slur-heavy and gender-heavy; attacks on other identities without slurs are "
+        "weaker.",
+        "- Labels are noisy and definitions differ between datasets (HASOC HATE includes "
+        "political abuse; Davidson offensive is mostly slang profanity).",
+        "- Explanations are per-word linear contributions: a word that only matters in "
+        "context is credited to whichever words carry the weight.",
+        "",
+        "## How to reproduce",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "Training is deterministic for a given seed, data and library versions "
+        "(`model.json` records all three).",
+        "",
+    ]
+    (out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def replace_bench_section(card: Path, text: str) -> None:
+    """Put `text` between the benchmark markers of an existing MODEL_CARD.md."""
+    content = card.read_text(encoding="utf-8")
+    start, end = content.index(BENCH_START), content.index(BENCH_END)
+    content = content[: start + len(BENCH_START)] + "\n" + text.strip() + "\n" + content[end:]
+    card.write_text(content, encoding="utf-8")

@@ -1,0 +1,254 @@
+"""`python -m training`: train and evaluate the policy classifier (click group)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+DEFAULT_NEUTRAL = PROJECT_ROOT / "tests" / "fixtures" / "neutral_identity.txt"
+VALIDATION_SHARE = 0.1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Train and evaluate Moderator's policy classifier."""
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _data_dir_option(f):
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        envvar="MODERATOR_DATA_DIR",
+        default=DEFAULT_DATA_DIR,
+        show_default="../shared/data",
+        help="Directory of the shared datasets (also MODERATOR_DATA_DIR).",
+    )(f)
+
+
+def _neutral_option(f):
+    return click.option(
+        "--neutral",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Neutral identity sentences, one per line, for the false-flag rate "
+        "(default: tests/fixtures/neutral_identity.txt when present).",
+    )(f)
+
+
+def _read_neutral(path: Path | None) -> list[str]:
+    if path is None:
+        path = DEFAULT_NEUTRAL
+        if not path.is_file():
+            return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read neutral sentences {path}: {exc}") from None
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _load(data_dir: Path, extras=()):
+    from training.datasets import DataError
+    from training.datasets import load_all
+
+    try:
+        return load_all(data_dir, extras, log=_progress)
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@_data_dir_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Model directory to write, e.g. models/NAME (its last part is the model name).",
+)
+@click.option(
+    "--extra",
+    "extras",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Extra labelled CSV (text + category columns of 1/0/empty); repeatable.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@_neutral_option
+def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutral) -> None:
+    """Train on every shared dataset (+ extras) and write models/NAME."""
+    from moderator.classifier import Classifier
+    from moderator.text import normalise
+    from training import artifacts
+    from training.datasets import TRAIN
+    from training.datasets import file_hashes
+    from training.datasets import sample_weights
+    from training.datasets import validation_split
+    from training.evaluate import NAMES
+    from training.evaluate import best_macro_f1_threshold
+    from training.evaluate import choose_thresholds
+    from training.evaluate import evaluate
+    from training.evaluate import fit_davidson_head
+    from training.pipeline import build_pipeline
+    from training.pipeline import slim
+
+    started = time.perf_counter()
+    for path in extras:
+        if not path.is_file():
+            raise click.ClickException(f"extra file {path} does not exist")
+    try:
+        artifacts.check_writable(out)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to {out}: {exc.strerror or exc}") from None
+    sentences = _read_neutral(neutral)
+    examples = _load(data_dir, extras)
+    _progress(f"normalising {len(examples)} texts")
+    normalised = [normalise(e.text) for e in examples]
+    validation = validation_split(examples, VALIDATION_SHARE, seed)
+    train_rows = [i for i, e in enumerate(examples) if e.split == TRAIN and i not in validation]
+    val_rows = sorted(validation)
+    labels = np.array([e.labels for e in examples], dtype=float)
+    weights = sample_weights(examples, normalised)
+
+    _progress(f"fitting on {len(train_rows)} rows ({len(val_rows)} held for validation)")
+    pipeline = build_pipeline(random_state=seed)
+    try:
+        pipeline.fit(
+            [normalised[i] for i in train_rows],
+            labels[train_rows],
+            categories__sample_weight=[weights[i] for i in train_rows],
+        )
+    except ValueError as exc:
+        raise click.ClickException(f"cannot train: {exc}") from None
+    slim(pipeline)
+    fitted = pipeline.named_steps["categories"]
+    _progress(f"fitted in {time.perf_counter() - started:.1f} s; choosing thresholds")
+
+    scratch = Classifier(pipeline, {"name": out.name})
+    val_probs = np.array(
+        [[s[n] for n in NAMES] for s in scratch.score([normalised[i] for i in val_rows])]
+    )
+    val_labels = labels[val_rows]
+    thresholds = choose_thresholds(val_labels, val_probs)
+    operating_points = {}
+    val_sources = np.array([examples[i].source for i in val_rows])
+    olid = val_sources == "olid"
+    if olid.sum() and len(set(val_labels[olid, 0])) == 2:
+        operating_points["olid_toxicity"] = best_macro_f1_threshold(
+            val_labels[olid, 0].astype(int), val_probs[olid, 0]
+        )
+    davidson = val_sources == "davidson"
+    if davidson.sum():
+        classes = [examples[i].meta["class"] for i in np.array(val_rows)[davidson]]
+        if len(set(classes)) == 3:
+            operating_points["davidson_head"] = fit_davidson_head(val_probs[davidson], classes)
+
+    rows: dict[str, Counter] = {}
+    for i, e in enumerate(examples):
+        kind = "validation" if i in validation else e.split
+        rows.setdefault(e.source, Counter())[kind] += 1
+    try:
+        hashes = file_hashes(data_dir, extras)
+    except OSError as exc:
+        raise click.ClickException(f"cannot hash data files: {exc}") from None
+    model_sha = artifacts.write_model(out, pipeline)
+    command = "python -m training train --data-dir PATH " + shlex.join(
+        ["--out", str(out), *[a for p in extras for a in ("--extra", str(p))], "--seed", str(seed)]
+    )
+    training = {
+        "seed": seed,
+        "validation_share": VALIDATION_SHARE,
+        "calibration_folds": fitted.calibration_folds,
+        "params": {k: str(v) for k, v in pipeline.get_params(deep=False).items() if k != "steps"}
+        | {"C": fitted.C, "class_weight": fitted.class_weight},
+        "features": len(pipeline.named_steps["tfidf"].vocabulary_),
+        "rows": {s: dict(c) for s, c in rows.items()},
+        "labelled": {
+            n: (int(a), int(b))
+            for n, a, b in zip(NAMES, fitted.n_labelled_, fitted.n_positive_, strict=True)
+        },
+        "validation_brier": {
+            n: round(
+                float(
+                    np.mean(
+                        (
+                            val_probs[~np.isnan(val_labels[:, j]), j]
+                            - val_labels[~np.isnan(val_labels[:, j]), j]
+                        )
+                        ** 2
+                    )
+                ),
+                4,
+            )
+            for j, n in enumerate(NAMES)
+        },
+        "extras": [str(p) for p in extras],
+        "command": command,
+    }
+    meta = artifacts.metadata(out.name, model_sha, hashes, thresholds, operating_points, training)
+    classifier = Classifier(pipeline, meta)
+    _progress("evaluating on the held-out test splits")
+    report = evaluate(classifier, examples, normalised, sentences)
+    meta["training"]["seconds"] = round(time.perf_counter() - started, 1)
+    meta["metrics"] = {k: v for k, v in report.items() if k != "curves"}
+    artifacts.write_json(out, meta)
+    artifacts.write_report(out, report)
+    artifacts.write_card(out, meta, report, command)
+    size = (out / "model.joblib").stat().st_size
+    _progress(f"done in {meta['training']['seconds']} s; model.joblib {size / 1e6:.1f} MB")
+    from training.evaluate import summary_lines
+
+    for line in summary_lines(report):
+        click.echo(line)
+    click.echo(f"wrote {out} ({meta['name']}@{meta['version']})")
+
+
+@cli.command("evaluate")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Model directory (models/NAME).",
+)
+@_data_dir_option
+@_neutral_option
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate_command(model_dir: Path, data_dir: Path, neutral, as_json: bool) -> None:
+    """Print a trained model's metrics on the held-out test splits."""
+    from moderator.classifier import Classifier
+    from moderator.classifier import ModelLoadError
+    from moderator.text import normalise
+    from training.evaluate import evaluate
+    from training.evaluate import summary_lines
+
+    try:
+        classifier = Classifier.load(model_dir)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    sentences = _read_neutral(neutral)
+    examples = _load(data_dir)
+    normalised = [normalise(e.text) for e in examples]
+    report = evaluate(classifier, examples, normalised, sentences)
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in report.items() if k != "curves"}, indent=2))
+    else:
+        click.echo(f"model {classifier.label()}")
+        for line in summary_lines(report):
+            click.echo(line)
+
+
+def main() -> None:
+    """Entry point for python -m training."""
+    cli()
