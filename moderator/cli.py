@@ -392,6 +392,45 @@ def sites_wordlist(name, kind, added, removed, from_file, clear) -> None:
     click.echo(f"{site.name}: {len(site.words(kind))} {kind} words")
 
 
+@cli.group()
+def users() -> None:
+    """Manage dashboard accounts (moderators and admins)."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Make an admin (sites, keys, users), not a moderator.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of prompting.",
+)
+def users_create(username: str, admin: bool, password_stdin: bool) -> None:
+    """Create dashboard account USERNAME; the password is prompted for twice, never an argument."""
+    from moderator import accounts
+    from moderator import storage
+
+    try:
+        accounts.validate_username(username)
+    except accounts.AccountError as error:
+        raise click.UsageError(str(error)) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = _migrated_engine(_config())
+    try:
+        with storage.transaction(engine) as conn:
+            user = accounts.create_account(conn, username, password, admin=admin)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    except storage.StorageUnavailable as error:
+        raise click.ClickException(f"database unavailable: {error}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"created {user.role} {user.username}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="moderator")
