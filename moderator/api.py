@@ -74,12 +74,13 @@ def get_comment(comment_id: str):
     site's comment is a 404, exactly like one that doesn't exist.
     """
     s = _services()
-    with storage.reading(s.engine) as conn:
-        found = comments_store.get_comment(conn, g.site.id, comment_id)
-        if found is None:
-            found = comments_store.find_by_external_ids(conn, g.site.id, [comment_id]).get(
-                comment_id
-            )
+    ref = schemas.comment_ref(comment_id)
+    found = None
+    if ref is not None:
+        with storage.reading(s.engine) as conn:
+            found = comments_store.get_comment(conn, g.site.id, ref)
+            if found is None:
+                found = comments_store.find_by_external_ids(conn, g.site.id, [ref]).get(ref)
     if found is None:
         raise ApiError(404, "no such comment")
     return jsonify(found.to_dict())

@@ -175,6 +175,17 @@ def comment_from(body: object, max_text_bytes: int) -> CommentIn:
     )
 
 
+def comment_ref(value: str) -> str | None:
+    """A comment id from a URL path, or None when it can't name any stored comment."""
+    if not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
 def _error(field: str, message: str) -> dict:
     return {"field": field, "message": message}
 
