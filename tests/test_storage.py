@@ -1,0 +1,251 @@
+"""Storage: the migration matches the tables, constraints hold, writes are all-or-nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import exc
+from sqlalchemy import func
+from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy import text
+
+from moderator import storage
+from moderator.storage import audit
+from moderator.storage import comments as comments_store
+from moderator.storage import sites
+from moderator.storage.tables import audit_log
+from moderator.storage.tables import comments
+from moderator.storage.tables import metadata
+from moderator.storage.tables import users
+
+pytestmark = pytest.mark.all_databases
+
+
+@pytest.fixture
+def db(database_url):
+    """A migrated engine on the test database, without the app."""
+    engine = storage.make_engine(database_url)
+    storage.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def make_comment(site_id: int, external_id: str | None = None, **values) -> comments_store.Comment:
+    fields = {
+        "id": uuid.uuid4().hex,
+        "site_id": site_id,
+        "external_id": external_id,
+        "text": "hello",
+        "author_id": None,
+        "author_name": None,
+        "url": None,
+        "parent_text": None,
+        "decision": "allow",
+        "status": "allow",
+        "scores": {"toxicity": 0.01},
+        "reasons": [],
+        "model": "test@1",
+        "created_at": storage.now(),
+    }
+    fields.update(values)
+    return comments_store.Comment(**fields)
+
+
+def new_site(engine, name: str = "example") -> sites.Site:
+    with storage.transaction(engine) as conn:
+        return sites.create_site(conn, name, name.encode().hex().ljust(64, "0"), "mod_test")
+
+
+def test_first_migration_creates_exactly_the_declared_schema(db):
+    with db.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    names = set(inspect(db).get_table_names())
+    assert {"sites", "comments", "users", "audit_log", "alembic_version"} == names
+
+
+def test_schema_has_the_columns_the_dashboard_builds_on(db):
+    inspector = inspect(db)
+    columns = {t: {c["name"] for c in inspector.get_columns(t)} for t in metadata.tables}
+    assert columns["sites"] == {
+        "id", "name", "key_hash", "key_prefix", "created_at", "revoked_at",
+        "thresholds", "block_words", "suspect_words", "allow_words",
+    }  # fmt: skip
+    assert columns["comments"] == {
+        "id", "site_id", "external_id", "text", "author_id", "author_name", "url",
+        "parent_text", "decision", "status", "scores", "reasons", "model", "created_at",
+        "human_decision", "decided_by", "decided_at", "note", "reason_code", "version",
+    }  # fmt: skip
+    assert columns["users"] == {
+        "id", "username", "password_hash", "role", "created_at", "disabled",
+    }  # fmt: skip
+    assert columns["audit_log"] == {
+        "id", "at", "actor", "action", "comment_id", "site_id", "note", "before", "after",
+    }  # fmt: skip
+    indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("comments")}
+    assert {("status", "created_at"), ("site_id", "created_at")} <= indexes
+
+
+def test_upgrade_is_idempotent_and_downgrade_reverses_it(db):
+    storage.upgrade(db)
+    assert storage.ping(db)
+    with db.begin() as conn:
+        command.downgrade(storage._alembic_config(conn), "base")
+    assert set(inspect(db).get_table_names()) <= {"alembic_version"}
+    assert not storage.ping(db)
+    storage.upgrade(db)
+    assert storage.ping(db)
+
+
+def test_sqlite_gets_wal_foreign_keys_and_busy_timeout(db):
+    if db.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with db.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def test_comment_for_a_missing_site_violates_the_foreign_key(db):
+    with pytest.raises(exc.IntegrityError), storage.transaction(db) as conn:
+        comments_store.insert_comment(conn, make_comment(site_id=999))
+
+
+def test_external_id_is_unique_per_site_and_null_ids_never_collide(db):
+    one, two = new_site(db, "one"), new_site(db, "two")
+    with storage.transaction(db) as conn:
+        assert comments_store.insert_comment(conn, make_comment(one.id, "a"))
+        assert not comments_store.insert_comment(conn, make_comment(one.id, "a", text="dup"))
+        assert comments_store.insert_comment(conn, make_comment(two.id, "a"))
+        assert comments_store.insert_comment(conn, make_comment(one.id, None))
+        assert comments_store.insert_comment(conn, make_comment(one.id, None))
+    with db.connect() as conn:
+        assert comments_store.count_comments(conn, one.id) == 3
+        found = comments_store.find_by_external_ids(conn, one.id, ["a", "b"])
+        assert list(found) == ["a"] and found["a"].text == "hello"
+    with pytest.raises(exc.IntegrityError), db.begin() as conn:
+        conn.execute(comments.insert().values(make_comment(one.id, "a").values()))
+
+
+def test_check_constraints_reject_unknown_states(db):
+    site = new_site(db)
+    for bad in ({"decision": "maybe"}, {"status": "deleted"}, {"human_decision": "allow"}):
+        with pytest.raises(exc.IntegrityError), storage.transaction(db) as conn:
+            comments_store.insert_comment(conn, make_comment(site.id, **bad))
+    with pytest.raises(exc.IntegrityError), db.begin() as conn:
+        conn.execute(
+            users.insert().values(
+                username="x", password_hash="h", role="root", created_at=storage.now()
+            )
+        )
+
+
+def test_failed_transaction_leaves_nothing_behind(db):
+    site = new_site(db)
+    with pytest.raises(RuntimeError), storage.transaction(db) as conn:
+        comments_store.insert_comment(conn, make_comment(site.id, "kept?"))
+        raise RuntimeError("crash after the insert")
+    with db.connect() as conn:
+        assert comments_store.count_comments(conn) == 0
+
+
+def test_comment_round_trips_with_json_and_aware_utc_timestamps(db):
+    site = new_site(db)
+    created = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    reasons = [
+        {
+            "category": "insult",
+            "score": 0.9,
+            "source": "classifier",
+            "words": ["x"],
+            "spans": [[0, 1]],
+        }
+    ]
+    comment = make_comment(
+        site.id,
+        "r1",
+        text="Zoë \u202e <b>",
+        scores={"insult": 0.9, "toxicity": 0.95},
+        reasons=reasons,
+        created_at=created,
+    )
+    with storage.transaction(db) as conn:
+        comments_store.insert_comment(conn, comment)
+    with db.connect() as conn:
+        loaded = comments_store.get_comment(conn, site.id, comment.id)
+        assert comments_store.get_comment(conn, site.id + 1, comment.id) is None
+    assert loaded == comment
+    assert loaded.created_at.tzinfo is dt.UTC
+    assert loaded.to_dict()["created_at"] == "2026-01-02T03:04:05.678901Z"
+
+
+def test_site_lifecycle_is_audited(db):
+    with storage.transaction(db) as conn:
+        site = sites.create_site(conn, "news", "f" * 64, "mod_abcdefgh")
+        with pytest.raises(sites.SiteError, match="already exists"):
+            sites.create_site(conn, "news", "e" * 64, "mod_x")
+    with storage.transaction(db) as conn:
+        sites.set_thresholds(conn, "news", {"insult": {"hold": 0.3, "reject": 0.7}})
+        sites.set_words(conn, "news", "block", ["b", " a ", "", "a"])
+        revoked = sites.revoke_site(conn, "news")
+    assert revoked.revoked_at is not None and not revoked.active
+    assert revoked.block_words == ("a", "b")
+    assert revoked.thresholds == {"insult": {"hold": 0.3, "reject": 0.7}}
+    with db.connect() as conn:
+        assert sites.find_active_site(conn, "f" * 64) is None
+        entries = audit.entries(conn, site_id=site.id)
+    assert [e["action"] for e in reversed(entries)] == [
+        "site.create",
+        "site.thresholds",
+        "site.block_words",
+        "site.revoke",
+    ]
+    assert all(e["actor"] == "cli" for e in entries)
+    block = next(e for e in entries if e["action"] == "site.block_words")
+    assert block["before"] == {"block_words": []}
+    assert block["after"] == {"block_words": ["a", "b"]}
+
+
+def test_site_errors(db):
+    with storage.transaction(db) as conn:
+        with pytest.raises(sites.SiteError, match="no site named"):
+            sites.revoke_site(conn, "ghost")
+        sites.create_site(conn, "s", "d" * 64, "mod_s")
+        with pytest.raises(sites.SiteError, match="must be one of"):
+            sites.set_words(conn, "s", "maybe", ["x"])
+        sites.revoke_site(conn, "s")
+        with pytest.raises(sites.SiteError, match="already revoked"):
+            sites.revoke_site(conn, "s")
+
+
+def test_audit_rows_survive_in_their_table(db):
+    with storage.transaction(db) as conn:
+        audit.record(conn, "maria", "comment.reject", comment_id="gone", note="n")
+    with db.connect() as conn:
+        [row] = conn.execute(select(audit_log)).all()
+        assert (row.actor, row.comment_id, row.note) == ("maria", "gone", "n")
+        assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 1
+
+
+def test_unreachable_database_raises_storage_unavailable():
+    engine = storage.make_engine("postgresql+psycopg://x:y@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(storage.StorageUnavailable), storage.transaction(engine):
+        pass
+    with pytest.raises(storage.StorageUnavailable), storage.reading(engine):
+        pass
+    with pytest.raises(storage.StorageUnavailable):
+        storage.upgrade(engine)
+    assert storage.ping(engine) is False
+
+
+def test_sqlite_file_goes_in_a_created_folder(tmp_path):
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'db.sqlite3'}")
+    storage.upgrade(engine)
+    assert (tmp_path / "deep" / "er" / "db.sqlite3").is_file()
+    engine.dispose()
