@@ -187,7 +187,7 @@ class WordList:
             start, end = spans[i]
             key = keys[start:end] if keys is not None else text[start:end].lower().translate(fold)
             last, entry = i, None
-            if end < n and key in prefixes:
+            if end < n and key in prefixes and (keys is None or self._may_join(keys, spans, i)):
                 last, entry = self._join(text, spans, i)
             if entry is None and key in index:
                 entry = self._lookup(key, text[start:end].lower())
@@ -196,6 +196,19 @@ class WordList:
                 hits.append(RuleHit(text[start:stop], start, stop, entry.kind, entry.category))
             i = last + 1
         return hits
+
+    def _may_join(self, keys: str, spans: list[tuple[int, int]], i: int) -> bool:
+        """On folded ASCII text: can word i joined with the next one start or be an entry?"""
+        if i + 1 == len(spans):
+            return False
+        start, end = spans[i]
+        next_start, next_end = spans[i + 1]
+        if next_start >= len(keys) - 1:
+            return False
+        for key in (keys[start:end] + keys[next_start:next_end], keys[start:next_end]):
+            if key in self._prefixes or key in self._index:
+                return True
+        return False
 
     def _join(self, text: str, spans: list[tuple[int, int]], i: int) -> tuple[int, _Entry | None]:
         """Word i joined with the next words, without and with separators; the last word used."""
