@@ -187,7 +187,7 @@ def parse_request(raw: bytes, max_text_bytes: int) -> AnalyzeRequest:
         raise _bad_value("comment", "TYPE_MESSAGE", comment)
     _no_unknown_names(comment, {"text", "type"}, "comment")
     text_type = comment.get("type", "PLAIN_TEXT")
-    if text_type not in _TEXT_TYPES and text_type != "HTML":
+    if not isinstance(text_type, str) or text_type not in (*_TEXT_TYPES, "HTML"):
         raise _bad_value("comment.type", "TYPE_ENUM", text_type)
     if text_type == "HTML":
         raise invalid("Text type HTML is not supported; send PLAIN_TEXT.", "comment.type")
@@ -255,7 +255,7 @@ def _parse_attributes(requested: Any) -> tuple[RequestedAttribute, ...]:
         # Perspective accepts NAME@VERSION; we have one version of each.
         name = key.split("@", 1)[0]
         score_type = params.get("scoreType", "PROBABILITY")
-        if score_type not in _SCORE_TYPES:
+        if not isinstance(score_type, str) or score_type not in _SCORE_TYPES:
             raise _bad_value(f"{where}.scoreType", "TYPE_ENUM", score_type)
         if score_type not in ("PROBABILITY", "SCORE_TYPE_UNSPECIFIED"):
             raise invalid(
@@ -445,6 +445,12 @@ def _storage_unavailable(error: StorageUnavailable) -> Response:
     response = GoogleError(503, "The database is unavailable; nothing was stored.").response()
     response.headers["Retry-After"] = "5"
     return response
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return GoogleError(500, "Internal error.").response()
 
 
 @bp.errorhandler(HTTPException)

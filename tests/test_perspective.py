@@ -179,6 +179,18 @@ BAD_BODIES = [
         "Invalid value at 'comment.type' (TYPE_ENUM), \"XML\"",
     ),
     (
+        body({**SAMPLE_PYTHON, "comment": {"text": "0", "type": {}}}),
+        "Invalid value at 'comment.type' (TYPE_ENUM), {}",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY": {"scoreType": ["RAW"]}}}),
+        "Invalid value at 'requestedAttributes.TOXICITY.scoreType' (TYPE_ENUM), [\"RAW\"]",
+    ),
+    (
+        body({**SAMPLE_PYTHON, "requestedAttributes": {"": None}}),
+        "Attribute  does not support request languages: en",
+    ),
+    (
         body({**SAMPLE_PYTHON, "comment": {"text": "hi", "lang": "en"}}),
         "Invalid JSON payload received. Unknown name \"lang\" at 'comment': Cannot find field.",
     ),
