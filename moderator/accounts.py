@@ -225,7 +225,7 @@ def init_app(app: Flask, config) -> None:
     app.register_blueprint(bp)
 
 
-# -- hooks the dashboard's blueprints share ---------------------------------------------------
+# -- hooks the dashboard's blueprints share -------------------------------------------------------
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -287,7 +287,7 @@ def admin_required(view):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if not current_user.is_admin:
-            abort(403)
+            abort(403, description="This page is for admins only.")
         return view(*args, **kwargs)
 
     return wrapped
@@ -336,7 +336,7 @@ bp.after_request(security_headers)
 bp.register_error_handler(Exception, render_error)
 
 
-# -- views ------------------------------------------------------------------------------------
+# -- views ----------------------------------------------------------------------------------------
 
 
 @bp.route("/login", methods=["GET", "POST"])

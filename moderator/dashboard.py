@@ -89,7 +89,7 @@ def _engine():
     return current_app.extensions["moderator.engine"]
 
 
-# -- display helpers (also used by the templates) ---------------------------------------------
+# -- display helpers (also used by the templates) -------------------------------------------------
 
 
 def highlight(text: str, reasons: Iterable[Mapping]) -> list[tuple[str, bool]]:
@@ -178,7 +178,7 @@ def _template_globals(state) -> None:
     )
 
 
-# -- input parsing ------------------------------------------------------------------------------
+# -- input parsing --------------------------------------------------------------------------------
 
 
 def _bad(message: str):
@@ -241,7 +241,7 @@ def _next_url() -> str:
     return accounts.safe_next(request.form.get("next"), url_for("dashboard.queue"))
 
 
-# -- the lists and one comment -----------------------------------------------------------------
+# -- the lists and one comment --------------------------------------------------------------------
 
 
 def _list_view(view: str):
@@ -394,7 +394,7 @@ def bulk():
     return redirect(_next_url(), code=303)
 
 
-# -- audit log and stats ------------------------------------------------------------------------
+# -- audit log and stats --------------------------------------------------------------------------
 
 
 @bp.get("/audit")
@@ -458,7 +458,7 @@ def stacked_bars(
         "bars": bars,
         "peak": peak,
         "total": sum(totals),
-        "keys": keys,
+        "series": keys,
     }
 
 
@@ -490,7 +490,7 @@ def stats():
     )
 
 
-# -- admin: sites, keys, thresholds, word lists -------------------------------------------------
+# -- admin: sites, keys, thresholds, word lists ---------------------------------------------------
 
 
 def _site_or_404(conn, site_id: int) -> site_store.Site:
@@ -518,6 +518,8 @@ def sites():
     error, status = None, 200
     if request.method == "POST":
         name = _text(request.form.get("name", ""), "name", 200)
+        if not name.isprintable():
+            _bad("a site name must be printable characters on one line")
         if not name:
             error, status = "A site needs a name.", 400
         else:

@@ -254,7 +254,7 @@ def test_dashboard_pages_send_security_headers(dashboard, client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-# -- accounts from the command line and the admin page ------------------------------------------
+# -- accounts from the command line and the admin page --------------------------------------------
 
 
 def test_users_create_reads_the_password_from_stdin(runner, dashboard, engine):

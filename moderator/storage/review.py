@@ -344,7 +344,7 @@ def decide_comment(
     return DecisionOutcome(after, ok=True)
 
 
-# -- audit log ------------------------------------------------------------------------------
+# -- audit log ------------------------------------------------------------------------------------
 
 
 def _audit_conditions(f: AuditFilter) -> list:
@@ -410,7 +410,7 @@ def site_names(conn: Connection) -> list[tuple[int, str]]:
     return [tuple(r) for r in conn.execute(select(sites.c.id, sites.c.name).order_by(sites.c.name))]
 
 
-# -- stats ----------------------------------------------------------------------------------
+# -- stats ----------------------------------------------------------------------------------------
 
 
 def _day(conn: Connection, column):
@@ -470,7 +470,7 @@ def decision_stats(conn: Connection, since: dt.date) -> Stats:
     return stats
 
 
-# -- label export ---------------------------------------------------------------------------
+# -- label export ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
