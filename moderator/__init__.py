@@ -48,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import auth
     from moderator import dashboard
     from moderator import metrics
+    from moderator import openapi
     from moderator import perspective
     from moderator import storage
     from moderator.classifier import Classifier
@@ -90,6 +91,7 @@ def create_app(config: Config | None = None) -> Flask:
         limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(api.health)
+    app.register_blueprint(openapi.bp)
     accounts.init_app(app, config)
     dashboard.init_app(app)
     return app
