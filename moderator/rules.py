@@ -34,6 +34,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 
 from better_profanity import Profanity
 from better_profanity.constants import ALLOWED_CHARACTERS
@@ -246,6 +247,36 @@ class WordList:
 def default_wordlist() -> WordList:
     """better-profanity's own list as a block list, compiled once per process."""
     return WordList.compile()
+
+
+@functools.cache
+def policy_wordlist() -> WordList:
+    """The default policy's word rules, compiled once per process.
+
+    better-profanity's list blocks, its identity slurs are reported as `identity_attack`,
+    and the ordinary words in `data/default_allow.txt` are left to the classifier.
+    """
+    return WordList.compile(block=policy_block_words(), allow=policy_allow_words())
+
+
+def policy_block_words() -> list[str]:
+    """better-profanity's list as block entries, slurs tagged `word:identity_attack`."""
+    slurs = set(_data_words("identity_slurs.txt"))
+    return [
+        f"{w}:{Category.IDENTITY_ATTACK}" if w.lower() in slurs else w for w in _default_words()
+    ]
+
+
+def policy_allow_words() -> list[str]:
+    """Ordinary words on better-profanity's list that the default policy never blocks."""
+    return _data_words("default_allow.txt")
+
+
+@functools.cache
+def _data_words(name: str) -> list[str]:
+    text = resources.files("moderator").joinpath("data", name).read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line.lower() for line in lines if line]
 
 
 def _default_words() -> list[str]:

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
 from moderator import policy
@@ -26,7 +25,9 @@ from moderator.policy import Decision
 from moderator.policy import RuleHit
 from moderator.policy import Threshold
 from moderator.rules import WordList
-from moderator.rules import default_wordlist
+from moderator.rules import policy_allow_words
+from moderator.rules import policy_block_words
+from moderator.rules import policy_wordlist
 from moderator.storage import comments as comments_store
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
@@ -74,7 +75,7 @@ class Moderation:
         if thresholds is None:
             thresholds = classifier.thresholds if classifier is not None else {}
         self.default_rules = SiteRules(
-            thresholds=dict(thresholds), wordlist=wordlist or default_wordlist()
+            thresholds=dict(thresholds), wordlist=wordlist or policy_wordlist()
         )
         self._site_rules: dict[tuple, SiteRules] = {}
 
@@ -93,7 +94,8 @@ class Moderation:
         """A site's rules from its stored settings, compiled once and cached.
 
         `thresholds` overrides the model's defaults category by category; `block=None`
-        keeps better-profanity's list, and a site's own block words are added to it.
+        keeps the default policy's list (better-profanity's, minus data/default_allow.txt),
+        and a site's own block and suspect words are added to it.
         """
         key = (
             _freeze(thresholds),
@@ -109,10 +111,12 @@ class Moderation:
         if not (key[1] or key[2] or key[3]):
             wordlist = self.default_rules.wordlist
         else:
+            # A site's own block or suspect word wins over the default allow list.
+            listed = {w.split(":", 1)[0].strip().lower() for w in (*(key[1] or ()), *key[2])}
             wordlist = WordList.compile(
-                block=None if not key[1] else _default_block() + list(key[1]),
+                block=policy_block_words() + list(key[1] or ()),
                 suspect=key[2],
-                allow=key[3],
+                allow=[w for w in policy_allow_words() if w not in listed] + list(key[3]),
             )
         rules = SiteRules(
             thresholds=merged,
@@ -192,13 +196,6 @@ class Moderation:
             return [w for w, _ in kept], [s for _, s in kept]
 
         return explain
-
-
-@lru_cache(maxsize=1)
-def _default_block() -> list[str]:
-    """better-profanity's own word list, which a site's block words extend."""
-    path = resources.files("better_profanity").joinpath("profanity_wordlist.txt")
-    return [w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]
 
 
 def _freeze(value):

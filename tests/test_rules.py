@@ -366,3 +366,47 @@ def test_100kb_text_is_checked_quickly_with_exact_spans(filler):
     elapsed = time.perf_counter() - started
     assert hits[-1] == RuleHit("fuck", len(text) - 4, len(text))
     assert elapsed < 2.0, elapsed
+
+
+# -- the default policy's word list -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dick Cheney was vice president",
+        "Dick Cheney's energy policy",
+        "one hell of a week",
+        "My sister is gay and my brother is straight",
+        "She graduated summa cum laude",
+        "The sniper was arrested on Tuesday",
+        "He had a stroke last year",
+        "The jury heard the rape case",
+    ],
+)
+def test_policy_wordlist_leaves_ordinary_words_to_the_classifier(text):
+    from moderator.rules import policy_wordlist
+
+    assert default_wordlist().check(text), "better-profanity itself flags this"
+    assert policy_wordlist().check(text) == []
+
+
+def test_policy_wordlist_still_blocks_profanity_and_tags_slurs():
+    from moderator.rules import policy_wordlist
+
+    hits = policy_wordlist().check("you fucking nigger, dick")
+    assert [(h.word, h.kind, h.category) for h in hits] == [
+        ("fucking", ListKind.BLOCK, Category.OBSCENE),
+        ("nigger", ListKind.BLOCK, Category.IDENTITY_ATTACK),
+        ("dick", ListKind.BLOCK, Category.OBSCENE),
+    ]
+
+
+def test_policy_data_files_name_words_on_better_profanitys_list():
+    from moderator.rules import _data_words
+    from moderator.rules import _default_words
+
+    listed = {w.lower() for w in _default_words()}
+    for name in ("default_allow.txt", "identity_slurs.txt"):
+        single = [w for w in _data_words(name) if " " not in w]
+        assert single and set(single) <= listed, set(single) - listed
