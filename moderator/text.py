@@ -384,9 +384,14 @@ def _homoglyph_pattern() -> re.Pattern[str]:
 def _homoglyph(m: re.Match[str]) -> str:
     word = m.group(0)
     table = _homoglyphs()
-    if all(c in table or c.isascii() for c in word):
+    if all(c.isascii() or c in table or _is_latin(c) for c in word):
         return "".join(table.get(c, c) for c in word)
     return word
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_latin(char: str) -> bool:
+    return unicodedata.name(char, "").startswith("LATIN ")
 
 
 # --- 4. URLs and mentions -------------------------------------------------------------------
@@ -459,6 +464,8 @@ _DOUBLED_INSIDE = frozenset("eolsftrnmpdgcbz")
 _DOUBLED_AT_END = frozenset("lsfz")
 # The longest word looked for inside a run of spaced letters.
 _MAX_WORD = 16
+# Longer runs of spaced letters are a whole sentence spaced out, not a word with neighbours.
+_MAX_RUN = 40
 
 
 @functools.cache
@@ -490,10 +497,18 @@ def _known(word: str, vocabulary: frozenset[str]) -> bool:
 
 
 def _resolve(word: str, vocabulary: frozenset[str]) -> str | None:
-    """`word` itself if known, else its known form with stretched letters cut back, else None."""
+    """`word` itself if known, else its known form with stretched letters cut back, else None.
+
+    A cut-back form that is a word wins over one that only is a word plus a suffix
+    (`yessss` is `yes`, not `yess`).
+    """
     if _known(word, vocabulary):
         return word
-    for candidate in _squeezed(word):
+    candidates = _squeezed(word)
+    for candidate in candidates:
+        if candidate in vocabulary:
+            return candidate
+    for candidate in candidates:
         if _known(candidate, vocabulary):
             return candidate
     return None
@@ -584,7 +599,7 @@ def _spaced(m: re.Match[str]) -> str:
     # The longest known word inside the run, the letters around it left as they were:
     # `u r a l o s e r` -> `u r a loser`, `you are a f u c k` keeps its article.
     n = len(letters)
-    for size in range(min(n - 1, _MAX_WORD), 2, -1):
+    for size in range(min(n - 1, _MAX_WORD) if n <= _MAX_RUN else 0, 2, -1):
         for i in range(n - size + 1):
             if _resolve(joined[i : i + size], disguised) is not None:
                 return sep.join([*letters[:i], joined[i : i + size], *letters[i + size :]])
