@@ -1,0 +1,109 @@
+"""The OpenAPI document: valid OpenAPI 3.1, served, and in step with the app's routes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from moderator import openapi
+
+#: The dashboard is HTML for people, not an API: its routes are documented in the README.
+HTML_BLUEPRINTS = ("dashboard.", "accounts.")
+HTML_ENDPOINTS = {"static", "index"}
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def app_operations(app) -> set[tuple[str, str]]:
+    """(path in OpenAPI form, method) for every API route of the app."""
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in HTML_ENDPOINTS or rule.endpoint.startswith(HTML_BLUEPRINTS):
+            continue
+        # Werkzeug's <converter:name> becomes OpenAPI's {name}.
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - IGNORED_METHODS:
+            found.add((path, method.lower()))
+    return found
+
+
+def document_operations(doc) -> set[tuple[str, str]]:
+    methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+    return {(path, m) for path, item in doc["paths"].items() for m in item if m in methods}
+
+
+def test_document_is_valid_openapi_3_1():
+    doc = openapi.document()
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)
+
+
+def test_every_route_is_documented_and_nothing_else(app):
+    in_app = app_operations(app)
+    in_doc = document_operations(openapi.document())
+    assert in_app - in_doc == set(), "routes missing from moderator/openapi.json"
+    assert in_doc - in_app == set(), "moderator/openapi.json lists routes the app doesn't have"
+    assert {
+        ("/api/v1/moderate", "post"),
+        ("/api/v1/moderate/batch", "post"),
+        ("/api/v1/comments/{comment_id}", "get"),
+        ("/v1alpha1/comments:analyze", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/api/v1/openapi.json", "get"),
+    } <= in_app
+
+
+def test_path_parameters_match_the_routes():
+    doc = openapi.document()
+    for path, item in doc["paths"].items():
+        names = set(re.findall(r"{([^}]+)}", path))
+        for operation in item.values():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, path
+
+
+def test_every_operation_has_an_id_a_summary_and_a_success_response():
+    doc = openapi.document()
+    ids = []
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            ids.append(operation["operationId"])
+            assert operation.get("summary"), (path, method)
+            assert any(code.startswith("2") for code in operation["responses"]), (path, method)
+    assert len(ids) == len(set(ids))
+
+
+def test_served_document_is_the_packaged_one(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.json == openapi.document()
+
+
+def test_documented_request_fields_are_the_ones_the_code_accepts():
+    from moderator import perspective
+    from moderator import schemas
+
+    schemas_doc = openapi.document()["components"]["schemas"]
+    assert set(schemas_doc["CommentIn"]["properties"]) == set(schemas.COMMENT_FIELDS)
+    author = schemas_doc["CommentIn"]["properties"]["author"]["properties"]
+    assert set(author) == set(schemas.AUTHOR_FIELDS)
+    analyze = schemas_doc["AnalyzeCommentRequest"]["properties"]
+    assert set(analyze) == perspective._TOP_LEVEL
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/api/v1/moderate", "post", "401"),
+        ("/api/v1/moderate", "post", "413"),
+        ("/api/v1/moderate", "post", "429"),
+        ("/v1alpha1/comments:analyze", "post", "403"),
+        ("/readyz", "get", "503"),
+    ],
+)
+def test_error_responses_are_documented(path, method, status):
+    assert status in openapi.document()["paths"][path][method]["responses"]
