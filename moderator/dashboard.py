@@ -35,6 +35,7 @@ from moderator.policy import CATEGORIES
 from moderator.policy import CLASSIFIER_UNAVAILABLE
 from moderator.policy import thresholds_from_dict
 from moderator.policy import thresholds_to_dict
+from moderator.rules import WordList
 from moderator.storage import review
 from moderator.storage import sites as site_store
 
@@ -585,7 +586,10 @@ def site_thresholds(site_id: int):
 @bp.post("/sites/<int:site_id>/words")
 @accounts.admin_required
 def site_words(site_id: int):
-    """Admins: replace a site's block, suspect or allow list (one word or phrase a line)."""
+    """Admins: replace a site's block, suspect or allow list (one entry a line).
+
+    An entry is a word or phrase, optionally `word:category` to set the category it counts as.
+    """
     kind = request.form.get("kind", "")
     if kind not in site_store.WORD_LISTS:
         _bad(f"list must be one of {', '.join(site_store.WORD_LISTS)}")
@@ -595,6 +599,13 @@ def site_words(site_id: int):
         _bad(f"a list holds at most {MAX_WORDS} words")
     if any(len(w) > MAX_WORD for w in words):
         _bad(f"a word or phrase is at most {MAX_WORD} characters")
+    lists = {k: [] for k in site_store.WORD_LISTS}
+    lists[kind] = words
+    try:
+        # The same check the CLI makes: a bad entry fails here, not on the next comment.
+        WordList.compile(**lists)
+    except ValueError as problem:
+        _bad(str(problem))
     with storage.transaction(_engine()) as conn:
         site = _site_or_404(conn, site_id)
         site_store.set_words(conn, site.name, kind, words, actor=current_user.username)

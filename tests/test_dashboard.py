@@ -634,6 +634,7 @@ def test_admin_sets_word_lists(admin, client, engine, site_key, send_comment):
         {"kind": "block", "words": "x" * 101},
         {"kind": "block", "words": "\n".join(f"w{i}" for i in range(5001))},
         {"kind": "block", "words": "bad\x00word"},
+        {"kind": "block", "words": "zzfoo:nocategory"},
     ],
 )
 def test_bad_word_lists_are_400(admin, site_key, form):

@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from training.labels import export_labels_command
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 DEFAULT_NEUTRAL = PROJECT_ROOT / "tests" / "fixtures" / "neutral_identity.txt"
@@ -247,6 +249,9 @@ def evaluate_command(model_dir: Path, data_dir: Path, neutral, as_json: bool) ->
         click.echo(f"model {classifier.label()}")
         for line in summary_lines(report):
             click.echo(line)
+
+
+cli.add_command(export_labels_command)
 
 
 def main() -> None:

@@ -1,0 +1,179 @@
+"""Moderators' decisions as labelled rows for `python -m training train --extra FILE.csv`.
+
+One row per human-decided comment, with the columns `load_extra` reads: text, the five
+category columns (1, 0 or empty = unlabelled), source, decided_by, decided_at. A decision
+says different things about different categories, so the mapping is deliberately partial:
+
+  approve                                   every category 0 (a person found nothing wrong)
+  reject, reason toxicity                   toxicity 1; the other four unlabelled
+  reject, reason obscene / insult /         that category 1 and toxicity 1 (each is a kind of
+         identity_attack / threat           toxicity); the other three unlabelled
+  reject, no reason code                    toxicity 1; the other four unlabelled
+  reject, reason spam / off-topic / other   not exported: the rejection says nothing about the
+                                            policy categories (spam can be polite; off-topic
+                                            can be rude), so neither 1 nor 0 would be true
+
+The text is exported as stored (training normalises it as it does every dataset).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from moderator.policy import CATEGORIES
+from moderator.policy import Category
+
+COLUMNS = ("text", *(str(c) for c in CATEGORIES), "source", "decided_by", "decided_at")
+NOT_POLICY = frozenset({"spam", "off-topic", "other"})
+SOURCE = "dashboard"
+
+
+def label_values(human_decision: str, reason_code: str | None) -> dict[str, int | None] | None:
+    """The category columns for one decision (None = unlabelled), or None to skip the row."""
+    if human_decision == "approve":
+        return {str(c): 0 for c in CATEGORIES}
+    if human_decision != "reject":
+        raise ValueError(f"unknown human decision {human_decision!r}")
+    if reason_code in NOT_POLICY:
+        return None
+    values: dict[str, int | None] = {str(c): None for c in CATEGORIES}
+    values[str(Category.TOXICITY)] = 1
+    if reason_code:
+        try:
+            values[str(Category(reason_code))] = 1
+        except ValueError:
+            # A reason code this version doesn't know: keep the one thing a rejection says.
+            pass
+    return values
+
+
+def export_labels(
+    engine, out, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> Counter:
+    """Write the CSV (header + one row per exported decision) to `out`; counts by outcome."""
+    from moderator import storage
+    from moderator.storage import review
+
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    counts: Counter = Counter()
+    with storage.reading(engine) as conn:
+        for label in review.human_labels(conn, since, until):
+            values = label_values(label.human_decision, label.reason_code)
+            if values is None:
+                counts["skipped"] += 1
+                continue
+            row = {k: "" if v is None else str(v) for k, v in values.items()}
+            row.update(
+                text=label.text,
+                source=f"{SOURCE}:{label.site_name}",
+                decided_by=label.decided_by or "",
+                decided_at=storage.isoformat(label.decided_at) or "",
+            )
+            writer.writerow(row)
+            counts[label.human_decision] += 1
+    return counts
+
+
+def _moment(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            "must be a date (2026-01-31) or an ISO 8601 time", param_hint=option
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+@click.command("export-labels")
+@click.option(
+    "--since",
+    metavar="DATE",
+    default=None,
+    help="Only decisions made at or after DATE (2026-01-31 or ISO 8601; UTC unless given).",
+)
+@click.option(
+    "--until", metavar="DATE", default=None, help="Only decisions made before DATE (same format)."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="CSV file to write (- for stdout); written whole or not at all.",
+)
+@click.option(
+    "--database-url",
+    envvar="DATABASE_URL",
+    default=None,
+    help="Database to read (also DATABASE_URL; default: the instance folder's SQLite).",
+)
+def export_labels_command(since, until, out: Path, database_url: str | None) -> None:
+    """Write moderators' decisions as a labelled CSV for `train --extra`.
+
+    approve -> all five categories 0; reject with a category reason -> that category and
+    toxicity 1, the rest empty (unlabelled); reject without a reason -> toxicity 1;
+    reject as spam, off-topic or other -> not exported.
+    """
+    from sqlalchemy import exc
+
+    from moderator import storage
+    from moderator.config import Config
+    from moderator.config import ConfigError
+    from moderator.config import fix_database_url
+
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    if start and end and start >= end:
+        raise click.BadParameter("must be after --since", param_hint="--until")
+    try:
+        url = fix_database_url(database_url) if database_url else Config.from_env().database_url
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    engine = storage.make_engine(url)
+    try:
+        if str(out) == "-":
+            counts = export_labels(engine, sys.stdout, start, end)
+        else:
+            counts = _export_to_file(engine, out, start, end)
+    except (storage.StorageUnavailable, exc.SQLAlchemyError) as error:
+        first = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.ClickException(
+            f"cannot read decisions: {first} (is the database initialised? moderator init-db)"
+        ) from None
+    finally:
+        engine.dispose()
+    click.echo(
+        f"exported {counts['approve'] + counts['reject']} decisions "
+        f"({counts['approve']} approve, {counts['reject']} reject); "
+        f"skipped {counts['skipped']} rejected as spam, off-topic or other",
+        err=True,
+    )
+
+
+def _export_to_file(engine, out: Path, start, end) -> Counter:
+    directory = out.parent if str(out.parent) else Path(".")
+    if not directory.is_dir():
+        raise click.ClickException(f"cannot write {out}: folder {directory} does not exist")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {out}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            counts = export_labels(engine, handle, start, end)
+        os.replace(temp, out)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return counts
