@@ -172,7 +172,7 @@ def parse_request(raw: bytes, max_text_bytes: int) -> AnalyzeRequest:
     """
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise invalid("Invalid JSON payload received. Unexpected token.") from None
     if not isinstance(body, dict):
         raise invalid(
@@ -259,7 +259,8 @@ def _parse_attributes(requested: Any) -> tuple[RequestedAttribute, ...]:
             raise _bad_value(f"{where}.scoreType", "TYPE_ENUM", score_type)
         if score_type not in ("PROBABILITY", "SCORE_TYPE_UNSPECIFIED"):
             raise invalid(
-                f"Attribute {name} does not support score type {score_type}.", f"{where}.scoreType"
+                f"Attribute {_short(name)} does not support score type {score_type}.",
+                _short(f"{where}.scoreType"),
             )
         threshold = params.get("scoreThreshold")
         if threshold is not None and (
@@ -276,16 +277,17 @@ def _check_support(attributes: tuple[RequestedAttribute, ...], languages: list[s
     """Perspective's error for a language or attribute it can't score, e.g. FLIRTATION in en."""
     if languages and not any(_primary(lang) in SUPPORTED_LANGUAGES for lang in languages):
         raise invalid(
-            f"Attribute {attributes[0].name} does not support request languages: "
-            + ",".join(languages),
+            f"Attribute {_short(attributes[0].name)} does not support request languages: "
+            + _short(",".join(languages)),
             "languages",
         )
     shown = ",".join(languages) if languages else SUPPORTED_LANGUAGES[0]
     for attribute in attributes:
         if attribute.name not in SUPPORTED_ATTRIBUTES:
             raise invalid(
-                f"Attribute {attribute.name} does not support request languages: {shown}",
-                f"requestedAttributes.{attribute.key}",
+                f"Attribute {_short(attribute.name)} does not support request languages: "
+                + _short(shown),
+                _short(f"requestedAttributes.{attribute.key}"),
             )
 
 
@@ -297,17 +299,24 @@ def _primary(language: str) -> str:
 def _no_unknown_names(obj: Mapping, known: set[str], where: str) -> None:
     for name in obj:
         if name not in known:
-            at = f" at '{where}'" if where else ""
+            at = f" at '{_short(where)}'" if where else ""
             raise invalid(
-                f'Invalid JSON payload received. Unknown name "{name}"{at}: Cannot find field.'
+                f'Invalid JSON payload received. Unknown name "{_short(name)}"{at}: '
+                "Cannot find field."
             )
 
 
 def _bad_value(where: str, proto_type: str, value: Any) -> GoogleError:
-    shown = json.dumps(value, ensure_ascii=False)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return invalid(f"Invalid value at '{where}' ({proto_type}), {shown}", where)
+    try:
+        shown = _short(json.dumps(value, ensure_ascii=False), 60)
+    except (ValueError, RecursionError):
+        shown = type(value).__name__
+    return invalid(f"Invalid value at '{_short(where)}' ({proto_type}), {shown}", _short(where))
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """Client-supplied names cut short, so an error never echoes a huge body back."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def severe_toxicity(scores: Mapping[str, float]) -> float:

@@ -247,6 +247,19 @@ BAD_BODIES = [
 ]
 
 
+def test_deeply_nested_json_is_a_400_not_a_crash():
+    raw = b'{"comment": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert error_of(raw)["message"] == "Invalid JSON payload received. Unexpected token."
+
+
+def test_huge_names_are_not_echoed_back():
+    name = "A" * 100_000
+    error = error_of(body({**SAMPLE_PYTHON, "requestedAttributes": {name: {}}}))
+    assert len(error["message"]) < 200
+    error = error_of(body({**SAMPLE_PYTHON, name: 1}))
+    assert len(error["message"]) < 200
+
+
 @pytest.mark.parametrize(("raw", "message"), BAD_BODIES)
 def test_bad_bodies_get_invalid_argument(raw, message):
     error = error_of(raw)
@@ -444,7 +457,8 @@ def test_sample_python_request_with_key_param_and_no_content_type(
 
 
 def test_full_request_with_bearer_and_do_not_store(client, headers, engine, scoring):
-    response = client.post(URL, json=FULL_REQUEST, headers=headers)
+    # Raw JSON: the test client's json= would sort the keys, and the order is under test.
+    response = client.post(URL, data=json.dumps(FULL_REQUEST), headers=headers)
     assert response.status_code == 200, response.json
     data = response.json
     assert list(data["attributeScores"]) == list(FULL_REQUEST["requestedAttributes"])
