@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
 
@@ -52,21 +53,47 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("database_url", DATABASES, indirect=True)
 
 
+#: Where each tests/fixtures/train_*.csv goes in a data directory laid out like the shared data.
+FIXTURE_LAYOUT = {
+    "train_olid_train.csv": "olid/olid_train.csv",
+    "train_olid_test.csv": "olid/olid_test.csv",
+    "train_davidson.csv": "davidson/labeled_data.csv",
+    "train_hasoc_train.csv": "hasoc2019/english_dataset.tsv",
+    "train_hasoc_test.csv": "hasoc2019/hasoc2019_en_test-2919.tsv",
+    "train_ghc_train.csv": "gab_hate_corpus/ghc_train.tsv",
+    "train_ghc_test.csv": "gab_hate_corpus/ghc_test.tsv",
+    "train_edos.csv": "edos/edos_labelled_aggregated.csv",
+    "train_tsd_train.csv": "toxic_spans/tsd_train.csv",
+    "train_tsd_trial.csv": "toxic_spans/tsd_trial.csv",
+}
+
+
 @pytest.fixture(scope="session")
-def model_path(tmp_path_factory) -> Path:
-    """A small model trained once on tests/fixtures, or a missing directory without them."""
-    out = tmp_path_factory.mktemp("model") / "test-model"
-    if not sorted(FIXTURES.glob("train_*.csv")):
+def fixture_data_dir(tmp_path_factory) -> Path | None:
+    """tests/fixtures/train_*.csv laid out like the shared data, or None without them."""
+    if not all((FIXTURES / name).is_file() for name in FIXTURE_LAYOUT):
+        return None
+    data = tmp_path_factory.mktemp("data")
+    for name, target in FIXTURE_LAYOUT.items():
+        (data / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(FIXTURES / name, data / target)
+    return data
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory, fixture_data_dir) -> Path:
+    """A small model trained once from tests/fixtures, or a missing directory without them."""
+    root = tmp_path_factory.mktemp("model")
+    out = root / "test-model"
+    if fixture_data_dir is None:
         return out
-    try:
-        from training.cli import cli as training_cli
-    except ImportError:
-        return out
-    result = CliRunner().invoke(
-        training_cli,
-        ["train", "--data-dir", str(FIXTURES), "--out", str(out)],
-        catch_exceptions=False,
-    )
+    from training.cli import cli as training_cli
+
+    data = fixture_data_dir
+    args = ["train", "--data-dir", str(data), "--out", str(out)]
+    if (FIXTURES / "train_extra.csv").is_file():
+        args += ["--extra", str(FIXTURES / "train_extra.csv")]
+    result = CliRunner().invoke(training_cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out
 
