@@ -549,8 +549,8 @@ def _cut(runs: list[str]) -> str:
 @functools.lru_cache(maxsize=1 << 16)
 def _decode(token: str) -> str | None:
     """The word a leetspeak token spells, preferring better-profanity's words, or None."""
-    if len(token) < 3 or not any("a" <= c <= "z" for c in token):
-        return None
+    if len(token) < 3 or not any("a" <= c <= "z" for c in token) or token.count("*") > 1:
+        return None  # `p***y` could be anything
     options = [_LEET_LETTERS.get(c, c) for c in token]
     count = 1
     for o in options:
@@ -596,10 +596,10 @@ def _spaced(m: re.Match[str]) -> str:
     disguised = _vocabularies()[1]
     if _resolve(joined, disguised) is not None:
         return joined
-    # The longest known word inside the run, the letters around it left as they were:
-    # `u r a l o s e r` -> `u r a loser`, `you are a f u c k` keeps its article.
+    # With spaces, the longest known word inside the run, the letters around it left as they
+    # were: `u r a l o s e r` -> `u r a loser`, `you are a f u c k` keeps its article.
     n = len(letters)
-    for size in range(min(n - 1, _MAX_WORD) if n <= _MAX_RUN else 0, 2, -1):
+    for size in range(min(n - 1, _MAX_WORD) if sep == " " and n <= _MAX_RUN else 0, 2, -1):
         for i in range(n - size + 1):
             if _resolve(joined[i : i + size], disguised) is not None:
                 return sep.join([*letters[:i], joined[i : i + size], *letters[i + size :]])

@@ -55,6 +55,9 @@ LEETSPEAK = [
     ("sh111t", "shit"),
     ("f@g", "fag"),
     ("b1tches", "bitches"),
+    ("dumba$$es", "dumbasses"),
+    # Two or more stars could hide any letters: left alone rather than guessed.
+    ("f**k p***y", "f**k p***y"),
 ]
 
 SPACED = [
@@ -73,6 +76,8 @@ SPACED = [
     ("r.i.p", "rip"),
     ("u.s.a.", "usa."),
     ("b r y c e", "bryce"),
+    # Only spaced runs keep neighbouring single letters apart; t.r.u.m.p is one word.
+    ("t.r.u.m.p", "trump"),
 ]
 
 STRETCHED = [
