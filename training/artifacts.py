@@ -12,6 +12,7 @@ from pathlib import Path
 from moderator.classifier import METADATA_FILE
 from moderator.classifier import MODEL_FILE
 from training.datasets import LABEL_MAPPING
+from training.evaluate import HOLD_PRECISION
 from training.evaluate import REJECT_PRECISION
 from training.evaluate import summary_lines
 from training.report import write_plots
@@ -83,7 +84,8 @@ def metadata(
         "thresholds": thresholds,
         "threshold_rule": (
             "chosen on a seeded validation split carved from the training rows: hold = the "
-            f"F1-optimal threshold, reject = the lowest threshold whose precision is >= "
+            f"F1-optimal threshold, raised if needed until precision >= {HOLD_PRECISION}; "
+            f"reject = the lowest threshold whose precision is >= "
             f"{REJECT_PRECISION} (1.0 = never rejects on its own)"
         ),
         "operating_points": operating_points,

@@ -33,7 +33,9 @@ SPANS = "spans"
 DAVIDSON_SPLIT_SEED = 20170
 DAVIDSON_TEST_SHARE = 0.2
 #: Training sources that never give validation rows (see validation_split).
-NO_VALIDATION = frozenset({"toxic_spans"})
+NO_VALIDATION = frozenset({"toxic_spans", "templates"})
+#: Our own neutral sentences about identity groups (templates x terms), all labelled 0.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "data"
 #: Official tests with known repeats and train overlap (see their PROVENANCE.md).
 DEDUPLICATED_TESTS = frozenset({"hasoc2019", "gab"})
 
@@ -87,6 +89,11 @@ LABEL_MAPPING: dict[str, dict[str, str]] = {
         "source, teaching that Civil Comments' topics are toxic",
         "tsd_trial": "never trained on: span-F1 evaluation of explanations only",
     },
+    "templates": {
+        "training/data/neutral_templates.txt x identity_terms.txt": "all five categories 0",
+        "why": "bag-of-words models learn group names from attacks on those groups; these "
+        "neutral sentences (our own text) teach that naming a group is not an attack",
+    },
     "extra": {
         "columns": "text, any of the category names with 1, 0 or empty (= unlabelled)",
         "optional": "source, decided_by, decided_at (kept as provenance only)",
@@ -104,19 +111,12 @@ DATA_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-#: Sample weights (see sample_weights): identity-mentioning rows with no positive label are
-#: up-weighted so that naming a group is not evidence of an attack; span snippets are short
-#: and positive-only, so they count less than whole comments.
-IDENTITY_NEGATIVE_WEIGHT = 3.0
+#: Span snippets are short and positive-only, so they count less than whole comments.
+#: Cap per template row, so a few dozen sentences never outweigh a whole dataset.
+MAX_TEMPLATE_WEIGHT = 20.0
+#: Categories whose identity-term statistics the template weights balance.
+BALANCED = ("toxicity", "identity_attack")
 SNIPPET_WEIGHT = 0.3
-IDENTITY_TERMS = re.compile(
-    r"\b(muslims?|islam\w*|jews?|jewish|christians?|christianity|catholics?|hindus?|sikhs?|"
-    r"buddhists?|atheists?|gays?|lesbians?|bisexuals?|queer|trans|transgender|lgbt\w*|"
-    r"blacks?|whites?|asians?|africans?|african americans?|mexicans?|latinos?|latinas?|"
-    r"hispanics?|arabs?|immigrants?|migrants?|refugees?|women|woman|girls?|men|man|"
-    r"indians?|pakistanis?|russians?|chinese|japanese|koreans?|europeans?|americans?|"
-    r"disabled|deaf|blind|elderly|wife|husband|mother|father)\b"
-)
 
 
 class DataError(Exception):
@@ -364,6 +364,26 @@ def span_text(text: str, offsets: Sequence[int]) -> str:
     return " ".join(r.strip() for r in runs if r.strip())
 
 
+def load_templates(template_dir: Path = TEMPLATE_DIR) -> list[Example]:
+    """Neutral identity sentences: every template filled with every identity term."""
+    templates = _lines(template_dir / "neutral_templates.txt")
+    terms = [line.split("\t") for line in _lines(template_dir / "identity_terms.txt")]
+    out = []
+    for adj, group in terms:
+        for t in templates:
+            text = t.replace("{adj}", adj).replace("{group}", group)
+            out.append(Example(text, _all(0), "templates", TRAIN, {"term": (adj, group)}))
+    return out
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 LOADERS = {
     "olid": load_olid,
     "davidson": load_davidson,
@@ -437,6 +457,10 @@ def load_all(data_dir: Path, extras: Sequence[Path] = (), log=None) -> list[Exam
         if log:
             log(f"loaded {name}: {len(loaded)} rows")
         examples.extend(loaded)
+    loaded = load_templates()
+    if log:
+        log(f"generated {len(loaded)} neutral template sentences")
+    examples.extend(loaded)
     for path in extras:
         loaded = load_extra(path)
         if log:
@@ -507,6 +531,8 @@ def file_hashes(data_dir: Path, extras: Sequence[Path] = ()) -> dict[str, str]:
     for files in DATA_FILES.values():
         for f in files:
             hashes[f] = _sha256(Path(data_dir) / f)
+    for name in ("neutral_templates.txt", "identity_terms.txt"):
+        hashes[f"training/data/{name}"] = _sha256(TEMPLATE_DIR / name)
     for path in extras:
         hashes[f"extra/{Path(path).name}"] = _sha256(Path(path))
     return hashes
@@ -521,14 +547,36 @@ def _sha256(path: Path) -> str:
 
 
 def sample_weights(examples: Sequence[Example], normalised: Sequence[str]) -> list[float]:
-    """Per-row training weight: see IDENTITY_NEGATIVE_WEIGHT and SNIPPET_WEIGHT."""
-    weights = []
-    for e, text in zip(examples, normalised, strict=True):
-        known = [v for v in e.labels if not math.isnan(v)]
-        if e.source == "toxic_spans":
-            weights.append(SNIPPET_WEIGHT)
-        elif known and max(known) == 0 and IDENTITY_TERMS.search(text):
-            weights.append(IDENTITY_NEGATIVE_WEIGHT)
-        else:
-            weights.append(1.0)
+    """Per-row training weight.
+
+    Span snippets count SNIPPET_WEIGHT. Template sentences for an identity term are weighted
+    so that, for toxicity and identity_attack, the term's labelled rows (real + templates)
+    are positive no more often than all labelled rows are: the term alone then carries no
+    evidence (Dixon et al. 2018, "Measuring and Mitigating Unintended Bias in Text
+    Classification", balance by adding non-toxic identity examples). Everything else is 1.
+    """
+    weights = [SNIPPET_WEIGHT if e.source == "toxic_spans" else 1.0 for e in examples]
+    templates: dict[tuple[str, str], list[int]] = {}
+    for i, e in enumerate(examples):
+        if e.source == "templates":
+            templates.setdefault(e.meta["term"], []).append(i)
+    if not templates:
+        return weights
+    real = [i for i, e in enumerate(examples) if e.split == TRAIN and e.source not in NO_VALIDATION]
+    columns = [CATEGORIES.index(c) for c in BALANCED]
+    rates = []
+    for j in columns:
+        known = [examples[i].labels[j] for i in real if not math.isnan(examples[i].labels[j])]
+        rates.append(sum(known) / len(known) if known else 0.0)
+    for (adj, group), rows in templates.items():
+        pattern = re.compile(rf"\b({re.escape(adj.lower())}|{re.escape(group.lower())})\b")
+        hits = [i for i in real if pattern.search(normalised[i])]
+        deficit = 0.0
+        for j, rate in zip(columns, rates, strict=True):
+            labels = [examples[i].labels[j] for i in hits if not math.isnan(examples[i].labels[j])]
+            positives, negatives = sum(labels), len(labels) - sum(labels)
+            if 0 < rate < 1:
+                deficit = max(deficit, positives * (1 - rate) / rate - negatives)
+        for i in rows:
+            weights[i] = min(MAX_TEMPLATE_WEIGHT, max(1.0, deficit / len(rows)))
     return weights

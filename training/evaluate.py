@@ -27,20 +27,31 @@ from training.datasets import Example
 NAMES = tuple(str(c) for c in CATEGORIES)
 #: reject = the lowest threshold whose validation precision reaches this.
 REJECT_PRECISION = 0.9
-DAVIDSON_CLASSES = ("hate", "offensive", "neither")
+#: hold is never below the lowest threshold whose validation precision reaches this: at
+#: least half of what a category sends to the review queue should really belong there.
+HOLD_PRECISION = 0.5
+FALLBACK_THRESHOLD = {"hold": 0.5, "reject": 0.9}
 
 
 def choose_threshold(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    """hold = the F1-optimal threshold; reject = lowest with precision >= 0.9 (>= hold).
+    """hold = the F1-optimal threshold, raised if needed until precision >= 0.5;
+    reject = the lowest threshold with precision >= 0.9 (and >= hold).
 
     When no threshold reaches that precision, reject is 1.0: the category never rejects
-    by itself, it only holds for a moderator.
+    by itself, it only holds for a moderator. Without both classes in the validation rows
+    (tiny training sets) the fallback is FALLBACK_THRESHOLD.
     """
+    y = np.asarray(y)
+    if y.min() == y.max():
+        return dict(FALLBACK_THRESHOLD)
     precision, recall, cut = precision_recall_curve(y, p)
     precision, recall = precision[:-1], recall[:-1]
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
     hold = float(cut[int(np.argmax(f1))])
+    precise = np.flatnonzero(precision >= HOLD_PRECISION)
+    if len(precise):
+        hold = max(hold, float(cut[precise[0]]))
     good = np.flatnonzero((precision >= REJECT_PRECISION) & (cut >= hold))
     reject = float(cut[good[0]]) if len(good) else 1.0
     return {"hold": round(hold, 4), "reject": round(max(reject, hold), 4)}
@@ -51,7 +62,10 @@ def choose_thresholds(labels: np.ndarray, probs: np.ndarray) -> dict[str, dict[s
     out = {}
     for j, name in enumerate(NAMES):
         mask = ~np.isnan(labels[:, j])
-        out[name] = choose_threshold(labels[mask, j].astype(int), probs[mask, j])
+        if mask.any():
+            out[name] = choose_threshold(labels[mask, j].astype(int), probs[mask, j])
+        else:
+            out[name] = dict(FALLBACK_THRESHOLD)
     return out
 
 

@@ -32,6 +32,7 @@ DEFAULT_PARAMS = {
     "min_df": 2,
     "max_features": 200_000,
     "C": 4.0,
+    "class_weight": "balanced",
 }
 
 
@@ -153,7 +154,9 @@ def build_pipeline(**params) -> Pipeline:
         sublinear_tf=True,
         dtype=np.float64,
     )
-    classifier = CategoryModels(C=p["C"], random_state=p.get("random_state", 0))
+    classifier = CategoryModels(
+        C=p["C"], class_weight=p["class_weight"], random_state=p.get("random_state", 0)
+    )
     return Pipeline([("tfidf", vectoriser), ("categories", classifier)])
 
 

@@ -1,0 +1,226 @@
+"""Classifier: loading, the fast scoring path, explanations, refusals."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from moderator.classifier import Classifier
+from moderator.classifier import ModelLoadError
+from moderator.policy import CATEGORIES
+from moderator.policy import Category
+from moderator.policy import Threshold
+from moderator.text import normalise
+from training import artifacts
+from training.pipeline import build_pipeline
+from training.pipeline import slim
+
+NAN = math.nan
+NEUTRAL = [
+    "the weather is lovely today",
+    "i made soup for dinner",
+    "our team won the match on sunday",
+    "thanks for sharing the article",
+    "the library opens at nine",
+    "we watched a film last night",
+    "my cat sleeps all afternoon",
+    "the meeting moved to thursday",
+]
+OBSCENE = ["what the fuck is this shit", "this is fucking ridiculous", "holy shit that was loud"]
+INSULT = ["you are a stupid idiot", "shut up you moron", "what an idiot you are"]
+IDENTITY = ["those immigrants are vermin", "all muslims are terrorists", "jews are parasites"]
+THREAT = ["i will kill you", "someone should shoot them all", "i will stab you"]
+
+
+def _rows():
+    # toxicity, obscene, insult, identity_attack, threat; NaN = unlabelled
+    rows = []
+    for suffix in ("", " today", " again", " for real"):
+        rows += [(t + suffix, (0, 0, 0, 0, 0)) for t in NEUTRAL]
+        rows += [(t + suffix, (1, 1, 0, 0, NAN)) for t in OBSCENE]
+        rows += [(t + suffix, (1, NAN, 1, 0, NAN)) for t in INSULT]
+        rows += [(t + suffix, (1, NAN, NAN, 1, 0)) for t in IDENTITY]
+        rows += [(t + suffix, (1, NAN, NAN, NAN, 1)) for t in THREAT]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A small model trained on the sentences above, written like `training train` does."""
+    out = tmp_path_factory.mktemp("models") / "small"
+    out.mkdir()
+    rows = _rows()
+    pipeline = build_pipeline(min_df=1)
+    pipeline.fit([normalise(t) for t, _ in rows], np.array([y for _, y in rows], dtype=float))
+    slim(pipeline)
+    sha = artifacts.write_model(out, pipeline)
+    thresholds = {str(c): {"hold": 0.5, "reject": 0.9} for c in CATEGORIES}
+    meta = artifacts.metadata("small", sha, {}, thresholds, {}, {"seed": 0})
+    artifacts.write_json(out, meta)
+    return out
+
+
+@pytest.fixture(scope="module")
+def classifier(model_dir) -> Classifier:
+    return Classifier.load(model_dir)
+
+
+def _copy(model_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    target.mkdir()
+    for name in ("model.joblib", "model.json"):
+        (target / name).write_bytes((model_dir / name).read_bytes())
+    return target
+
+
+def test_load_reads_name_version_and_thresholds(classifier):
+    assert classifier.name == "small"
+    assert classifier.label() == f"small@{classifier.version}"
+    assert classifier.version == classifier.metadata["version"]
+    assert set(classifier.thresholds) == set(CATEGORIES)
+    assert classifier.thresholds[Category.THREAT] == Threshold(hold=0.5, reject=0.9)
+
+
+def test_score_gives_every_category_as_a_probability(classifier):
+    scores = classifier.score(["you are a stupid idiot", "", "the weather is lovely"])
+    assert len(scores) == 3
+    for s in scores:
+        assert list(s) == [str(c) for c in CATEGORIES]
+        assert all(0.0 <= v <= 1.0 and isinstance(v, float) for v in s.values())
+    assert classifier.score([]) == []
+
+
+def test_score_refuses_a_bare_string(classifier):
+    with pytest.raises(TypeError):
+        classifier.score("one text")
+
+
+def test_scores_point_the_right_way(classifier):
+    obscene, insult, threat, neutral = classifier.score(
+        [
+            normalise("What the FUCK is this sh1t"),
+            normalise("shut up you m0r0n"),
+            normalise("I will kill you"),
+            normalise("We watched a film last night"),
+        ]
+    )
+    assert obscene["obscene"] > neutral["obscene"] + 0.3
+    assert insult["insult"] > neutral["insult"] + 0.3
+    assert threat["threat"] > neutral["threat"] + 0.3
+    assert neutral["toxicity"] < 0.5 < obscene["toxicity"]
+
+
+FIXTURE_TEXTS = [
+    *NEUTRAL,
+    *OBSCENE,
+    *INSULT,
+    *IDENTITY,
+    *THREAT,
+    "",
+    "   ",
+    "zzz qqq unknown words only",
+    "idiot idiot idiot idiot",
+    "<script>alert('x')</script> you idiot",
+    "Ｓｔｕｐｉｄ  ʏᴏᴜ 😀 مرحبا 你好",
+    "shit " * 2000,
+    *(Path(__file__).parent / "fixtures" / "neutral_identity.txt").read_text().splitlines(),
+]
+
+
+def test_fast_path_equals_the_pipeline(classifier):
+    texts = [normalise(t) for t in FIXTURE_TEXTS]
+    expected = classifier.pipeline.predict_proba(texts)
+    columns = [list(classifier.pipeline.classes_).index(str(c)) for c in CATEGORIES]
+    batch = np.array([[s[str(c)] for c in CATEGORIES] for s in classifier.score(texts)])
+    one = np.array([[classifier.score_one(t)[str(c)] for c in CATEGORIES] for t in texts])
+    np.testing.assert_allclose(batch, expected[:, columns], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(one, expected[:, columns], atol=1e-6, rtol=0)
+
+
+def test_explain_points_at_the_original_characters(classifier):
+    original = "Honestly, you are a STUPID idiot!!"
+    words, spans = classifier.explain(original, Category.INSULT)
+    assert words, "an insult should be explained"
+    assert all(original[s:e] == w for w, (s, e) in zip(words, spans, strict=True))
+    assert {"STUPID", "idiot"} & set(words)
+    assert "Honestly" not in words
+
+
+def test_explain_maps_an_obfuscated_word_back_to_its_disguise(classifier):
+    original = "<b>shut</b> up you m0r0n"
+    words, spans = classifier.explain(original, Category.INSULT)
+    assert "m0r0n" in words
+    s, e = spans[words.index("m0r0n")]
+    assert original[s:e] == "m0r0n"
+
+
+def test_explain_lists_every_occurrence_and_respects_top(classifier):
+    original = "idiot, you idiot"
+    words, spans = classifier.explain(original, Category.INSULT)
+    assert spans.count((0, 5)) == 1 and (11, 16) in spans
+    assert classifier.explain(original, Category.INSULT, top=0) == ([], [])
+
+
+def test_explain_gives_nothing_for_clean_or_empty_text(classifier):
+    assert classifier.explain("we watched a film last night", Category.THREAT) == ([], [])
+    assert classifier.explain("", Category.TOXICITY) == ([], [])
+
+
+def test_explain_rejects_an_unknown_category(classifier):
+    with pytest.raises(ValueError):
+        classifier.explain("text", "spam")
+
+
+def test_load_refuses_a_model_from_another_scikit_learn(model_dir, tmp_path):
+    target = _copy(model_dir, tmp_path)
+    meta = json.loads((target / "model.json").read_text())
+    meta["versions"]["scikit-learn"] = "0.24.2"
+    (target / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="0.24.2.*retrain"):
+        Classifier.load(target)
+
+
+def test_load_turns_inconsistent_version_warning_into_refusal(model_dir, monkeypatch):
+    import sklearn.base
+
+    # What unpickling under a different scikit-learn looks like: the recorded version differs.
+    monkeypatch.setattr(sklearn.base, "__version__", "0.0.1")
+    with pytest.raises(ModelLoadError, match="pickled by scikit-learn .*retrain"):
+        Classifier.load(model_dir)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "model.json").unlink(), "lacks model.json"),
+        (lambda d: (d / "model.joblib").unlink(), "lacks model.joblib"),
+        (lambda d: (d / "model.json").write_text("{not json"), "cannot read"),
+        (lambda d: (d / "model.json").write_text("[1, 2]"), "not a JSON object"),
+        (lambda d: (d / "model.joblib").write_bytes(b"garbage"), "cannot load"),
+        (lambda d: joblib.dump({"not": "a pipeline"}, d / "model.joblib"), "not a Moderator"),
+    ],
+)
+def test_load_refuses_a_damaged_model(model_dir, tmp_path, damage, message):
+    target = _copy(model_dir, tmp_path)
+    damage(target)
+    with pytest.raises(ModelLoadError, match=message):
+        Classifier.load(target)
+
+
+def test_load_refuses_bad_thresholds(model_dir, tmp_path):
+    target = _copy(model_dir, tmp_path)
+    meta = json.loads((target / "model.json").read_text())
+    meta["thresholds"]["toxicity"] = {"hold": 0.9, "reject": 0.1}
+    (target / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="thresholds"):
+        Classifier.load(target)
+
+
+def test_load_refuses_a_missing_directory(tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        Classifier.load(tmp_path / "nope")
