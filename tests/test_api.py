@@ -446,3 +446,34 @@ def test_any_script_and_odd_unicode_round_trip_exactly(client, headers, text):
     assert created.status_code == 200, created.json
     fetched = client.get(f"/api/v1/comments/{created.json['id']}", headers=headers)
     assert fetched.json["text"] == text
+
+
+def test_simultaneous_retries_of_one_comment_store_one_row(app, engine, make_site):
+    """Real threads racing on one (site, id): every caller gets the same stored comment."""
+    import threading
+
+    from moderator.schemas import CommentIn
+
+    make_site("busy")
+    s = app.extensions["moderator"]
+    with storage.reading(engine) as conn:
+        site = sites.get_site_by_name(conn, "busy")
+    start = threading.Barrier(6)
+    results, errors = [], []
+
+    def send(n: int) -> None:
+        start.wait()
+        try:
+            comment = CommentIn(text=f"attempt {n}", external_id="same")
+            results.append(service.moderate(engine, s.moderation, site, comment))
+        except Exception as error:  # collected so the assertion shows it
+            errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len({r.id for r in results}) == 1 and len(results) == 6
+    assert len(rows(engine)) == 1
