@@ -288,6 +288,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections.")
     parser.add_argument("--pool", type=int, default=64, help="Open-loop client connections.")
     parser.add_argument("--database-url", default=None, help="Default: fresh SQLite file.")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="Model directory. Default: the shipped one."
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     duration = max(2, min(args.duration, 60))
@@ -308,6 +311,8 @@ def main() -> None:
         "MODERATOR_RATE_LIMIT": "1000000/second",
         "PROMETHEUS_MULTIPROC_DIR": str(prom),
     }
+    if args.model is not None:
+        env["MODERATOR_MODEL_PATH"] = str(args.model.resolve())
     bodies_path = tmp / "bodies.jsonl"
     bodies_path.write_bytes(b"\n".join(bodies) + b"\n")
 
