@@ -182,7 +182,10 @@ def test_hostile_comment_text_is_escaped(mod, client, held):
 
 def test_triggering_words_are_highlighted_at_their_spans(mod, client, held):
     page = text_of(client.get(f"/dashboard/comments/{held[1]}"))
-    assert '<div class="text">what a <mark>kitten</mark> you are</div>' in page
+    body = re.search(r'<div class="text">(.*?)</div>', page).group(1)
+    assert "<mark>kitten</mark>" in body
+    # Only <mark> tags were added: without them the text is exactly the comment.
+    assert re.sub(r"</?mark>", "", body) == "what a kitten you are"
 
 
 def test_page_urls_link_only_http(mod, client, held):

@@ -1,0 +1,174 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright, app on localhost.
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium, and the test is
+skipped only when that binary is missing (CI installs it).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+HOSTILE = "<img src=x onerror=alert(1)>"
+PASSWORD = "correct horse battery staple"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def server(app):
+    """The app served by werkzeug on a free localhost port, in a thread."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-gpu",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1200, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send_comment):
+    page = browser_page
+    hostile = send_comment(
+        hold_all,
+        HOSTILE,
+        author={"name": "<script>alert('name')</script>"},
+        url="javascript:alert(2)",
+    )["id"]
+    kitten = send_comment(
+        hold_all,
+        "what a kitten you are",
+        url="https://news.example/a",
+        parent_text="The parent comment, <b>not bold</b>",
+    )["id"]
+    later = send_comment(hold_all, "a third comment, left in the queue")["id"]
+
+    dialogs: list[str] = []
+    problems: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+
+    # Anonymous: the queue sends us to the login form.
+    page.goto(f"{server}/dashboard/")
+    assert "/dashboard/login" in page.url
+    page.fill("input[name=username]", "mod")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.url == f"{server}/dashboard/"
+    assert "3 held comments awaiting review" in page.inner_text("#count")
+
+    # Hostile HTML is text: no <img> element, no dialog, no script from the author's name.
+    card = page.locator(f"#c-{hostile}")
+    assert card.locator(".text").inner_text() == HOSTILE
+    assert card.locator(".text img").count() == 0
+    assert page.locator("img").count() == 0
+    assert "<script>alert('name')</script>" in card.locator(".author").inner_text()
+    assert card.locator("a[href^='javascript:']").count() == 0
+    link = page.locator(f"#c-{kitten} .author a")
+    assert link.get_attribute("href") == "https://news.example/a"
+    assert "noopener" in link.get_attribute("rel")
+    assert "kitten" in page.locator(f"#c-{kitten} .text mark").all_inner_texts()
+    assert "<b>not bold</b>" in page.locator(f"#c-{kitten} blockquote.parent").inner_text()
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+
+    # j/k move the cursor; ? opens the help.
+    assert "current" in (card.get_attribute("class") or "")
+    page.keyboard.press("j")
+    assert "current" in (page.locator(f"#c-{kitten}").get_attribute("class") or "")
+    page.keyboard.press("k")
+    assert "current" in (card.get_attribute("class") or "")
+    page.keyboard.press("?")
+    assert page.locator("dialog#help").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("dialog#help").is_visible()
+
+    # a approves the current comment (the hostile one, oldest first).
+    with page.expect_navigation():
+        page.keyboard.press("a")
+    assert "Approved comment" in page.inner_text(".flash")
+    assert "2 held comments" in page.inner_text("#count")
+    assert page.locator(f"#c-{hostile}").count() == 0
+
+    # The cursor stays in place, now on the next comment: n to write a note, Esc, r to reject.
+    assert "current" in (page.locator(f"#c-{kitten}").get_attribute("class") or "")
+    page.keyboard.press("n")
+    note = page.locator(f"#c-{kitten} textarea[name=note]")
+    assert note.evaluate("element => element === document.activeElement")
+    page.keyboard.type("Name-calling; see rule 3 <b>ok</b>")
+    page.keyboard.press("Escape")
+    page.select_option(f"#c-{kitten} select[name=reason_code]", "insult")
+    with page.expect_navigation():
+        page.keyboard.press("r")
+    assert "Rejected comment" in page.inner_text(".flash")
+    assert "1 held comment awaiting review" in page.inner_text("#count")
+    assert page.locator(f"#c-{later}").count() == 1
+
+    # The audit log shows both decisions, by whom, with the note as text.
+    page.goto(f"{server}/dashboard/audit")
+    audit = page.inner_text("#audit")
+    assert "comment.approve" in audit and "comment.reject" in audit
+    assert "Name-calling; see rule 3 <b>ok</b>" in audit
+    assert audit.count("mod") >= 2
+
+    # The site's API sees the human decisions at once.
+    headers = {"Authorization": f"Bearer {hold_all}"}
+    approved = page.request.get(f"{server}/api/v1/comments/{hostile}", headers=headers).json()
+    assert (approved["status"], approved["human_decision"], approved["decided_by"]) == (
+        "allow",
+        "approve",
+        "mod",
+    )
+    rejected = page.request.get(f"{server}/api/v1/comments/{kitten}", headers=headers).json()
+    assert (rejected["status"], rejected["human_decision"]) == ("reject", "reject")
+    assert rejected["note"] == "Name-calling; see rule 3 <b>ok</b>"
+    assert rejected["reason_code"] == "insult"
+
+    # Stats render (inline SVG, no external requests needed).
+    page.goto(f"{server}/dashboard/stats")
+    assert page.locator("svg").count() >= 2
+
+    assert dialogs == []
+    assert problems == []
