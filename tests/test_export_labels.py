@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import random
 import statistics
 from pathlib import Path
 
@@ -207,98 +206,6 @@ def test_export_function_writes_header_only_without_decisions(engine):
 
 # -- the round trip: decide, export, retrain, scores move -----------------------------------------
 
-CLEAN = [
-    "the weather is lovely today",
-    "thanks for the helpful article",
-    "i enjoyed reading this story",
-    "great point about the local election",
-    "the recipe worked well for our family",
-    "see you at the meeting tomorrow",
-    "this bridge opened last spring",
-    "our team played a good match",
-]
-RUDE = [
-    "you are a stupid idiot",
-    "shut up you worthless moron",
-    "what a pathetic dumb loser",
-    "you idiot nobody cares",
-    "go away you stupid clown",
-    "moron, read before you write",
-]
-THREAT = ["i will hurt you badly", "someone should beat you up", "watch your back or else"]
-OBSCENE = ["this is damn crap", "what the hell is this crap"]
-GROUP = ["those people are all vermin", "that group is a disease"]
-
-KINDS = [("clean", CLEAN), ("rude", RUDE), ("threat", THREAT), ("obscene", OBSCENE)]
-KINDS.append(("group", GROUP))
-
-
-def _tiny_rows(rng: random.Random, n: int) -> list[tuple[str, str]]:
-    """(kind, text) rows of invented sentences, each made unique with a number."""
-    rows = []
-    for i in range(n):
-        kind, texts = KINDS[i % len(KINDS)]
-        rows.append((kind, f"{rng.choice(texts)} number {i} {rng.randint(0, 10**6)}"))
-    return rows
-
-
-def write_tiny_data_dir(root: Path, seed: int = 7) -> Path:
-    """A data dir in the shared datasets' layout, filled with our own invented sentences."""
-    rng = random.Random(seed)
-
-    def write(rel: str, header: list[str], rows: list[list], delimiter: str = ",") -> None:
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, delimiter=delimiter)
-            writer.writerow(header)
-            writer.writerows(rows)
-
-    olid = {
-        "clean": ("NOT", "NULL", "NULL"),
-        "rude": ("OFF", "TIN", "IND"),
-        "threat": ("OFF", "TIN", "OTH"),
-        "obscene": ("OFF", "UNT", "NULL"),
-        "group": ("OFF", "TIN", "GRP"),
-    }
-    for name, n in (("olid_train.csv", 200), ("olid_test.csv", 40)):
-        rows = [[t, *olid[k]] for k, t in _tiny_rows(rng, n)]
-        write(f"olid/{name}", ["tweet", "subtask_a", "subtask_b", "subtask_c"], rows)
-    davidson = {"clean": 2, "rude": 1, "threat": 1, "obscene": 1, "group": 0}
-    rows = [[t, davidson[k]] for k, t in _tiny_rows(rng, 150)]
-    write("davidson/labeled_data.csv", ["tweet", "class"], rows)
-    hasoc = {
-        "clean": ("NOT", "NONE", "NONE"),
-        "rude": ("HOF", "OFFN", "TIN"),
-        "threat": ("HOF", "OFFN", "TIN"),
-        "obscene": ("HOF", "PRFN", "UNT"),
-        "group": ("HOF", "HATE", "TIN"),
-    }
-    for name, n in (("english_dataset.tsv", 150), ("hasoc2019_en_test-2919.tsv", 20)):
-        rows = [[t, *hasoc[k]] for k, t in _tiny_rows(rng, n)]
-        write(f"hasoc2019/{name}", ["text", "task_1", "task_2", "task_3"], rows, "\t")
-    ghc = {"clean": (0, 0, 0), "rude": (0, 0, 1), "threat": (0, 1, 0)}
-    ghc |= {"obscene": (0, 0, 1), "group": (1, 0, 0)}
-    for name, n in (("ghc_train.tsv", 250), ("ghc_test.tsv", 20)):
-        rows = [[t, *ghc[k]] for k, t in _tiny_rows(rng, n)]
-        write(f"gab_hate_corpus/{name}", ["text", "hd", "cv", "vo"], rows, "\t")
-    rows = []
-    for i, (k, t) in enumerate(_tiny_rows(rng, 150)):
-        split = ("train", "dev", "test")[i % 3]
-        sexist = {
-            "group": ("sexist", "2. derogation", "2.1 descriptive attacks"),
-            "threat": ("sexist", "1. threats, plans to harm and incitement", "1.1 threats"),
-        }.get(k)
-        rows.append([t, *(sexist or ("not sexist", "none", "none")), split])
-    header = ["text", "label_sexist", "label_category", "label_vector", "split"]
-    write("edos/edos_labelled_aggregated.csv", header, rows)
-    for name, n in (("tsd_train.csv", 30), ("tsd_trial.csv", 10)):
-        rows = [
-            [str(list(range(0, 9))) if k != "clean" else "[]", t] for k, t in _tiny_rows(rng, n)
-        ]
-        write(f"toxic_spans/{name}", ["spans", "text"], rows)
-    return root
-
 
 def train(data_dir: Path, out: Path, *extras: Path) -> Classifier:
     args = ["train", "--data-dir", str(data_dir), "--out", str(out)]
@@ -321,28 +228,29 @@ REJECTED = [
     f"only a {NEW_SLUR} would write that recipe",
     f"the {NEW_SLUR} team lost the match",
 ]
-# Blunt but fair comments the tiny model flags; moderators approve them.
+# Blunt but fair comments the fixture model flags; moderators approve them.
 APPROVED = [
-    "what a dumb idea for the bridge",
-    "what a dumb plan for the park",
-    "a dumb choice of date for the meeting",
-    "what a dumb way to count the election",
-    "such a dumb rule for the library",
-    "what a dumb design for the station",
+    "this stupid printer jammed again",
+    "this stupid printer broke again",
+    "that idiot of a printer",
+    "that idiot of a scanner",
+    "this crap weather again",
+    "this crap traffic again",
+    "this movie was trash",
+    "this album was trash",
 ]
 
 
 def test_decisions_retrain_the_model_and_move_its_scores(
-    config, tmp_path, dashboard, hold_all, send_comment
+    config, tmp_path, fixture_data_dir, dashboard, hold_all, send_comment
 ):
-    data_dir = write_tiny_data_dir(tmp_path / "data")
+    assert fixture_data_dir is not None, "tests/fixtures/train_*.csv are missing"
+    data_dir = fixture_data_dir
     before = train(data_dir, tmp_path / "models" / "before")
 
-    ids = {}
-    for text in REJECTED + APPROVED:
-        sent = send_comment(hold_all, text)
-        assert sent["decision"] == "hold"
-        ids[text] = sent["id"]
+    # Sent through the API and decided in the dashboard, like any comment: whatever the
+    # model decided (held, or rejected by a block word), the moderators' call is the label.
+    ids = {text: send_comment(hold_all, text)["id"] for text in REJECTED + APPROVED}
     dashboard.login("mod")
     for text in REJECTED:
         decide(dashboard, ids[text], "reject", "insult")
