@@ -106,13 +106,16 @@ def _run(doc: _Plain | _Aligned) -> None:
         doc.sub(_ENTITY, _entity)
         if "&" in doc.text:
             doc.sub(_ENTITY, _entity)
-    if not (doc.text.isascii() and doc.text.isprintable()):
+    if not doc.text.isprintable() or (
+        not doc.text.isascii() and _PRINTABLE_INVISIBLE.search(doc.text)
+    ):
         doc.sub(_INVISIBLE, _invisible)
     if doc.text.isascii():
         doc.lower_ascii()
     else:
         doc.local(_fold)
-        doc.sub(_homoglyph_pattern(), _homoglyph, align=True)
+        if _homoglyph_chars().search(doc.text):
+            doc.sub(_homoglyph_pattern(), _homoglyph, align=True)
         doc.local(_casefold)
     text = doc.text
     if "/" in text or "www." in text or "[url]" in text:
@@ -314,17 +317,26 @@ def _entity(m: re.Match[str]) -> str:
 
 # --- 2. invisible characters ----------------------------------------------------------------
 
-# Every character str.isspace() accepts (test_text checks this stays true), plus braille blank.
+# Every character str.isspace() accepts, plus braille blank; then every control, format,
+# surrogate and private-use character, and the invisible fillers and variation selectors
+# (test_text checks both lists against unicodedata).
 _SPACE_CHARS = (
     "\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u2800"
 )
 _DROP_CHARS = (
     "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
     "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff\ud800-\udfff\ue000-\uf8ff"
     "\U000f0000-\U0010ffff"
 )
 _INVISIBLE = re.compile(f"[{_SPACE_CHARS}]|[{_DROP_CHARS}]+")
+# The characters above that str.isprintable() accepts, so that one cheap test finds them all.
+_PRINTABLE_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef]"
+)
 _SPACE_RE = re.compile(f"[{_SPACE_CHARS}]")
 
 
@@ -342,25 +354,31 @@ _MARKS = re.compile(
 
 
 # Typographic quotes and dashes NFKC keeps, as ASCII; ™ and ℠ dropped, not glued on as letters.
-_PUNCTUATION = str.maketrans(
-    {
-        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u02bc", "'"),
-        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
-        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
-        **dict.fromkeys("\u2122\u2120", ""),
-    }
-)
+_PUNCTUATION = {
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u02bc", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+    **dict.fromkeys("\u2122\u2120", ""),
+}
+# A regex finds them faster than str.translate walks a dict for every character.
+_PUNCTUATION_RE = re.compile("[" + "".join(_PUNCTUATION) + "]")
+
+
+def _punctuation(m: re.Match[str]) -> str:
+    return _PUNCTUATION[m.group(0)]
 
 
 def _fold(text: str) -> str:
     """NFKC without generic combining marks (NFC of the compatibility decomposition)."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_PUNCTUATION))
+    decomposed = unicodedata.normalize("NFKD", _PUNCTUATION_RE.sub(_punctuation, text))
     return unicodedata.normalize("NFC", _MARKS.sub("", decomposed))
 
 
 def _casefold(text: str) -> str:
-    # Casefolding can leave a mark behind (İ -> i + U+0307), so fold again.
-    return _fold(text.casefold())
+    # Casefolding can leave a mark behind (İ -> i + U+0307), so fold again; the text was
+    # folded before, and folding twice changes nothing, so an unchanged text is done.
+    folded = text.casefold()
+    return folded if folded == text else _fold(folded)
 
 
 @functools.cache
@@ -376,9 +394,15 @@ def _homoglyphs() -> dict[str, str]:
 
 
 @functools.cache
+def _homoglyph_chars() -> re.Pattern[str]:
+    return re.compile("[" + re.escape("".join(sorted(_homoglyphs()))) + "]")
+
+
+@functools.cache
 def _homoglyph_pattern() -> re.Pattern[str]:
+    """A word with a homoglyph in it; the look-behind keeps the scan linear in the word."""
     chars = re.escape("".join(sorted(_homoglyphs())))
-    return re.compile(rf"[^\W_]*[{chars}][^\W_]*")
+    return re.compile(rf"(?<![^\W_])[^\W_]*?[{chars}][^\W_]*")
 
 
 def _homoglyph(m: re.Match[str]) -> str:

@@ -515,3 +515,16 @@ def test_word_lists_hold_words_only():
     assert {"shit", "faggot", "idiot"} <= disguised
     assert "good" in stretched and "good" not in disguised
     assert all(w.isalpha() and w.islower() for w in stretched)
+
+
+def test_every_invisible_character_is_removed():
+    invisible = [
+        chr(c)
+        for c in range(0x110000)
+        if unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Co") and not chr(c).isspace()
+    ]
+    # Printable but invisible: fillers, variation selectors, the combining grapheme joiner.
+    invisible += ["\u034f", "\u115f", "\u3164", "\uffa0", "\ufe0f", "\U000e0100", "\u180b"]
+    assert len(invisible) > 130_000
+    for char in invisible:
+        assert normalise(f"a{char}b") == "ab", hex(ord(char))
