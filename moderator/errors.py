@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -137,7 +138,23 @@ def _handle_http_exception(error: HTTPException):
 
 
 def _handle_unexpected(error: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError):
+        # The driver's message can quote the failing row (PostgreSQL's DETAIL), i.e. comment
+        # text: log the stack and the first line only.
+        stack = "".join(traceback.format_tb(error.__traceback__))
+        first = str(error.orig).splitlines()[0] if error.orig is not None else ""
+        log.error(
+            "unhandled database error on %s %s: %s: %s\n%s",
+            request.method,
+            request.path,
+            type(error).__name__,
+            first,
+            stack,
+        )
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, "internal error")
 
 

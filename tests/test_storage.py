@@ -249,3 +249,19 @@ def test_sqlite_file_goes_in_a_created_folder(tmp_path):
     storage.upgrade(engine)
     assert (tmp_path / "deep" / "er" / "db.sqlite3").is_file()
     engine.dispose()
+
+
+def test_database_errors_in_a_request_never_log_comment_text(app, engine, caplog):
+    db = engine
+    site = new_site(db)
+
+    @app.get("/explode")
+    def explode():
+        with storage.transaction(db) as conn:
+            values = make_comment(site.id, text="private words", status="x").values()
+            conn.execute(comments.insert().values(values))
+
+    response = app.test_client().get("/explode")
+    assert response.status_code == 500
+    assert "unhandled database error on GET /explode: IntegrityError" in caplog.text
+    assert "private words" not in caplog.text

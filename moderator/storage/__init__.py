@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: How long SQLite waits for another writer's lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: How long a new PostgreSQL connection may take, unless DATABASE_URL sets connect_timeout.
+POSTGRES_CONNECT_TIMEOUT_S = 5
 
 
 class StorageUnavailable(Exception):
@@ -37,13 +39,24 @@ class StorageUnavailable(Exception):
 def make_engine(url: str) -> Engine:
     """An Engine for `url`; SQLite connections get WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
+    # Errors must never carry comment text (statement parameters) into logs.
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = {}
+        if "connect_timeout" not in parsed.query:
+            # Fail fast (and answer 503) rather than hang when the server is unreachable.
+            connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+        return create_engine(
+            parsed, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args
+        )
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        parsed,
+        hide_parameters=True,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
