@@ -14,17 +14,22 @@ The steps, in order (each is a regex substitution or a local Unicode function):
    strike-through) removed, homoglyphs mapped inside words whose every letter is Latin or a
    listed look-alike (data/text_homoglyphs.tsv), casefold; ASCII text is only lower-cased;
 4. URLs -> `url`, @mentions and `[user]` -> `@user`, a retweet's `rt` before a mention dropped;
-5. 3+ single letters joined by one separator collapsed (`f.u.c.k`, `s-h-i-t`; with spaces,
-   exactly three letters collapse only into a known word, so `u r a` stays);
+5. 3+ single letters joined by one separator collapsed (`f.u.c.k`, `s-h-i-t`, `f u c k`); with
+   spaces, a known word inside the run keeps its neighbours apart (`u r a l o s e r` ->
+   `u r a loser`) and exactly three letters collapse only into a known word (`u r a` stays);
 6. leetspeak decoded inside tokens that mix letters with digits or symbols, but only into a
-   known word (`sh1t`, `a$$`, `f4gg0t`), so `4th`, `mp3`, `$5` and emails stay;
-7. letters repeated 3+ times cut to two, or to one when the doubled form is not a known word;
+   known word (`sh1t`, `a$$`, `f4gg0t`, `sh*t`), so `4th`, `mp3`, `$5` and emails stay;
+   `!|+*` at a token's ends are punctuation, and two `*` hide too much to guess;
+7. letters repeated 3+ times (outside hashtags and Roman numerals) cut to two or one, whichever
+   is a known word (`goooood` -> good, `fuuuck` -> fuck); otherwise e, o, l, s, f, t, r, n, m,
+   p, d, g, c, b, z keep two inside a word and l, s, f, z at its end (`weeeekend`, `fatherrr`);
 8. runs of spaces collapsed and the ends stripped.
 
-"Known word" means better-profanity's list plus data/text_words.txt, also after removing a
-common suffix (s, ed, ing, ...). The rule that guards innocent text: a step only rewrites
-characters inside one token (or a run of single letters), never removes the space between
-two words, and only produces a word from the vocabulary.
+"Known word": leetspeak and spaced letters decode only into better-profanity's words and the
+[disguised] words of data/text_words.txt; stretched letters may also become a [stretched]
+word. A word plus a common suffix (s, ed, ing, ...) counts. The rule that guards innocent text:
+a step only rewrites characters inside one token (or a run of single letters), never removes
+the space between two words, and decodes only into the vocabulary.
 
 `normalise_with_offsets(text)` runs the very same steps on a text that carries, for each
 character, the span of the original it came from, so `.text == normalise(text)` by
