@@ -23,7 +23,7 @@ The steps, in order (each is a regex substitution or a local Unicode function):
 7. letters repeated 3+ times (outside hashtags and Roman numerals) cut to two or one, whichever
    is a known word (`goooood` -> good, `fuuuck` -> fuck); otherwise e, o, l, s, f, t, r, n, m,
    p, d, g, c, b, z keep two inside a word and l, s, f, z at its end (`weeeekend`, `fatherrr`);
-8. runs of spaces collapsed and the ends stripped.
+8. the ends stripped (runs of spaces are collapsed after step 3, before the word steps).
 
 "Known word": leetspeak and spaced letters decode only into better-profanity's words and the
 [disguised] words of data/text_words.txt; stretched letters may also become a [stretched]
@@ -122,6 +122,9 @@ def _run(doc: _Plain | _Aligned) -> None:
         if _homoglyph_chars().search(doc.text):
             doc.sub(_homoglyph_pattern(), _homoglyph, align=True)
         doc.local(_casefold)
+    # Spaces first, so that `g e t  o u t` is one run of spaced letters, not two.
+    if "  " in doc.text:
+        doc.sub(_SPACES, " ")
     text = doc.text
     if "/" in text or "www." in text or "[url]" in text:
         doc.sub(_URL, "url")
@@ -139,8 +142,6 @@ def _run(doc: _Plain | _Aligned) -> None:
         doc.sub(_LEET, _leet, align=True)
     if _TRIPLE_HINT.search(doc.text):
         doc.sub(_REPEATED, _repeated, align=True)
-    if "  " in doc.text:
-        doc.sub(_SPACES, " ")
     doc.strip()
 
 
@@ -429,7 +430,7 @@ _URL = re.compile(r"(?:\bhttps?:/|\bwww\.|\bpic\.twitter\.com/)\S*|\[url\]")
 # The literal @ first lets the regex engine jump between @s; what precedes it is checked after.
 _MENTION = re.compile(r"@(?<![\w@$!|+*.&]@)\w+")
 _USER_PLACEHOLDER = re.compile(r"\[user\]")
-_RETWEET = re.compile(r"(?<![\w@])rt:? (?=@user\b)")
+_RETWEET = re.compile(r"(?<![\w@])(?:rt:? )+(?=@user\b)")
 
 
 def _mention(m: re.Match[str]) -> str:
@@ -622,21 +623,49 @@ def _spaced(m: re.Match[str]) -> str:
     joined = "".join(letters)
     if not joined.isalpha():
         return joined if _decode(joined) is not None else run
-    disguised = _vocabularies()[1]
-    if _resolve(joined, disguised) is not None:
+    if sep != " ":
         return joined
-    # With spaces, the longest known word inside the run, the letters around it left as they
-    # were: `u r a l o s e r` -> `u r a loser`, `you are a f u c k` keeps its article.
+    return " ".join(_join_spaced(letters)) if len(letters) <= _MAX_RUN else joined
+
+
+def _join_spaced(letters: list[str]) -> list[str]:
+    """Space-separated single letters as words: the known words that cover most letters
+    (`f u c k y o u` -> `fuck you`, `u r a l o s e r` -> `u r a loser`); leftover letters stay
+    apart when three or fewer (`you are a f u c k` keeps its article), else are joined."""
     n = len(letters)
-    for size in range(min(n - 1, _MAX_WORD) if sep == " " and n <= _MAX_RUN else 0, 2, -1):
-        for i in range(n - size + 1):
-            if _resolve(joined[i : i + size], disguised) is not None:
-                return sep.join([*letters[:i], joined[i : i + size], *letters[i + size :]])
-    if sep == " " and n == 3:
-        return run  # `u r a`, `c i a`: three spaced letters are too often plain text
-    if sep == " " and letters[0] in "ai":
-        return letters[0] + " " + joined[1:]
-    return joined
+    joined = "".join(letters)
+    vocabulary = _vocabularies()[2]
+    # best[i]: (letters covered by words, -words) of the best split of letters[i:], and it.
+    best: list[tuple[tuple[int, int], list[str]]] = [((0, 0), [])] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        (covered, words), rest = best[i + 1]
+        choice = ((covered, words), [letters[i], *rest])
+        for size in range(3, min(n - i, _MAX_WORD) + 1):
+            word = joined[i : i + size]
+            if _resolve(word, vocabulary) is not None:
+                (covered, words), rest = best[i + size]
+                score = (covered + size, words - 1)
+                if score > choice[0]:
+                    choice = (score, [word, *rest])
+        best[i] = choice
+    tokens = best[0][1]
+    # Join each run of 4+ leftover letters (`b r y c e`), an `a` or `i` in front kept apart.
+    out: list[str] = []
+    singles: list[str] = []
+    for token in [*tokens, ""]:
+        if len(token) == 1:
+            singles.append(token)
+            continue
+        if len(singles) <= 3:
+            out += singles
+        elif singles[0] in "ai":
+            out += [singles[0], "".join(singles[1:])]
+        else:
+            out.append("".join(singles))
+        singles = []
+        if token:
+            out.append(token)
+    return out
 
 
 def _repeated(m: re.Match[str]) -> str:

@@ -78,6 +78,8 @@ SPACED = [
     ("b r y c e", "bryce"),
     # Only spaced runs keep neighbouring single letters apart; t.r.u.m.p is one word.
     ("t.r.u.m.p", "trump"),
+    ("g e t  o u t", "getout"),
+    ("F\nU\nC\nK\nY\nO\nU", "fuck you"),
 ]
 
 STRETCHED = [
@@ -164,6 +166,7 @@ LINKS = [
     ("@realDonaldTrump said", "@user said"),
     ("RT @mayasolovely: As a woman", "@user: as a woman"),
     ("RT @name hello", "@user hello"),
+    ("RT RT @name: hello", "@user: hello"),
     ("email me at bob@example.com", "email me at bob@example.com"),
     ("@ss", "ass"),
     ("hey @bob_99!", "hey @user!"),
@@ -483,6 +486,13 @@ def test_offsets_text_equals_normalise_on_real_texts(corpus):
         changed += normalise(value) != plain(value)
     # The sample exercises the rewriting steps, not only lower-casing.
     assert changed > len(sample) // 10
+
+
+@pytest.mark.data
+def test_normalising_twice_changes_nothing_on_real_texts(corpus):
+    # Training de-duplicates on normalised text; a second pass must not find more to do.
+    changed = [t for t in corpus if normalise(normalise(t)) != normalise(t)]
+    assert changed == []
 
 
 @pytest.mark.data
