@@ -297,6 +297,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found (Debian package wrk)")
 
+    load_before = os.getloadavg()[0]
     bodies = load_bodies(args.data_dir, 2000, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="moderator-bench-"))
     prom = tmp / "prometheus"
@@ -370,6 +371,9 @@ def main() -> None:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
+            # Other work on the shared cores skews every figure: keep it with them.
+            "loadavg_1min_before": round(load_before, 2),
+            "loadavg_1min_after": round(os.getloadavg()[0], 2),
         },
         "server": {
             "workers": args.workers,
@@ -431,13 +435,15 @@ def render_markdown(r: dict) -> str:
         ),
     ]
     table = "\n".join("| " + " | ".join(str(x) for x in row) + " |" for row in rows)
-    server = r["server"]
+    server, machine = r["server"], r["machine"]
     return f"""# HTTP benchmark: persisted moderations
 
 Command: `{r["command"]}`, Python {r["machine"]["python"]}, {r["machine"]["cpus"]} CPUs shared
 by the server ({server["workers"]} gunicorn workers, {server["database"]}, model
-{server["model"]}) and the load generators, on loopback. {r["comments"]} real comments (OLID
-test, HASOC 2019 test), POST /api/v1/moderate, each decided and stored.
+{server["model"]}) and the load generators, on loopback; 1-minute load average
+{machine["loadavg_1min_before"]} before, {machine["loadavg_1min_after"]} after.
+{r["comments"]} real comments (OLID test, HASOC 2019 test), POST /api/v1/moderate, each
+decided and stored.
 
 | phase | requests/s | 200s | other | p50 ms | p99 ms | rows stored | rows match |
 |---|---|---|---|---|---|---|---|
