@@ -170,6 +170,7 @@ LINKS = [
     ("email me at bob@example.com", "email me at bob@example.com"),
     ("@ss", "ass"),
     ("hey @bob_99!", "hey @user!"),
+    ("@ssassin and @shitpussiessay", "@user and @user"),
 ]
 
 KEPT = [
@@ -228,7 +229,7 @@ def test_numbers_emails_and_ordinary_words_are_not_mangled(value, expected):
 
 
 INNOCENT = [
-    "Scunthorpe",
+    "Scunthorpe assassination cocktail analysis Essex Sussex therapist grape shitake",
     "I grew up in Scunthorpe and still love the place.",
     "The assassination of Archduke Franz Ferdinand started the war.",
     "She ordered a cocktail at the bar.",
