@@ -311,8 +311,9 @@ def _current_path() -> str:
 
 def render_error(error):
     """The dashboard's HTML error pages (errors/<code>.html)."""
-    code = getattr(error, "code", None) or 500
-    if isinstance(error, HTTPException) and code < 400:
+    # Only HTTP errors carry a status; a database error's `code` is its SQLSTATE, not ours.
+    code = (error.code or 500) if isinstance(error, HTTPException) else 500
+    if code < 400:
         return error
     if code >= 500:
         current_app.logger.exception("dashboard error on %s %s", request.method, request.path)
@@ -378,7 +379,9 @@ def login():
     if user is None or user.disabled or not ok:
         throttle.fail(username, address)
         with storage.transaction(_engine()) as conn:
-            audit.record(conn, username[:64] or "(empty)", "user.login_failed")
+            # Only a well-formed name is recorded: the log never stores arbitrary bytes.
+            actor = username if USERNAME_RE.fullmatch(username) else "(invalid username)"
+            audit.record(conn, actor, "user.login_failed")
         return render_template(
             "dashboard/login.html",
             next=target,

@@ -238,6 +238,11 @@ def _comment_filter(status: str | None) -> review.CommentFilter:
     )
 
 
+def _plausible_id(comment_id: str) -> bool:
+    """Could this be a stored comment id? (Never send control characters to the database.)"""
+    return 0 < len(comment_id) <= 36 and comment_id.isprintable()
+
+
 def _next_url() -> str:
     return accounts.safe_next(request.form.get("next"), url_for("dashboard.queue"))
 
@@ -301,7 +306,7 @@ def all_comments():
 @bp.get("/comments/<comment_id>")
 def comment(comment_id: str):
     """One comment with its reasons, scores, decision form and history."""
-    if len(comment_id) > 36:
+    if not _plausible_id(comment_id):
         abort(404)
     with storage.reading(_engine()) as conn:
         item = review.get_comment(conn, comment_id)
@@ -328,7 +333,7 @@ def _decision_fields():
 @bp.post("/comments/<comment_id>/decision")
 def decide(comment_id: str):
     """Approve or reject one comment; a comment already decided is left as it is (409)."""
-    if len(comment_id) > 36:
+    if not _plausible_id(comment_id):
         abort(404)
     decision, note, reason_code = _decision_fields()
     version = _int(request.form, "version")
@@ -369,7 +374,7 @@ def bulk():
     wanted: dict[str, int] = {}
     for value in selected:
         comment_id, _, version = value.rpartition(":")
-        if not comment_id or len(comment_id) > 36 or not version.isascii() or not version.isdigit():
+        if not _plausible_id(comment_id) or not version.isascii() or not version.isdigit():
             _bad("a selected comment id is malformed")
         wanted[comment_id] = int(version)
     counts: Counter = Counter()

@@ -17,6 +17,8 @@ from moderator.storage import users as user_store
 
 PASSWORD = "correct horse battery staple"
 
+pytestmark = pytest.mark.all_databases
+
 
 def audit_actions(engine) -> list[tuple[str, str]]:
     from moderator.storage import review

@@ -14,6 +14,9 @@ from moderator.storage import review
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
+# Every query here runs on SQLite and, with MODERATOR_TEST_DATABASE_URL, on PostgreSQL.
+pytestmark = pytest.mark.all_databases
+
 
 @pytest.fixture
 def held(hold_all, send_comment) -> list[str]:
@@ -298,6 +301,7 @@ def test_pages_past_the_end_are_empty_not_errors(mod, client, held):
 def test_unknown_comment_is_404(mod, client):
     assert client.get("/dashboard/comments/nope").status_code == 404
     assert client.get("/dashboard/comments/" + "x" * 37).status_code == 404
+    assert client.get("/dashboard/comments/a%00b").status_code == 404
 
 
 # -- decisions ------------------------------------------------------------------------------------
@@ -427,6 +431,7 @@ def test_odd_unicode_notes_are_stored_nfc(mod, client, held, hold_all):
 def test_deciding_a_missing_comment_is_404(mod):
     assert decide(mod, "does-not-exist", "approve").status_code == 404
     assert decide(mod, "x" * 37, "approve").status_code == 404
+    assert decide(mod, "a\x00b", "approve").status_code == 404
 
 
 def test_decision_without_csrf_token_is_refused(mod, client, held, engine):
@@ -477,6 +482,7 @@ def test_bulk_reject_records_the_reason(mod, client, held, hold_all):
         (["abc:x"], "malformed"),
         ([":1"], "malformed"),
         (["x" * 40 + ":1"], "malformed"),
+        (["a\x00b:1"], "malformed"),
         ([f"id{i}:1" for i in range(201)], "at most 200"),
     ],
 )

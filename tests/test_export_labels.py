@@ -17,6 +17,8 @@ from moderator.policy import CATEGORIES
 from training import labels
 from training.cli import cli as training_cli
 
+pytestmark = pytest.mark.all_databases
+
 CATS = [str(c) for c in CATEGORIES]
 BLANK = dict.fromkeys(CATS, "")
 
