@@ -35,6 +35,9 @@ METADATA_FILE = "model.json"
 MIN_CONTRIBUTION = 0.3
 MIN_SHARE = 0.25
 
+#: Joins a batch for one regex pass; a private-use character, which normalise() removes.
+_SEPARATOR = "\ue000"
+
 _RETRAIN = "retrain it with `python -m training train --data-dir PATH --out DIR`"
 
 
@@ -150,6 +153,37 @@ class Classifier:
         self._slope = calibration[order, 0]
         self._offset = calibration[order, 1]
         self._index = {name: i for i, name in enumerate(self._names)}
+        if not 1 <= self._ngrams[0] <= self._ngrams[1] <= 2:
+            raise ModelLoadError(f"the fast path scores 1- and 2-grams, not {self._ngrams}")
+        self._compile_words()
+
+    def _compile_words(self) -> None:
+        """Word ids, unigram features per word and sorted (word, word) keys for bigrams.
+
+        Batch scoring then costs one regex and one dict lookup per token in Python; the
+        n-gram lookups, counting and the product with the coefficients run in numpy.
+        """
+        words: dict[str, int] = {}
+        unigrams, bigrams = [], []
+        for term, feature in self._vocab.items():
+            parts = term.split(" ")
+            ids = [words.setdefault(p, len(words)) for p in parts]
+            (unigrams if len(ids) == 1 else bigrams).append((ids, feature))
+        self._separator_id = len(words) + 1
+        self._words = {**words, _SEPARATOR: self._separator_id}
+        self._unknown_id = len(words)
+        body = re.sub(r"^\(\?[aiLmsux]+\)", "", self._token_re.pattern)
+        self._batch_re = re.compile(f"(?:{body})|{_SEPARATOR}", self._token_re.flags)
+        self._unigram = np.full(len(words) + 2, -1, dtype=np.int64)
+        for (w,), feature in unigrams:
+            self._unigram[w] = feature
+        width = len(words) + 1
+        keys = np.array([a * width + b for (a, b), _ in bigrams], dtype=np.int64)
+        features = np.array([f for _, f in bigrams], dtype=np.int64)
+        order = np.argsort(keys)
+        self._width = width
+        self._bigram_keys = keys[order]
+        self._bigram_features = features[order]
 
     def _features(self, text: str) -> dict[int, int]:
         """Vocabulary index -> count, exactly as the fitted vectoriser counts."""
@@ -159,10 +193,11 @@ class Classifier:
         vocab, counts = self._vocab, {}
         lo, hi = self._ngrams
         for n in range(lo, hi + 1):
-            if n == 1:
-                grams = tokens
-            else:
-                grams = [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+            grams = (
+                tokens
+                if n == 1
+                else [a + " " + b for a, b in zip(tokens, tokens[1:], strict=False)]
+            )
             for gram in grams:
                 idx = vocab.get(gram)
                 if idx is not None:
@@ -193,28 +228,60 @@ class Classifier:
 
         if isinstance(texts, str):
             raise TypeError("score() takes a sequence of texts; use score_one() for one")
-        indptr = [0]
-        indices: list[int] = []
-        data: list[int] = []
-        for text in texts:
-            counts = self._features(text)
-            indices.extend(counts.keys())
-            data.extend(counts.values())
-            indptr.append(len(indices))
-        if not texts:
+        n = len(texts)
+        if not n:
             return []
-        tf = np.asarray(data, dtype=np.float64)
+        get, unknown = self._words.get, self._unknown_id
+        joined = _SEPARATOR.join(texts)
+        if self._lowercase:
+            joined = joined.lower()
+        if joined.count(_SEPARATOR) == n - 1:
+            # One regex pass over the whole batch; the separator is a token of its own
+            # that no text contains (normalise() drops private-use characters).
+            ids = np.array(
+                [get(t, unknown) for t in self._batch_re.findall(joined)], dtype=np.int64
+            )
+            separator = ids == self._separator_id
+            row = np.cumsum(separator)[~separator]
+            ids = ids[~separator]
+        else:
+            findall = self._token_re.findall
+            flat: list[int] = []
+            lengths: list[int] = []
+            for text in texts:
+                tokens = findall(text.lower() if self._lowercase else text)
+                flat.extend([get(t, unknown) for t in tokens])
+                lengths.append(len(tokens))
+            ids = np.array(flat, dtype=np.int64)
+            row = np.repeat(np.arange(n), lengths)
+        rows, features = [], []
+        lo, hi = self._ngrams
+        if lo == 1:
+            feature = self._unigram[ids]
+            keep = feature >= 0
+            rows.append(row[keep])
+            features.append(feature[keep])
+        if hi == 2 and len(ids) > 1 and len(self._bigram_keys):
+            keys = ids[:-1] * self._width + ids[1:]
+            same = (row[:-1] == row[1:]) & (ids[:-1] != unknown) & (ids[1:] != unknown)
+            pos = np.searchsorted(self._bigram_keys, keys)
+            pos[pos == len(self._bigram_keys)] = 0
+            found = same & (self._bigram_keys[pos] == keys)
+            rows.append(row[:-1][found])
+            features.append(self._bigram_features[pos[found]])
+        r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        f = np.concatenate(features) if features else np.zeros(0, dtype=np.int64)
+        x = csr_matrix((np.ones(len(f)), (r, f)), shape=(n, len(self._idf)))
+        x.sum_duplicates()
         if self._sublinear:
-            tf = np.log(tf) + 1.0
-        cols = np.asarray(indices, dtype=np.intp)
-        w = tf * self._idf[cols]
-        rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
-        norms = np.sqrt(np.bincount(rows, weights=w * w, minlength=len(texts)))
-        norms[norms == 0] = 1.0
-        x = csr_matrix((tf, cols, indptr), shape=(len(texts), len(self._idf)))
+            x.data = np.log(x.data) + 1.0
+        w = x.data * self._idf[x.indices]
+        per_row = np.diff(x.indptr)
+        norms = np.sqrt(np.bincount(np.repeat(np.arange(n), per_row), w * w, minlength=n))
+        norms[per_row == 0] = 1.0
         z = (x @ self._weighted) / norms[:, None] + self._intercept
         names = self._names
-        return [dict(zip(names, row, strict=True)) for row in self._probabilities(z).tolist()]
+        return [dict(zip(names, p, strict=True)) for p in self._probabilities(z).tolist()]
 
     def explain(
         self, original: str, category: Category, top: int = 5

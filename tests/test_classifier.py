@@ -128,6 +128,7 @@ FIXTURE_TEXTS = [
     "<script>alert('x')</script> you idiot",
     "Ｓｔｕｐｉｄ  ʏᴏᴜ 😀 مرحبا 你好",
     "shit " * 2000,
+    "idiot\ue000you",  # the batch separator inside a text: the slow path must agree
     *(Path(__file__).parent / "fixtures" / "neutral_identity.txt").read_text().splitlines(),
 ]
 

@@ -111,12 +111,13 @@ DATA_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-#: Span snippets are short and positive-only, so they count less than whole comments.
 #: Cap per template row, so a few dozen sentences never outweigh a whole dataset.
 MAX_TEMPLATE_WEIGHT = 20.0
 #: Categories whose identity-term statistics the template weights balance.
 BALANCED = ("toxicity", "identity_attack")
+#: Span snippets are short and positive-only, so they count less than whole comments.
 SNIPPET_WEIGHT = 0.3
+SOURCE_WEIGHTS = {"toxic_spans": SNIPPET_WEIGHT}
 
 
 class DataError(Exception):
@@ -555,7 +556,7 @@ def sample_weights(examples: Sequence[Example], normalised: Sequence[str]) -> li
     evidence (Dixon et al. 2018, "Measuring and Mitigating Unintended Bias in Text
     Classification", balance by adding non-toxic identity examples). Everything else is 1.
     """
-    weights = [SNIPPET_WEIGHT if e.source == "toxic_spans" else 1.0 for e in examples]
+    weights = [SOURCE_WEIGHTS.get(e.source, 1.0) for e in examples]
     templates: dict[tuple[str, str], list[int]] = {}
     for i, e in enumerate(examples):
         if e.source == "templates":
