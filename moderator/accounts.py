@@ -311,6 +311,10 @@ def _current_path() -> str:
 
 def render_error(error):
     """The dashboard's HTML error pages (errors/<code>.html)."""
+    if isinstance(error, storage.StorageUnavailable):
+        response = current_app.make_response((render_template("errors/503.html"), 503))
+        response.headers["Retry-After"] = "5"
+        return response
     # Only HTTP errors carry a status; a database error's `code` is its SQLSTATE, not ours.
     code = (error.code or 500) if isinstance(error, HTTPException) else 500
     if code < 400:

@@ -9,6 +9,7 @@ from comment text.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -161,7 +162,17 @@ def _timestamp(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _shown(value) -> str:
+    """An audit value as text: JSON for lists and objects, "–" for nothing (escaped later)."""
+    if value is None:
+        return "–"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
 bp.add_app_template_filter(_timestamp, "timestamp")
+bp.add_app_template_filter(_shown, "shown")
 bp.add_app_template_global(highlight, "highlight")
 bp.add_app_template_global(safe_url, "safe_url")
 bp.add_app_template_global(default_reason, "default_reason")

@@ -760,3 +760,22 @@ def test_scores_and_classifier_reasons_render(mod, client, engine, site_key):
     assert "model test-model@1" in page
     assert "classifier 0.58" in page
     assert '<option value="threat" selected>' in page
+
+
+def test_an_unreachable_database_is_a_503_page(config):
+    import dataclasses
+
+    from moderator import create_app
+
+    unreachable = "postgresql+psycopg://nobody:nothing@127.0.0.1:1/none?connect_timeout=2"
+    app = create_app(dataclasses.replace(config, database_url=unreachable))
+    client = app.test_client()
+    login = text_of(client.get("/dashboard/login"))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+    response = client.post(
+        "/dashboard/login",
+        data={"username": "mod", "password": "whatever it is", "csrf_token": token},
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "Database unavailable" in text_of(response)

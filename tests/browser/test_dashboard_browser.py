@@ -152,6 +152,7 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
     assert "comment.approve" in audit and "comment.reject" in audit
     assert "Name-calling; see rule 3 <b>ok</b>" in audit
     assert audit.count("mod") >= 2
+    page.screenshot(path=str(SCREENSHOTS / "audit.png"), full_page=True)
 
     # The site's API sees the human decisions at once.
     headers = {"Authorization": f"Bearer {hold_all}"}
@@ -169,6 +170,7 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
     # Stats render (inline SVG, no external requests needed).
     page.goto(f"{server}/dashboard/stats")
     assert page.locator("svg").count() >= 2
+    page.screenshot(path=str(SCREENSHOTS / "stats.png"), full_page=True)
 
     assert dialogs == []
     assert problems == []
