@@ -74,6 +74,10 @@ def create_app(config: Config | None = None) -> Flask:
         classifier = None
     moderation = Moderation(classifier)
 
+    register_error_handlers(app)
+    # Before the limiter, so requests it turns away are timed and counted too.
+    accesslog.init_app(app)
+    metrics.init_app(app)
     limiter = Limiter(
         auth.rate_limit_key,
         app=app,
@@ -84,9 +88,6 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.extensions["moderator"] = Services(config, engine, moderation, limiter)
 
-    register_error_handlers(app)
-    accesslog.init_app(app)
-    metrics.init_app(app)
     for blueprint in (api.bp, perspective.bp):
         limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
