@@ -361,12 +361,15 @@ _MARKS = re.compile(
 )
 
 
-# Typographic quotes and dashes NFKC keeps, as ASCII; ™ and ℠ dropped, not glued on as letters.
+# What NFKC keeps but should not: typographic quotes and dashes become ASCII, ™ and ℠ go
+# (not glued on as letters), negative circled and squared letters (🅵🆄🅲🅺) become letters.
 _PUNCTUATION = {
     **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u02bc", "'"),
     **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
     **dict.fromkeys("\u2122\u2120", ""),
+    **{chr(0x1F150 + i): chr(0x61 + i) for i in range(26)},
+    **{chr(0x1F170 + i): chr(0x61 + i) for i in range(26)},
 }
 # A regex finds them faster than str.translate walks a dict for every character.
 _PUNCTUATION_RE = re.compile("[" + "".join(_PUNCTUATION) + "]")

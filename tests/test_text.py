@@ -105,6 +105,8 @@ UNICODE = [
     ("\U0001d41f\U0001d42e\U0001d41c\U0001d424", "fuck"),  # mathematical bold
     ("\U0001d58b\U0001d59a\U0001d588\U0001d590", "fuck"),  # mathematical fraktur
     ("\u24d5\u24e4\u24d2\u24da", "fuck"),  # circled
+    ("\U0001f175\U0001f184\U0001f172\U0001f17a", "fuck"),  # negative squared
+    ("\U0001f155\U0001f164\U0001f152\U0001f15a", "fuck"),  # negative circled
     ("fu\u0441k", "fuck"),  # Cyrillic es
     ("\u0430ss", "ass"),  # Cyrillic a
     ("\u0455\u04bb\u0456t", "shit"),  # Cyrillic dze, shha, i
