@@ -463,6 +463,9 @@ def check_agreement(value: str) -> None:
     assert len(aligned.starts) == len(aligned.ends) == len(aligned.text)
     for a, b in zip(aligned.starts, aligned.ends, strict=True):
         assert 0 <= a < b <= len(value)
+    # Spans run in text order, so highlights never cross.
+    assert list(aligned.starts) == sorted(aligned.starts)
+    assert list(aligned.ends) == sorted(aligned.ends)
     if aligned.text:
         a, b = aligned.original_span(0, len(aligned.text))
         assert 0 <= a < b <= len(value)
