@@ -16,8 +16,8 @@ shared datasets by path:
 
 After each phase it counts the rows stored for the benchmark site and compares them with
 the 200 responses. Everything stays on loopback and is bounded in time and count. Writes
-bench/results/http.json and http.md. Figures, not assertions: the 2 cores are shared by
-the server, the load generator and anything else running.
+bench/results/http.json and http.md (http-postgresql.* with --database-url). Figures, not
+assertions: the 2 cores are shared by the server, the load generators and anything else.
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ def main() -> None:
         server_log.close()
 
     result = {
-        "command": "python bench/bench_http.py " + " ".join(sys.argv[1:]),
+        "command": "python bench/bench_http.py " + " ".join(_masked(sys.argv[1:])),
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -404,10 +404,25 @@ def main() -> None:
         "metrics_decisions_total": decisions_metric,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "http.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "http.md").write_text(render_markdown(result), encoding="utf-8")
+    stem = "http" if database_url.startswith("sqlite") else "http-postgresql"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / f"{stem}.md").write_text(render_markdown(result), encoding="utf-8")
     shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
+
+
+def _masked(argv: list[str]) -> list[str]:
+    """The arguments with any database password hidden."""
+    from sqlalchemy.engine import make_url
+
+    out = []
+    for arg in argv:
+        if "://" in arg:
+            prefix, _, url = arg.rpartition("=") if arg.startswith("--") else ("", "", arg)
+            url = make_url(url).render_as_string(hide_password=True)
+            arg = f"{prefix}={url}" if prefix else url
+        out.append(arg)
+    return out
 
 
 def render_markdown(r: dict) -> str:
