@@ -184,15 +184,16 @@ def markdown(r: dict) -> str:
         f"`python bench/bench_quality.py` with {r['model']} against alt-profanity-check "
         f"(`predict_prob`), same {r['rows_scored']} held-out rows.",
         "",
+        "AUC per held-out split (the higher in bold):",
+        "",
         "| dataset | category | n | positives | model AUC | alt-profanity-check AUC |",
         "|---|---|---|---|---|---|",
     ]
     for source, cats in r["auc"].items():
         for c, m in cats.items():
-            lines.append(
-                f"| {source} | {c} | {m['n']} | {m['positives']} | **{m['model']}** | "
-                f"{m['alt_profanity_check']} |"
-            )
+            ours, alt = m["model"], m["alt_profanity_check"]
+            ours_s, alt_s = (f"**{ours}**", str(alt)) if ours > alt else (str(ours), f"**{alt}**")
+            lines.append(f"| {source} | {c} | {m['n']} | {m['positives']} | {ours_s} | {alt_s} |")
     o, d, n = r["olid_subtask_a_macro_f1"], r["davidson_3class"], r["neutral_identity"]
     lines += [
         "",

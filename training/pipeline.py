@@ -31,7 +31,7 @@ DEFAULT_PARAMS = {
     "ngram_range": (1, 2),
     "min_df": 2,
     "max_features": 200_000,
-    "C": 4.0,
+    "C": 1.5,
     "class_weight": "balanced",
 }
 
