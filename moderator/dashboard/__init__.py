@@ -1,0 +1,96 @@
+"""The moderators' dashboard (blueprint "dashboard", /dashboard): HTML pages only.
+
+`views` holds the review pages (queue, lists, decisions, bulk, audit log, stats), `admin` the
+admins' site pages, `forms` the input parsing, `display` what templates show (highlighting,
+safe links, chart geometry). Login, roles, CSRF and session expiry come from `accounts`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Flask
+from flask import current_app
+from flask import redirect
+from flask import request
+from flask import url_for
+
+from moderator import accounts
+from moderator.policy import CATEGORIES
+from moderator.policy import CLASSIFIER_UNAVAILABLE
+from moderator.storage import review
+
+bp = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="../templates",
+    static_folder="../static",
+    static_url_path="/static",
+)
+
+PAGE_SIZE = 50
+AUDIT_PAGE_SIZE = 100
+MAX_NOTE = 2000
+MAX_SEARCH = 200
+MAX_BULK = 200
+MAX_WORDS = 5000
+MAX_WORD = 100
+FILTER_CATEGORIES = (*(str(c) for c in CATEGORIES), CLASSIFIER_UNAVAILABLE)
+
+#: The list views: title, status shown (None: all) and order.
+VIEWS = {
+    "queue": ("Queue", "hold", True),
+    "approved": ("Approved", "allow", False),
+    "rejected": ("Rejected", "reject", False),
+    "all": ("All comments", None, False),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the dashboard and send `/` to it."""
+    app.register_blueprint(bp)
+    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
+        app.add_url_rule("/", "index", lambda: redirect(url_for("dashboard.queue")))
+
+
+def _guard():
+    if request.endpoint == "dashboard.static":
+        return None
+    return accounts.require_login()
+
+
+bp.before_request(accounts.protect_forms)
+bp.before_request(accounts.enforce_session)
+bp.before_request(_guard)
+bp.after_request(accounts.security_headers)
+bp.register_error_handler(Exception, accounts.render_error)
+
+
+def engine():
+    """The app's database engine."""
+    return current_app.extensions["moderator.engine"]
+
+
+@bp.record_once
+def _template_globals(state) -> None:
+    from moderator.dashboard import display
+
+    # Globals rather than a context processor, so imported macros see them too.
+    state.app.jinja_env.globals.update(
+        reason_codes=review.REASON_CODES,
+        filter_categories=FILTER_CATEGORIES,
+        categories=[str(c) for c in CATEGORIES],
+        max_note=MAX_NOTE,
+        highlight=display.highlight,
+        safe_url=display.safe_url,
+        default_reason=display.default_reason,
+        past_tense=display.past_tense,
+    )
+    state.app.jinja_env.filters.update(timestamp=display.timestamp, shown=display.shown)
+
+
+# The route modules attach their views to `bp`, so they are imported once it exists.
+from moderator.dashboard import admin  # noqa: E402, F401
+from moderator.dashboard import views  # noqa: E402, F401
+from moderator.dashboard.display import highlight  # noqa: E402, F401
+from moderator.dashboard.display import safe_url  # noqa: E402, F401

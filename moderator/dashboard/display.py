@@ -1,0 +1,138 @@
+"""What the dashboard's templates show, computed in Python: highlighted text, safe links, bars.
+
+No Flask and no database. Comment text is only ever rendered through Jinja's autoescaping:
+triggering words are highlighted by cutting the text at the reasons' spans here into
+(segment, highlighted) pairs that the template escapes one by one, so no markup is ever
+built from comment text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from moderator.storage import review
+
+
+def highlight(text: str, reasons: Iterable[Mapping]) -> list[tuple[str, bool]]:
+    """`text` cut into (segment, highlighted) pairs at the reasons' spans.
+
+    Spans are [start, end) character offsets into the text. Malformed, out-of-range or
+    empty spans are ignored and overlapping ones merged, so stored data can never make
+    this fail or drop text: the segments always join back to `text`.
+    """
+    spans = []
+    for reason in reasons:
+        for span in reason.get("spans") or () if isinstance(reason, Mapping) else ():
+            if not isinstance(span, list | tuple) or len(span) != 2:
+                continue
+            start, end = span
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+                continue
+            start, end = max(0, start), min(len(text), end)
+            if start < end:
+                spans.append((start, end))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    segments, position = [], 0
+    for start, end in merged:
+        if position < start:
+            segments.append((text[position:start], False))
+        segments.append((text[start:end], True))
+        position = end
+    if position < len(text):
+        segments.append((text[position:], False))
+    return segments
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` when it is an absolute http(s) URL fit to link to, else None (shown as text)."""
+    if not url or len(url) > 2000:
+        return None
+    if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def default_reason(item: review.ReviewComment) -> str:
+    """The reason code preselected for a rejection: the first reason's category, if a code."""
+    for reason in item.reasons:
+        if reason.get("category") in review.REASON_CODES:
+            return reason["category"]
+    return "toxicity"
+
+
+def past_tense(decision: str | None) -> str:
+    """The past tense of a human decision: approved or rejected."""
+    return {"approve": "approved", "reject": "rejected"}.get(decision or "", decision or "")
+
+
+def timestamp(value: dt.datetime | None) -> str:
+    """`2026-11-25 13:46 UTC`, or "" for no time."""
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def shown(value) -> str:
+    """An audit value as text: JSON for lists and objects, "–" for nothing (escaped later)."""
+    if value is None:
+        return "–"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def stacked_bars(
+    by_day: Mapping[str, Counter], keys: Iterable[str], first: dt.date, last: dt.date
+) -> dict:
+    """SVG geometry for one stacked bar per day (oldest left), scaled to the busiest day."""
+    keys = list(keys)
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    height, step = 160.0, max(4.0, min(24.0, 720.0 / max(1, len(days))))
+    totals = [sum(by_day.get(d.isoformat(), Counter())[k] for k in keys) for d in days]
+    peak = max(totals, default=0)
+    scale = peak or 1
+    bars = []
+    for i, (day, total) in enumerate(zip(days, totals, strict=True)):
+        counts, y, segments = by_day.get(day.isoformat(), Counter()), height, []
+        for key in keys:
+            if counts[key]:
+                h = counts[key] / scale * height
+                y -= h
+                segments.append({"key": key, "n": counts[key], "y": round(y, 2), "h": round(h, 2)})
+        bars.append(
+            {"x": round(i * step, 2), "day": day.isoformat(), "total": total, "segments": segments}
+        )
+    return {
+        "width": round(len(days) * step, 2),
+        "height": height,
+        "bar": round(step * 0.8, 2),
+        "bars": bars,
+        "peak": peak,
+        "total": sum(totals),
+        "series": keys,
+    }
+
+
+def bar_rows(counts: Counter, order: Iterable[str] | None = None) -> list[dict]:
+    """Horizontal bar rows (label, count, share of the largest) for a counter."""
+    labels = list(order) if order is not None else [k for k, _ in counts.most_common()]
+    labels += [k for k in counts if k not in labels]
+    peak = max(counts.values(), default=0) or 1
+    return [{"label": k, "n": counts[k], "share": counts[k] / peak} for k in labels]
