@@ -128,6 +128,7 @@ class Config:
                 "MODERATOR_MAX_CONTENT_LENGTH must be at least MODERATOR_MAX_TEXT_BYTES"
             )
         _check_rate_limit(self.rate_limit)
+        _check_rate_limit_storage(self.rate_limit_storage_uri)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -234,6 +235,19 @@ def _check_rate_limit(value: str) -> None:
         raise ConfigError(
             f"MODERATOR_RATE_LIMIT must look like '600/minute' or '10 per second', got {value!r}"
         ) from None
+
+
+def _check_rate_limit_storage(uri: str) -> None:
+    if uri.startswith("memory://"):
+        return
+    from limits.errors import ConfigurationError as LimitsConfigurationError
+    from limits.storage import storage_from_string
+
+    try:
+        # Builds the client (checking the scheme and its driver) without connecting.
+        storage_from_string(uri)
+    except (LimitsConfigurationError, ValueError) as error:
+        raise ConfigError(f"MODERATOR_RATE_LIMIT_STORAGE_URI: {error}") from None
 
 
 def _default_text(f: dataclasses.Field) -> str:

@@ -33,7 +33,7 @@ def test_every_variable_is_read(tmp_path):
         "MODERATOR_MODEL_PATH": str(tmp_path / "m"),
         "MODERATOR_SECRET_KEY": "s" * 40,
         "MODERATOR_RATE_LIMIT": "10/second;100/minute",
-        "MODERATOR_RATE_LIMIT_STORAGE_URI": "redis://cache:6379",
+        "MODERATOR_RATE_LIMIT_STORAGE_URI": "memory://test",
         "MODERATOR_MAX_TEXT_BYTES": "1000",
         "MODERATOR_BATCH_MAX": "7",
         "MODERATOR_MAX_CONTENT_LENGTH": " 65536 ",
@@ -46,7 +46,7 @@ def test_every_variable_is_read(tmp_path):
         model_path=tmp_path / "m",
         secret_key="s" * 40,
         rate_limit="10/second;100/minute",
-        rate_limit_storage_uri="redis://cache:6379",
+        rate_limit_storage_uri="memory://test",
         max_text_bytes=1000,
         batch_max=7,
         max_content_length=65536,
@@ -89,6 +89,7 @@ def test_empty_values_mean_the_default():
         ("MODERATOR_RATE_LIMIT", "10/fortnight"),
         ("DATABASE_URL", "moderator.sqlite3"),
         ("MODERATOR_SECRET_KEY", "short"),
+        ("MODERATOR_RATE_LIMIT_STORAGE_URI", "bogus://somewhere"),
     ],
 )
 def test_bad_values_fail_naming_the_variable(name, value):
