@@ -82,3 +82,18 @@ def test_every_command_option_has_help():
         for param in command.params:
             if isinstance(param, click.Option) and param.name != "help":
                 assert param.help, f"{command.name} {param.opts[0]} has no help text"
+
+
+def test_curl_examples_of_the_json_api_are_valid_requests(client, headers):
+    """Every `curl ... -d '{...}'` example for /api/v1 gets a 200 when sent as written."""
+    examples = re.findall(
+        r"curl -s http://127\.0\.0\.1:8000(/api/v1/[^\s]+)(?:(?!```).)*?-d '(.*?)'",
+        section("api"),
+        re.S,
+    )
+    assert len(examples) >= 2
+    for path, body in examples:
+        response = client.post(
+            path, data=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 200, (path, response.json)
