@@ -633,3 +633,15 @@ def test_hostile_text_round_trips_and_spans_stay_inside(client, headers, text, s
     for entry in response.json["attributeScores"].values():
         for span in entry["spanScores"]:
             assert 0 <= span["begin"] < span["end"] <= units
+
+
+def test_readme_curl_example_is_a_valid_request():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Perspective-compatible endpoint", 1)[1].split("\n### ", 1)[0]
+    data = re.search(r"--data '([^']*)'", section).group(1)
+    assert "comments:analyze?key=" in section
+    request = parse_request(data.encode("utf-8"), LIMIT)
+    assert request.client_token == "c-1" and request.span_annotations is True
