@@ -100,6 +100,14 @@ def test_score_refuses_a_bare_string(classifier):
         classifier.score("one text")
 
 
+@pytest.mark.parametrize("bad", [None, 3, b"bytes"])
+def test_score_refuses_a_text_that_is_not_a_string(classifier, bad):
+    with pytest.raises(TypeError):
+        classifier.score(["fine", bad])
+    with pytest.raises(TypeError):
+        classifier.score_one(bad)
+
+
 def test_scores_point_the_right_way(classifier):
     obscene, insult, threat, neutral = classifier.score(
         [
