@@ -132,6 +132,24 @@ def count_rows(database_url: str, site_name: str) -> int:
         engine.dispose()
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in a process group (the server)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        # After "pid (comm)": state, ppid, pgrp, ... utime is field 14, stime 15 (1-based).
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def run_wrk(url: str, key: str, bodies_path: Path, connections: int, duration: int) -> dict:
     """Closed-loop maximum throughput with wrk; returns the Lua script's JSON summary."""
     env = {**os.environ, "BENCH_BODIES": str(bodies_path), "BENCH_KEY": key}
@@ -339,10 +357,12 @@ def main() -> None:
         run_wrk(base + "/api/v1/moderate", key, bodies_path, args.connections, 2)
 
         before = count_rows(database_url, site_name)
+        cpu_before = group_cpu_seconds(server.pid)
         log(f"(a) wrk, {args.connections} connections, {duration} s")
         wrk = run_wrk(base + "/api/v1/moderate", key, bodies_path, args.connections, duration)
         time.sleep(1.0)  # let requests in flight at wrk's deadline finish
         stored_a = count_rows(database_url, site_name) - before
+        server_cpu_ms = (group_cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, stored_a)
         seconds = wrk["duration_us"] / 1e6
         max_rate = wrk["ok"] / seconds
         log(f"    {max_rate:.0f} persisted moderations/s; stored {stored_a}, 200s {wrk['ok']}")
@@ -393,6 +413,12 @@ def main() -> None:
             "p50_ms": round(wrk["p50_us"] / 1000, 2),
             "p99_ms": round(wrk["p99_us"] / 1000, 2),
             "rows_stored": stored_a,
+            # CPU the server spent per stored moderation: unlike requests/s, this does not
+            # depend on how much of the 2 cores other work took during the run.
+            "server_cpu_ms_per_request": round(server_cpu_ms, 3),
+            "cpus_bound_per_s": round((os.cpu_count() or 1) * 1000 / server_cpu_ms, 1)
+            if server_cpu_ms
+            else None,
             # wrk stops counting at its deadline; requests then in flight may still be stored.
             "rows_match": 0 <= stored_a - wrk["ok"] <= args.connections,
         },
@@ -463,6 +489,10 @@ decided and stored.
 | phase | requests/s | 200s | other | p50 ms | p99 ms | rows stored | rows match |
 |---|---|---|---|---|---|---|---|
 {table}
+
+The server (master and workers) used {a["server_cpu_ms_per_request"]} ms of CPU per stored
+moderation in (a), whatever else was running: {r["machine"]["cpus"]} idle cores would allow
+about {a["cpus_bound_per_s"]:.0f} requests/s before the load generator's own share.
 
 (a) is closed loop, so its latencies are with the server saturated; rows may exceed the
 200s wrk counted by the requests in flight at its deadline. (b) schedules requests at a
