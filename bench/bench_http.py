@@ -377,6 +377,7 @@ def main() -> None:
             f" stored {stored_b}, 200s {loop['ok']}"
         )
         decisions_metric = scrape_decisions(base)
+        rows_total = count_rows(database_url, site_name)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -427,7 +428,11 @@ def main() -> None:
             "rows_stored": stored_b,
             "rows_match": stored_b == loop["ok"],
         },
+        # Every request stored one row and counted one decision, in whichever worker: equal
+        # only if /metrics adds up the workers (PROMETHEUS_MULTIPROC_DIR).
         "metrics_decisions_total": decisions_metric,
+        "rows_total": rows_total,
+        "metrics_match_rows": decisions_metric == rows_total,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "http" if database_url.startswith("sqlite") else "http-postgresql"
@@ -497,8 +502,8 @@ about {a["cpus_bound_per_s"]:.0f} requests/s before the load generator's own sha
 (a) is closed loop, so its latencies are with the server saturated; rows may exceed the
 200s wrk counted by the requests in flight at its deadline. (b) schedules requests at a
 constant rate and measures from the scheduled time (no coordinated omission).
-`moderator_decisions_total` summed over workers from /metrics after both phases:
-{r["metrics_decisions_total"]:.0f}.
+`moderator_decisions_total` from /metrics after both phases (warm-up included):
+{r["metrics_decisions_total"]:.0f}, rows stored in all: {r["rows_total"]}.
 """
 
 
