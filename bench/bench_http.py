@@ -482,6 +482,7 @@ def render_markdown(r: dict) -> str:
     ]
     table = "\n".join("| " + " | ".join(str(x) for x in row) + " |" for row in rows)
     server, machine = r["server"], r["machine"]
+    pg_note = " and PostgreSQL's (not counted)" if server["database"] == "postgresql" else ""
     return f"""# HTTP benchmark: persisted moderations
 
 Command: `{r["command"]}`, Python {r["machine"]["python"]}, {r["machine"]["cpus"]} CPUs shared
@@ -497,7 +498,7 @@ decided and stored.
 
 The server (master and workers) used {a["server_cpu_ms_per_request"]} ms of CPU per stored
 moderation in (a), whatever else was running: {r["machine"]["cpus"]} idle cores would allow
-about {a["cpus_bound_per_s"]:.0f} requests/s before the load generator's own share.
+about {a["cpus_bound_per_s"]:.0f} requests/s before the load generator's own share{pg_note}.
 
 (a) is closed loop, so its latencies are with the server saturated; rows may exceed the
 200s wrk counted by the requests in flight at its deadline. (b) schedules requests at a
