@@ -1,9 +1,10 @@
 """Prometheus metrics: requests by endpoint and status, latency, decisions by action and category.
 
 `GET /metrics` answers in the Prometheus text format. With several gunicorn workers each
-worker counts on its own; set PROMETHEUS_MULTIPROC_DIR (an empty folder, before the server
-starts) and prometheus-client keeps the counts in files there, which `/metrics` adds up
-across workers. Without it, `/metrics` shows only the worker that happened to answer.
+worker counts on its own; with PROMETHEUS_MULTIPROC_DIR set (an empty folder, before the
+server starts; `moderator serve` makes one) prometheus-client keeps the counts in files
+there, which `/metrics` adds up across workers. Without it, `/metrics` shows only the
+worker that happened to answer.
 The endpoint carries no comment text, no API keys and no site ids: labels are the route
 pattern (never the raw path), the method, the status, the action and the category.
 """

@@ -194,3 +194,67 @@ def test_metrics_add_up_across_worker_processes(tmp_path):
     }
     assert found[("moderator_decisions_total", (("action", "hold"),))] == 2
     assert found[("moderator_http_request_duration_seconds_count", (("endpoint", "/x"),))] == 2
+
+
+def test_serve_with_two_workers_adds_up_both(config, tmp_path):
+    """`moderator serve --workers 2` (gunicorn): every request is counted, whichever worker."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "DATABASE_URL")
+    }
+    env.update(
+        MODERATOR_INSTANCE_PATH=str(config.instance_path),
+        DATABASE_URL=config.database_url,
+        MODERATOR_MODEL_PATH=str(config.model_path),
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moderator", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "server exited"
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server not up in 60 s"
+                time.sleep(0.2)
+
+        # Concurrent requests, so both workers answer some of them.
+        def fetch(_):
+            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=10).close()
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(fetch, range(200)))
+        scrapes = []
+        for _ in range(4):
+            with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+                text = r.read().decode("utf-8")
+            scrapes.append(
+                sum(
+                    s.value
+                    for f in text_string_to_metric_families(text)
+                    for s in f.samples
+                    if s.name == "moderator_http_requests_total"
+                    and s.labels["endpoint"] == "/api/v1/openapi.json"
+                )
+            )
+        # Every scrape sees all 200, whichever worker answers it.
+        assert scrapes == [200] * 4, scrapes
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
