@@ -318,17 +318,15 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     bodies = load_bodies(args.data_dir, 2000, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="moderator-bench-"))
-    prom = tmp / "prometheus"
-    prom.mkdir()
     database_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
     site_name = f"bench-{int(time.time())}"
+    # `moderator serve` makes its own metrics folder; metrics_match_rows checks it works.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "MODERATOR_INSTANCE_PATH": str(tmp),
         "DATABASE_URL": database_url,
         # The benchmark measures the server, not the per-key limiter.
         "MODERATOR_RATE_LIMIT": "1000000/second",
-        "PROMETHEUS_MULTIPROC_DIR": str(prom),
     }
     if args.model is not None:
         env["MODERATOR_MODEL_PATH"] = str(args.model.resolve())
