@@ -438,6 +438,7 @@ def scoring(app):
         pytest.skip("no test model: tests/fixtures/train_*.csv not present")
 
 
+@pytest.mark.all_databases
 def test_sample_python_request_with_key_param_and_no_content_type(
     client, site_key, engine, scoring
 ):
@@ -456,6 +457,7 @@ def test_sample_python_request_with_key_param_and_no_content_type(
     assert row.scores["toxicity"] == pytest.approx(summary["value"], abs=1e-4)
 
 
+@pytest.mark.all_databases
 def test_full_request_with_bearer_and_do_not_store(client, headers, engine, scoring):
     # Raw JSON: the test client's json= would sort the keys, and the order is under test.
     response = client.post(URL, data=json.dumps(FULL_REQUEST), headers=headers)
@@ -513,6 +515,7 @@ def test_revoked_key_is_rejected(client, engine, site_key):
     assert response.status_code == 400
 
 
+@pytest.mark.all_databases
 def test_unsupported_attribute_is_an_error_and_nothing_is_stored(client, headers, engine):
     response = client.post(URL, json=METHODS_EXAMPLE, headers=headers)
     assert response.status_code == 400
@@ -580,6 +583,7 @@ def test_rate_limit_answers_resource_exhausted(config, site_key):
     limited.extensions["moderator"].engine.dispose()
 
 
+@pytest.mark.all_databases
 def test_classifier_unavailable_is_503_but_the_comment_is_held(config, tmp_path):
     import dataclasses
 
@@ -611,6 +615,7 @@ def test_get_is_not_allowed(client, site_key):
     assert client.get(f"{URL}?key={site_key}").status_code == 405
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize(
     "text",
     [
