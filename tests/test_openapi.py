@@ -107,3 +107,58 @@ def test_documented_request_fields_are_the_ones_the_code_accepts():
 )
 def test_error_responses_are_documented(path, method, status):
     assert status in openapi.document()["paths"][path][method]["responses"]
+
+
+def conforms(instance, schema_name: str) -> None:
+    """Validate `instance` against components/schemas/NAME of the document (JSON Schema 2020-12)."""
+    from jsonschema import Draft202012Validator
+
+    doc = openapi.document()
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": doc["components"]}
+    Draft202012Validator(schema).validate(instance)
+
+
+def test_real_responses_match_their_documented_schemas(client, headers, site_key):
+    body = {
+        "text": "You absolute idiot, <b>nobody</b> wants you here 💩",
+        "id": "ext-1",
+        "author": {"id": 5, "name": "Ann"},
+        "url": "https://news.example/a",
+        "parent_text": "What do you think?",
+    }
+    moderated = client.post("/api/v1/moderate", json=body, headers=headers)
+    assert moderated.status_code == 200
+    conforms(moderated.json, "ModerationResult")
+
+    batch = client.post(
+        "/api/v1/moderate/batch",
+        json={"comments": [{"text": "fine"}, {"text": ""}, {"text": "go away", "store": False}]},
+        headers=headers,
+    )
+    assert batch.status_code == 200
+    conforms(batch.json, "BatchResult")
+    assert batch.json["results"][1]["index"] == 1
+
+    for comment_id in (moderated.json["id"], "ext-1"):
+        stored = client.get(f"/api/v1/comments/{comment_id}", headers=headers)
+        assert stored.status_code == 200
+        conforms(stored.json, "Comment")
+
+    analyze = client.post(
+        f"/v1alpha1/comments:analyze?key={site_key}",
+        json={
+            "comment": {"text": body["text"]},
+            "requestedAttributes": {"TOXICITY": {}, "SEVERE_TOXICITY": {}, "INSULT": {}},
+            "spanAnnotations": True,
+            "clientToken": "t",
+        },
+    )
+    if analyze.status_code == 200:
+        conforms(analyze.json, "AnalyzeCommentResponse")
+    else:
+        assert analyze.status_code == 503  # no test model
+        conforms(analyze.json, "GoogleError")
+
+    ready = client.get("/readyz")
+    conforms(ready.json, "Ready" if ready.status_code == 200 else "NotReady")
+    conforms(client.post("/api/v1/moderate", json={}, headers=headers).json, "Problem")
