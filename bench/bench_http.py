@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import csv
 import json
 import os
@@ -318,6 +319,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     bodies = load_bodies(args.data_dir, 2000, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="moderator-bench-"))
+    # It holds the database and the comment bodies: gone however the run ends.
+    atexit.register(shutil.rmtree, tmp, True)
     database_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
     site_name = f"bench-{int(time.time())}"
     # `moderator serve` makes its own metrics folder; metrics_match_rows checks it works.
@@ -376,6 +379,11 @@ def main() -> None:
         )
         decisions_metric = scrape_decisions(base)
         rows_total = count_rows(database_url, site_name)
+    except BaseException:
+        server_log.flush()
+        tail = (tmp / "server.log").read_text(errors="replace").splitlines()[-20:]
+        log("server log (last lines):\n" + "\n".join(tail))
+        raise
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -436,7 +444,6 @@ def main() -> None:
     stem = "http" if database_url.startswith("sqlite") else "http-postgresql"
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (RESULTS / f"{stem}.md").write_text(render_markdown(result), encoding="utf-8")
-    shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
 
 
