@@ -33,7 +33,7 @@ SPANS = "spans"
 DAVIDSON_SPLIT_SEED = 20170
 DAVIDSON_TEST_SHARE = 0.2
 #: Training sources that never give validation rows (see validation_split).
-NO_VALIDATION = frozenset({"toxic_spans", "templates"})
+NO_VALIDATION = frozenset({"toxic_spans", "templates", "threat_templates"})
 #: Our own neutral sentences about identity groups (templates x terms), all labelled 0.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "data"
 #: Official tests with known repeats and train overlap (see their PROVENANCE.md).
@@ -93,6 +93,12 @@ LABEL_MAPPING: dict[str, dict[str, str]] = {
         "training/data/neutral_templates.txt x identity_terms.txt": "all five categories 0",
         "why": "bag-of-words models learn group names from attacks on those groups; these "
         "neutral sentences (our own text) teach that naming a group is not an attack",
+    },
+    "threat_templates": {
+        "training/data/threat_templates.txt, label 1": "toxicity 1, threat 1",
+        "label 0": "all five categories 0 (same verbs, harmless: 'shoot you an email')",
+        "why": "the datasets' threats are mostly calls for violence against groups; plain "
+        "first-person threats against a person were scored as harmless",
     },
     "extra": {
         "columns": "text, any of the category names with 1, 0 or empty (= unlabelled)",
@@ -377,6 +383,22 @@ def load_templates(template_dir: Path = TEMPLATE_DIR) -> list[Example]:
     return out
 
 
+def load_threat_templates(template_dir: Path = TEMPLATE_DIR) -> list[Example]:
+    """Threats against a person and harmless sentences with the same verbs."""
+    lines = _lines(template_dir / "threat_templates.txt")
+    targets = [t for line in lines if line.startswith("TARGETS\t") for t in line.split("\t")[1:]]
+    out = []
+    for line in lines:
+        label, _, template = line.partition("\t")
+        if label not in ("0", "1"):
+            continue
+        labels = _labels(toxicity=1, threat=1) if label == "1" else _all(0)
+        for target in targets:
+            text = template.replace("{target}'s", target + "'s").replace("{target}", target)
+            out.append(Example(text, labels, "threat_templates", TRAIN))
+    return out
+
+
 def _lines(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -462,6 +484,7 @@ def load_all(data_dir: Path, extras: Sequence[Path] = (), log=None) -> list[Exam
     if log:
         log(f"generated {len(loaded)} neutral template sentences")
     examples.extend(loaded)
+    examples.extend(load_threat_templates())
     for path in extras:
         loaded = load_extra(path)
         if log:
@@ -532,7 +555,7 @@ def file_hashes(data_dir: Path, extras: Sequence[Path] = ()) -> dict[str, str]:
     for files in DATA_FILES.values():
         for f in files:
             hashes[f] = _sha256(Path(data_dir) / f)
-    for name in ("neutral_templates.txt", "identity_terms.txt"):
+    for name in ("neutral_templates.txt", "identity_terms.txt", "threat_templates.txt"):
         hashes[f"training/data/{name}"] = _sha256(TEMPLATE_DIR / name)
     for path in extras:
         hashes[f"extra/{Path(path).name}"] = _sha256(Path(path))

@@ -30,6 +30,7 @@ TOKEN_PATTERN = r"(?u)\b\w+\b"
 DEFAULT_PARAMS = {
     "ngram_range": (1, 2),
     "min_df": 2,
+    "max_df": 0.2,
     "max_features": 200_000,
     "C": 1.5,
     "class_weight": "balanced",
@@ -150,6 +151,7 @@ def build_pipeline(**params) -> Pipeline:
         token_pattern=TOKEN_PATTERN,
         ngram_range=tuple(p["ngram_range"]),
         min_df=p["min_df"],
+        max_df=p["max_df"],
         max_features=p["max_features"],
         sublinear_tf=True,
         dtype=np.float64,
