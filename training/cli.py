@@ -86,7 +86,13 @@ def _load(data_dir: Path, extras=()):
     multiple=True,
     help="Extra labelled CSV (text + category columns of 1/0/empty); repeatable.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Random seed (validation split, folds, solver).",
+)
 @_neutral_option
 def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutral) -> None:
     """Train on every shared dataset (+ extras) and write models/NAME."""

@@ -457,8 +457,10 @@ def load_extra(path: Path) -> list[Example]:
 
 def check_data_dir(data_dir: Path) -> None:
     """Fail with one clear message if the directory or any expected file is missing."""
-    if not data_dir.is_dir():
+    if not data_dir.exists():
         raise DataError(f"data directory {data_dir} does not exist")
+    if not data_dir.is_dir():
+        raise DataError(f"data directory {data_dir} is not a directory")
     missing = [f for files in DATA_FILES.values() for f in files if not (data_dir / f).is_file()]
     if missing:
         raise DataError(f"data directory {data_dir} lacks {', '.join(missing)}")

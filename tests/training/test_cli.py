@@ -133,6 +133,23 @@ def test_train_refuses_a_missing_data_dir(tmp_path):
     _one_line_error(result, "does not exist")
 
 
+def test_train_refuses_a_data_dir_that_is_a_file(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("text\n")
+    result = CliRunner().invoke(
+        cli, ["train", "--data-dir", str(path), "--out", str(tmp_path / "m")]
+    )
+    _one_line_error(result, "is not a directory")
+
+
+def test_train_refuses_a_negative_seed(data_dir, tmp_path):
+    result = CliRunner().invoke(
+        cli, ["train", "--data-dir", str(data_dir), "--out", str(tmp_path / "m"), "--seed", "-1"]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--seed" in result.output
+
+
 def test_train_refuses_a_data_dir_missing_files(data_dir, tmp_path):
     (data_dir / "edos" / "edos_labelled_aggregated.csv").unlink()
     result = CliRunner().invoke(
