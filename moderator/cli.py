@@ -197,7 +197,9 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
         create_app(config).run(host=host, port=port, debug=False, use_reloader=False)
         return
     if workers > 1:
-        _share_metrics_across_workers()
+        from moderator.config import share_metrics_across_workers
+
+        share_metrics_across_workers()
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
@@ -212,32 +214,6 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
             return create_app(config)
 
     Server().run()
-
-
-def _share_metrics_across_workers() -> None:
-    """Give prometheus-client a fresh folder, so /metrics adds up every gunicorn worker.
-
-    PROMETHEUS_MULTIPROC_DIR is prometheus-client's own variable, read when it is imported;
-    the workers fork from this process, so it must be set before anything here imports it.
-    A folder the operator set is kept as it is. Ours is removed when the server stops.
-    """
-    import atexit
-    import os
-    import shutil
-    import tempfile
-
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "prometheus_client" in sys.modules:
-        return
-    path = tempfile.mkdtemp(prefix="moderator-metrics-")
-    server_pid = os.getpid()
-
-    def remove() -> None:
-        # Forked workers inherit this hook; only the server itself removes the folder.
-        if os.getpid() == server_pid:
-            shutil.rmtree(path, ignore_errors=True)
-
-    atexit.register(remove)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
 
 
 @cli.command("init-db")

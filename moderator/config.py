@@ -163,6 +163,32 @@ def env_name(field_name: str) -> str:
     return next(f.metadata["env"] for f in settings() if f.name == field_name)
 
 
+def share_metrics_across_workers() -> None:
+    """Give prometheus-client a fresh folder, so /metrics adds up every server worker.
+
+    PROMETHEUS_MULTIPROC_DIR is prometheus-client's own variable, read when it is imported;
+    `moderator serve` calls this before forking gunicorn's workers, so before anything in the
+    server process imports it. A folder the operator set is kept as it is. Ours is removed
+    when the server stops.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "prometheus_client" in sys.modules:
+        return
+    path = tempfile.mkdtemp(prefix="moderator-metrics-")
+    server_pid = os.getpid()
+
+    def remove() -> None:
+        # Forked workers inherit this hook; only the server itself removes the folder.
+        if os.getpid() == server_pid:
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
 def fix_database_url(url: str) -> str:
     """Accept Heroku-style `postgres://`, which SQLAlchemy no longer does."""
     if url.startswith("postgres://"):
