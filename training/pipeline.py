@@ -163,8 +163,13 @@ def build_pipeline(**params) -> Pipeline:
 
 
 def slim(pipeline: Pipeline) -> Pipeline:
-    """Drop the vectoriser's stop_words_ (every pruned term): not needed to transform, large."""
+    """Drop what transforming doesn't need and what differs between identical fits.
+
+    stop_words_ lists every pruned term (large); _stop_words_id caches an object id, which
+    would make two fits of the same data pickle to different bytes.
+    """
     vectoriser = pipeline.named_steps["tfidf"]
-    if hasattr(vectoriser, "stop_words_"):
-        del vectoriser.stop_words_
+    for name in ("stop_words_", "_stop_words_id"):
+        if hasattr(vectoriser, name):
+            delattr(vectoriser, name)
     return pipeline

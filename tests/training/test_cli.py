@@ -94,6 +94,7 @@ def test_training_is_deterministic(trained, tmp_path):
     texts = [normalise(t) for t in ("you idiot", "lovely day", "i will kill you")]
     assert first.score(texts) == second.score(texts)
     assert first.thresholds == second.thresholds
+    assert (out / "model.joblib").read_bytes() == (again / "model.joblib").read_bytes()
 
 
 def test_evaluate_prints_the_metrics(trained):
