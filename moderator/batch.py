@@ -6,7 +6,9 @@ Input is CSV (with a header) or JSON Lines; every row yields either its text or 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -129,17 +131,21 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
-def open_input(path: str) -> IO[str]:
+@contextlib.contextmanager
+def open_input(path: str) -> Iterator[IO[str]]:
     """The input stream; undecodable bytes become row errors rather than a crash."""
     if path == "-":
-        return open(
-            sys.stdin.fileno(),
-            encoding="utf-8-sig",
-            errors="surrogateescape",
-            newline="",
-            closefd=False,
+        stream = io.TextIOWrapper(
+            sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
+        try:
+            yield stream
+        finally:
+            stream.detach()  # leave the process's stdin open
+        return
     try:
-        return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        stream = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as error:
         raise InputError(f"cannot open {path}: {error.strerror or error}") from None
+    with stream:
+        yield stream

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -74,53 +75,52 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
         from moderator.config import Config
 
         model_path = Config.from_env().model_path
-    try:
-        stream = batch.open_input(input_path)
-        rows = batch.read_rows(stream, batch.detect_format(input_path, fmt), text_column)
-    except batch.InputError as error:
-        raise InputProblem(str(error)) from None
-    try:
-        moderation = Moderation(Classifier.load(model_path))
-    except ModelLoadError as error:
-        raise click.ClickException(str(error)) from None
-    try:
-        out = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")
-    except OSError as error:
-        raise InputProblem(f"cannot write {output_path}: {error.strerror or error}") from None
+    with contextlib.ExitStack() as stack:
+        try:
+            stream = stack.enter_context(batch.open_input(input_path))
+            rows = batch.read_rows(stream, batch.detect_format(input_path, fmt), text_column)
+        except batch.InputError as error:
+            raise InputProblem(str(error)) from None
+        try:
+            moderation = Moderation(Classifier.load(model_path))
+        except ModelLoadError as error:
+            raise click.ClickException(str(error)) from None
+        if output_path == "-":
+            out = sys.stdout
+            stack.callback(out.flush)
+        else:
+            try:
+                out = stack.enter_context(open(output_path, "w", encoding="utf-8"))
+            except OSError as error:
+                raise InputProblem(
+                    f"cannot write {output_path}: {error.strerror or error}"
+                ) from None
 
-    started = time.perf_counter()
-    counts = {"rows": 0, "errors": 0}
-    pending: list = []
+        started = time.perf_counter()
+        counts = {"rows": 0, "errors": 0}
+        pending: list = []
 
-    def flush() -> None:
-        texts = [row.text for row in pending if isinstance(row, batch.Row)]
-        decisions = iter(moderation.decide_batch(texts)) if texts else iter(())
-        for row in pending:
-            if isinstance(row, batch.RowError):
-                counts["errors"] += 1
-                click.echo(f"line {row.line}: {row.message}", err=True)
-                record = row.to_dict()
-            else:
-                record = next(decisions).to_dict()
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        counts["rows"] += len(pending)
-        pending.clear()
-        if counts["rows"] % (batch_size * 50) < batch_size:
-            click.echo(f"scored {counts['rows']:,} rows", err=True)
+        def flush() -> None:
+            texts = [row.text for row in pending if isinstance(row, batch.Row)]
+            decisions = iter(moderation.decide_batch(texts)) if texts else iter(())
+            for row in pending:
+                if isinstance(row, batch.RowError):
+                    counts["errors"] += 1
+                    click.echo(f"line {row.line}: {row.message}", err=True)
+                    record = row.to_dict()
+                else:
+                    record = next(decisions).to_dict()
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            counts["rows"] += len(pending)
+            pending.clear()
+            if counts["rows"] % (batch_size * 50) < batch_size:
+                click.echo(f"scored {counts['rows']:,} rows", err=True)
 
-    try:
         for row in rows:
             pending.append(row)
             if len(pending) >= batch_size:
                 flush()
         flush()
-    except batch.InputError as error:
-        raise InputProblem(str(error)) from None
-    finally:
-        if out is not sys.stdout:
-            out.close()
-        else:
-            out.flush()
     elapsed = time.perf_counter() - started
     rate = counts["rows"] / elapsed if elapsed > 0 else 0.0
     click.echo(
