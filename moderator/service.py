@@ -162,8 +162,8 @@ class Moderation:
     def _hits(self, text: str, normalised: str, rules: SiteRules) -> list[RuleHit]:
         """Word-list hits in the original text, plus obfuscated ones only normalising reveals."""
         hits = rules.wordlist.check(text)
-        if normalised == text:
-            return hits
+        if normalised == text or normalised == text.lower():
+            return hits  # word rules are case-insensitive: nothing new to find
         hidden = rules.wordlist.check(normalised)
         if not hidden:
             return hits

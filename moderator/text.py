@@ -92,6 +92,13 @@ def normalise_with_offsets(text: str) -> Normalised:
     """Normalise and keep the alignment back to the original characters."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
+    return _aligned(text)
+
+
+# A flagged comment is aligned once per category it is explained for and once for word-rule
+# hits; the result is immutable, so the few most recent are kept.
+@functools.lru_cache(maxsize=64)
+def _aligned(text: str) -> Normalised:
     doc = _Aligned(text)
     _run(doc)
     return Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
@@ -214,6 +221,10 @@ class _Aligned:
         text = self.text
         full = fn(text)
         if full == text:
+            return
+        table = {c: fn(c) for c in set(text)}
+        if all(len(v) == 1 for v in table.values()) and "".join(map(table.get, text)) == full:
+            self.text = full  # one character for one, nothing composed: spans are unchanged
             return
         new_starts: list[int] = []
         new_ends: list[int] = []
