@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import fields
@@ -89,21 +90,25 @@ def insert_comment(conn: Connection, comment: Comment) -> bool:
     """
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = (
-            insert(comments)
-            .values(comment.values())
-            .on_conflict_do_nothing(index_elements=["site_id", "external_id"])
-            .returning(comments.c.id)
-        )
         # RETURNING, not rowcount: drivers may report -1 for INSERT ... ON CONFLICT.
-        return conn.execute(statement).first() is not None
+        return conn.execute(_insert_statement(dialect), comment.values()).first() is not None
     try:
         with conn.begin_nested():
             conn.execute(comments.insert().values(comment.values()))
     except exc.IntegrityError:
         return False
     return True
+
+
+@functools.cache
+def _insert_statement(dialect: str):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once (the row comes as parameters)."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return (
+        insert(comments)
+        .on_conflict_do_nothing(index_elements=["site_id", "external_id"])
+        .returning(comments.c.id)
+    )
 
 
 def get_comment(conn: Connection, site_id: int, comment_id: str) -> Comment | None:
