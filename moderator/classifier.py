@@ -12,6 +12,7 @@ No Flask and no database here, and nothing is loaded at import time.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -38,6 +39,13 @@ MIN_SHARE = 0.6
 
 #: Joins a batch for one regex pass; a private-use character, which normalise() removes.
 _SEPARATOR = "\ue000"
+
+#: Distinct words whose character n-grams are kept; the cache is emptied when full.
+_GRAM_CACHE_SIZE = 200_000
+#: What scikit-learn's char_wb analyzer collapses before splitting on whitespace.
+_WHITE_SPACES = re.compile(r"\s\s+")
+#: Whitespace-separated words, for attributing character n-grams in explanations.
+_CHUNK = re.compile(r"\S+")
 
 _RETRAIN = "retrain it with `python -m training train --data-dir PATH --out DIR`"
 
@@ -113,34 +121,47 @@ class Classifier:
 
     def _compile(self, pipeline) -> None:
         try:
-            vectoriser = pipeline.named_steps["tfidf"]
+            union = pipeline.named_steps["features"]
+            blocks = dict(union.transformer_list)
+            vectoriser = blocks["words"]
+            chars = blocks.get("chars")
             model = pipeline.named_steps["categories"]
             classes = [str(c) for c in model.classes_]
             vocabulary = vectoriser.vocabulary_
             idf = np.asarray(vectoriser.idf_, dtype=np.float64)
+            char_idf = np.asarray(chars.idf_ if chars is not None else [], dtype=np.float64)
             coef = np.asarray(model.coef_, dtype=np.float64)
             intercept = np.asarray(model.intercept_, dtype=np.float64)
             calibration = np.asarray(model.calibration_, dtype=np.float64)
         except (AttributeError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"model.joblib is not a Moderator pipeline: {exc}") from None
         supported = (
-            vectoriser.analyzer == "word"
-            and vectoriser.preprocessor is None
-            and vectoriser.tokenizer is None
-            and vectoriser.stop_words is None
-            and vectoriser.strip_accents is None
-            and vectoriser.use_idf
-            and not vectoriser.binary
-            and vectoriser.norm == "l2"
+            [name for name, _ in union.transformer_list] in (["words"], ["words", "chars"])
+            and union.transformer_weights is None
+            and vectoriser.analyzer == "word"
+            and (chars is None or chars.analyzer == "char_wb")
+            and all(
+                v.preprocessor is None
+                and v.tokenizer is None
+                and v.stop_words is None
+                and v.strip_accents is None
+                and v.input == "content"
+                and v.use_idf
+                and not v.binary
+                and v.norm == "l2"
+                for v in (vectoriser, chars)
+                if v is not None
+            )
         )
         if not supported:
             raise ModelLoadError("model.joblib uses vectoriser options the fast path lacks")
         if sorted(classes) != sorted(str(c) for c in CATEGORIES):
             raise ModelLoadError(f"model categories {classes} are not {list(map(str, CATEGORIES))}")
-        if coef.shape != (len(classes), len(idf)):
+        if coef.shape != (len(classes), len(idf) + len(char_idf)):
             raise ModelLoadError("model coefficients do not match the vocabulary")
         # Serve in the policy's category order, whatever order the model keeps.
         order = [classes.index(str(c)) for c in CATEGORIES]
+        coef = coef[order]
         self._names = tuple(str(c) for c in CATEGORIES)
         self._vocab: dict[str, int] = dict(vocabulary)
         self._token_re = re.compile(vectoriser.token_pattern)
@@ -148,7 +169,7 @@ class Classifier:
         self._ngrams = tuple(vectoriser.ngram_range)
         self._sublinear = bool(vectoriser.sublinear_tf)
         self._idf = idf
-        self._coef_t = np.ascontiguousarray(coef[order].T)
+        self._coef_t = np.ascontiguousarray(coef[:, : len(idf)].T)
         self._weighted = np.ascontiguousarray(self._coef_t * idf[:, None])
         self._intercept = intercept[order]
         self._slope = calibration[order, 0]
@@ -157,6 +178,40 @@ class Classifier:
         if not 1 <= self._ngrams[0] <= self._ngrams[1] <= 2:
             raise ModelLoadError(f"the fast path scores 1- and 2-grams, not {self._ngrams}")
         self._compile_words()
+        self._chars = chars is not None
+        if self._chars:
+            self._char_analyzer = chars.build_analyzer()
+            self._char_vocab: dict[str, int] = dict(chars.vocabulary_)
+            self._char_lowercase = bool(chars.lowercase)
+            self._char_sublinear = bool(chars.sublinear_tf)
+            self._char_idf = char_idf
+            self._char_coef_t = np.ascontiguousarray(coef[:, len(idf) :].T)
+            self._char_weighted = np.ascontiguousarray(self._char_coef_t * char_idf[:, None])
+            self._gram_cache: dict[str, np.ndarray] = {}
+
+    def _word_grams(self, word: str) -> np.ndarray:
+        """Character-block feature ids of one whitespace-separated word (cached).
+
+        char_wb n-grams never cross whitespace, so a text's n-grams are the union of its
+        words' n-grams; each distinct word is analysed once by the fitted vectoriser's own
+        analyzer, which keeps the fast path exact.
+        """
+        ids = self._gram_cache.get(word)
+        if ids is None:
+            vocab = self._char_vocab
+            ids = np.array(
+                [vocab[g] for g in self._char_analyzer(word) if g in vocab], dtype=np.int64
+            )
+            if len(self._gram_cache) >= _GRAM_CACHE_SIZE:
+                self._gram_cache.clear()
+            self._gram_cache[word] = ids
+        return ids
+
+    def _char_words(self, text: str) -> list[str]:
+        """The whitespace-separated words the char_wb analyzer sees in `text`."""
+        if self._char_lowercase:
+            text = text.lower()
+        return _WHITE_SPACES.sub(" ", text).split()
 
     def _compile_words(self) -> None:
         """Word ids, unigram features per word and sorted (word, word) keys for bigrams.
@@ -211,6 +266,7 @@ class Classifier:
     def score_one(self, text: str) -> dict[str, float]:
         """Scores for one ALREADY normalised text: {category: probability}."""
         counts = self._features(text)
+        z = self._intercept
         if counts:
             n = len(counts)
             idx = np.fromiter(counts.keys(), dtype=np.intp, count=n)
@@ -218,14 +274,21 @@ class Classifier:
             if self._sublinear:
                 tf = np.log(tf) + 1.0
             w = tf * self._idf[idx]
-            z = (tf @ self._weighted[idx]) / math.sqrt(w @ w) + self._intercept
-        else:
-            z = self._intercept
+            z = z + (tf @ self._weighted[idx]) / math.sqrt(w @ w)
+        if self._chars:
+            grams = [self._word_grams(word) for word in self._char_words(text)]
+            if grams:
+                idx, tf = np.unique(np.concatenate(grams), return_counts=True)
+                if len(idx):
+                    tf = tf.astype(np.float64)
+                    if self._char_sublinear:
+                        tf = np.log(tf) + 1.0
+                    w = tf * self._char_idf[idx]
+                    z = z + (tf @ self._char_weighted[idx]) / math.sqrt(w @ w)
         return dict(zip(self._names, self._probabilities(z).tolist(), strict=True))
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Scores for ALREADY normalised texts, one dict per text, every category."""
-        from scipy.sparse import csr_matrix
 
         if isinstance(texts, str):
             raise TypeError("score() takes a sequence of texts; use score_one() for one")
@@ -272,15 +335,22 @@ class Classifier:
             features.append(self._bigram_features[pos[found]])
         r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         f = np.concatenate(features) if features else np.zeros(0, dtype=np.int64)
-        x = csr_matrix((np.ones(len(f)), (r, f)), shape=(n, len(self._idf)))
-        x.sum_duplicates()
-        if self._sublinear:
-            x.data = np.log(x.data) + 1.0
-        w = x.data * self._idf[x.indices]
-        per_row = np.diff(x.indptr)
-        norms = np.sqrt(np.bincount(np.repeat(np.arange(n), per_row), w * w, minlength=n))
-        norms[per_row == 0] = 1.0
-        z = (x @ self._weighted) / norms[:, None] + self._intercept
+        z = _block_scores(r, f, n, self._idf, self._weighted, self._sublinear)
+        z += self._intercept
+        if self._chars:
+            grams, words_per_text = [], []
+            for text in texts:
+                words = self._char_words(text)
+                grams.extend([self._word_grams(word) for word in words])
+                words_per_text.append(len(words))
+            if grams:
+                per_word = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+                word_row = np.repeat(np.arange(n), words_per_text)
+                r = np.repeat(word_row, per_word)
+                f = np.concatenate(grams)
+                z += _block_scores(
+                    r, f, n, self._char_idf, self._char_weighted, self._char_sublinear
+                )
         names = self._names
         return [dict(zip(names, p, strict=True)) for p in self._probabilities(z).tolist()]
 
@@ -309,20 +379,23 @@ class Classifier:
                 idx = self._vocab.get(" ".join(tokens[i : i + n]))
                 if idx is not None:
                     positions.setdefault(idx, []).append(tuple(range(i, i + n)))
-        if not positions:
-            return [], []
-        idx = np.fromiter(positions.keys(), dtype=np.intp, count=len(positions))
-        tf = np.array([len(p) for p in positions.values()], dtype=np.float64)
-        if self._sublinear:
-            tf = np.log(tf) + 1.0
-        w = tf * self._idf[idx]
-        contributions = w / math.sqrt(w @ w) * self._coef_t[idx, j]
         by_word: dict[str, float] = {}
-        for contribution, occurrences in zip(contributions, positions.values(), strict=True):
-            share = contribution / (len(occurrences) * len(occurrences[0]))
-            for occurrence in occurrences:
-                for i in occurrence:
-                    by_word[tokens[i]] = by_word.get(tokens[i], 0.0) + share
+        if positions:
+            idx = np.fromiter(positions.keys(), dtype=np.intp, count=len(positions))
+            tf = np.array([len(p) for p in positions.values()], dtype=np.float64)
+            if self._sublinear:
+                tf = np.log(tf) + 1.0
+            w = tf * self._idf[idx]
+            contributions = w / math.sqrt(w @ w) * self._coef_t[idx, j]
+            for contribution, occurrences in zip(contributions, positions.values(), strict=True):
+                share = contribution / (len(occurrences) * len(occurrences[0]))
+                for occurrence in occurrences:
+                    for i in occurrence:
+                        by_word[tokens[i]] = by_word.get(tokens[i], 0.0) + share
+        if self._chars:
+            self._explain_chars(normalised.text, matches, tokens, j, by_word)
+        if not by_word:
+            return [], []
         strongest = max(by_word.values())
         cutoff = max(self.min_contribution, self.min_share * strongest)
         chosen = sorted((w for w in by_word if by_word[w] >= cutoff), key=lambda w: -by_word[w])
@@ -335,3 +408,63 @@ class Classifier:
                 found.append((rank[token], start, end))
         found.sort()
         return [original[s:e] for _, s, e in found], [(s, e) for _, s, e in found]
+
+    def _explain_chars(self, text, matches, tokens, j, by_word: dict[str, float]) -> None:
+        """Add the character block's contributions to `by_word`, per token.
+
+        A character n-gram's contribution is shared among its occurrences; a
+        whitespace-separated word's share goes, split evenly, to the tokens inside it
+        (punctuation-only words have none and explain nothing).
+        """
+        if self._char_lowercase:
+            text = text.lower()
+        chunks = [(m.start(), m.end(), self._word_grams(m.group())) for m in _CHUNK.finditer(text)]
+        if not chunks:
+            return
+        idx, tf = np.unique(np.concatenate([g for _, _, g in chunks]), return_counts=True)
+        if not len(idx):
+            return
+        occurrences = tf.astype(np.float64)
+        if self._char_sublinear:
+            tf = np.log(occurrences) + 1.0
+        w = tf * self._char_idf[idx]
+        per_gram = dict(
+            zip(
+                idx.tolist(),
+                (w / math.sqrt(w @ w) * self._char_coef_t[idx, j] / occurrences).tolist(),
+                strict=True,
+            )
+        )
+        starts = [m.start() for m in matches]
+        for start, end, grams in chunks:
+            inside = [
+                i
+                for i in range(bisect.bisect_left(starts, start), len(matches))
+                if matches[i].end() <= end
+            ]
+            inside = [i for i in inside if starts[i] < end]
+            if not inside or not len(grams):
+                continue
+            share = sum(per_gram[g] for g in grams.tolist()) / len(inside)
+            for i in inside:
+                by_word[tokens[i]] = by_word.get(tokens[i], 0.0) + share
+
+
+def _block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
+    """One TF-IDF block's contribution to the logits: (n, categories).
+
+    `rows`/`features` list one (text, feature) pair per occurrence; counts, sublinear tf,
+    idf and the block's own L2 norm follow TfidfVectorizer, and the coefficients already
+    carry the idf (`weighted`).
+    """
+    from scipy.sparse import csr_matrix
+
+    x = csr_matrix((np.ones(len(features)), (rows, features)), shape=(n, len(idf)))
+    x.sum_duplicates()
+    if sublinear:
+        x.data = np.log(x.data) + 1.0
+    w = x.data * idf[x.indices]
+    per_row = np.diff(x.indptr)
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(n), per_row), w * w, minlength=n))
+    norms[per_row == 0] = 1.0
+    return (x @ weighted) / norms[:, None]

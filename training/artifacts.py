@@ -121,6 +121,13 @@ def write_report(out: Path, report: dict) -> None:
     (report_dir / "EVALUATION.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+def _feature_counts(t: dict) -> str:
+    features = t.get("features")
+    if isinstance(features, dict):
+        return ", ".join(f"{n:,} {name}" for name, n in features.items())
+    return f"{features} features"
+
+
 def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
     """MODEL_CARD.md: data, mapping, metrics, bias, limits, how to reproduce."""
     t = meta["training"]
@@ -134,9 +141,14 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "",
         "Scores a comment (after `moderator.text.normalise`) on five policy categories with "
         "calibrated probabilities: toxicity (breaks the policy), obscene, insult, "
-        "identity_attack, threat. Word 1-2-gram TF-IDF -> one logistic regression per "
-        "category, each fitted only on rows labelled for it, with Platt scaling fitted on "
-        f"{t['calibration_folds']}-fold out-of-fold decision values.",
+        "identity_attack, threat. Word 1-2-gram and in-word character 3-5-gram TF-IDF "
+        f"({_feature_counts(t)}) -> one logistic regression per category, each fitted only "
+        "on rows labelled for it, with Platt scaling fitted on "
+        + (
+            f"{t['calibration_folds']}-fold out-of-fold decision values."
+            if t.get("calibration_folds")
+            else "the validation rows' decision values."
+        ),
         "",
         "## Data",
         "",
