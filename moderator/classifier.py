@@ -180,7 +180,7 @@ class Classifier:
         self._compile_words()
         self._chars = chars is not None
         if self._chars:
-            self._char_analyzer = chars.build_analyzer()
+            self._char_ngrams = tuple(chars.ngram_range)
             self._char_vocab: dict[str, int] = dict(chars.vocabulary_)
             self._char_lowercase = bool(chars.lowercase)
             self._char_sublinear = bool(chars.sublinear_tf)
@@ -193,15 +193,23 @@ class Classifier:
         """Character-block feature ids of one whitespace-separated word (cached).
 
         char_wb n-grams never cross whitespace, so a text's n-grams are the union of its
-        words' n-grams; each distinct word is analysed once by the fitted vectoriser's own
-        analyzer, which keeps the fast path exact.
+        words' n-grams, each word padded with one space on either side; a word shorter
+        than n gives itself once and no longer n-grams, as in scikit-learn's
+        `_char_wb_ngrams`. Tests check the result equals the fitted pipeline's.
         """
         ids = self._gram_cache.get(word)
         if ids is None:
-            vocab = self._char_vocab
-            ids = np.array(
-                [vocab[g] for g in self._char_analyzer(word) if g in vocab], dtype=np.int64
-            )
+            get = self._char_vocab.get
+            padded = f" {word} "
+            size = len(padded)
+            found: list[int | None] = []
+            lo, hi = self._char_ngrams
+            for n in range(lo, hi + 1):
+                if size <= n:
+                    found.append(get(padded))
+                    break
+                found.extend(map(get, [padded[i : i + n] for i in range(size - n + 1)]))
+            ids = np.array([i for i in found if i is not None], dtype=np.int64)
             if len(self._gram_cache) >= _GRAM_CACHE_SIZE:
                 self._gram_cache.clear()
             self._gram_cache[word] = ids
@@ -338,11 +346,14 @@ class Classifier:
         z = _block_scores(r, f, n, self._idf, self._weighted, self._sublinear)
         z += self._intercept
         if self._chars:
-            grams, words_per_text = [], []
+            words, words_per_text = [], []
             for text in texts:
-                words = self._char_words(text)
-                grams.extend([self._word_grams(word) for word in words])
-                words_per_text.append(len(words))
+                these = self._char_words(text)
+                words.extend(these)
+                words_per_text.append(len(these))
+            # Each distinct word once; a local table, so clearing the cache can't lose one.
+            table = {word: self._word_grams(word) for word in set(words)}
+            grams = [table[word] for word in words]
             if grams:
                 per_word = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
                 word_row = np.repeat(np.arange(n), words_per_text)

@@ -151,6 +151,29 @@ def test_fast_path_equals_the_pipeline(classifier):
     np.testing.assert_allclose(one, expected[:, columns], atol=1e-6, rtol=0)
 
 
+def test_fast_path_stays_exact_when_the_word_cache_overflows(model_dir, monkeypatch):
+    import moderator.classifier
+
+    monkeypatch.setattr(moderator.classifier, "_GRAM_CACHE_SIZE", 3)
+    fresh = Classifier.load(model_dir)
+    texts = [normalise(t) for t in FIXTURE_TEXTS]
+    expected = fresh.pipeline.predict_proba(texts)
+    columns = [list(fresh.pipeline.classes_).index(str(c)) for c in CATEGORIES]
+    batch = np.array([[s[str(c)] for c in CATEGORIES] for s in fresh.score(texts)])
+    np.testing.assert_allclose(batch, expected[:, columns], atol=1e-6, rtol=0)
+    assert len(fresh._gram_cache) <= 3
+
+
+def test_explain_credits_character_n_grams_to_an_unseen_spelling(classifier):
+    # "idiots" is no training word; only its character n-grams carry the insult.
+    assert (
+        "idiots"
+        not in classifier.pipeline.named_steps["features"].transformer_list[0][1].vocabulary_
+    )
+    words, _ = classifier.explain("you idiots", Category.INSULT)
+    assert words == ["idiots"]
+
+
 def test_explain_points_at_the_original_characters(classifier):
     original = "Honestly, you are a STUPID idiot!!"
     words, spans = classifier.explain(original, Category.INSULT)
@@ -203,6 +226,12 @@ def test_load_turns_inconsistent_version_warning_into_refusal(model_dir, monkeyp
         Classifier.load(model_dir)
 
 
+def _swap_char_analyzer(model_dir: Path, analyzer: str) -> None:
+    pipeline = joblib.load(model_dir / "model.joblib")
+    pipeline.named_steps["features"].transformer_list[1][1].analyzer = analyzer
+    joblib.dump(pipeline, model_dir / "model.joblib")
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -212,6 +241,7 @@ def test_load_turns_inconsistent_version_warning_into_refusal(model_dir, monkeyp
         (lambda d: (d / "model.json").write_text("[1, 2]"), "not a JSON object"),
         (lambda d: (d / "model.joblib").write_bytes(b"garbage"), "cannot load"),
         (lambda d: joblib.dump({"not": "a pipeline"}, d / "model.joblib"), "not a Moderator"),
+        (lambda d: _swap_char_analyzer(d, "char"), "options the fast path lacks"),
     ],
 )
 def test_load_refuses_a_damaged_model(model_dir, tmp_path, damage, message):
