@@ -12,7 +12,6 @@ No Flask and no database here, and nothing is loaded at import time.
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import re
@@ -188,6 +187,8 @@ class Classifier:
             self._char_coef_t = np.ascontiguousarray(coef[:, len(idf) :].T)
             self._char_weighted = np.ascontiguousarray(self._char_coef_t * char_idf[:, None])
             self._gram_cache: dict[str, np.ndarray] = {}
+        # The last text explained: policy.decide asks once per category that crossed.
+        self._explained: tuple[str, _Analysis] | None = None
 
     def _word_grams(self, word: str) -> np.ndarray:
         """Character-block feature ids of one whitespace-separated word (cached).
@@ -379,6 +380,48 @@ class Classifier:
             j = self._index[str(category)]
         except KeyError:
             raise ValueError(f"unknown category {category!r}") from None
+        cached = self._explained
+        if cached is not None and cached[0] == original:
+            a = cached[1]
+        else:
+            a = self._analyse(original)
+            self._explained = (original, a)
+        if not a.tokens:
+            return [], []
+        contributions = np.zeros(len(a.tokens))
+        if len(a.word_features):
+            c = a.word_weights * self._coef_t[a.word_features, j]
+            contributions += np.bincount(
+                a.word_token, c[a.word_feature] * a.word_share, minlength=len(a.tokens)
+            )
+        if len(a.gram_features):
+            c = a.gram_weights * self._char_coef_t[a.gram_features, j]
+            per_chunk = np.bincount(a.gram_chunk, c, minlength=a.chunks)
+            contributions += per_chunk[a.token_chunk] * a.token_share
+        by_word: dict[str, float] = {}
+        for token, contribution in zip(a.tokens, contributions.tolist(), strict=True):
+            by_word[token] = by_word.get(token, 0.0) + contribution
+        strongest = max(by_word.values())
+        cutoff = max(self.min_contribution, self.min_share * strongest)
+        chosen = sorted((w for w in by_word if by_word[w] >= cutoff), key=lambda w: -by_word[w])
+        chosen = chosen[: max(top, 0)]
+        rank = {w: r for r, w in enumerate(chosen)}
+        found = []
+        for m, token in zip(a.matches, a.tokens, strict=True):
+            if token in rank:
+                start, end = a.normalised.original_span(m.start(), m.end())
+                found.append((rank[token], start, end))
+        found.sort()
+        return [original[s:e] for _, s, e in found], [(s, e) for _, s, e in found]
+
+    def _analyse(self, original: str) -> _Analysis:
+        """What explain() needs of a text for every category: tokens and feature weights.
+
+        Word n-grams: each occurrence's share of its feature goes to the tokens it spans.
+        Character n-grams: each occurrence's share goes to its whitespace-separated word,
+        and a word's total is split evenly among the tokens inside it (punctuation-only
+        words have none and explain nothing).
+        """
         normalised = normalise_with_offsets(original)
         text = normalised.text.lower() if self._lowercase else normalised.text
         matches = list(self._token_re.finditer(text))
@@ -390,75 +433,64 @@ class Classifier:
                 idx = self._vocab.get(" ".join(tokens[i : i + n]))
                 if idx is not None:
                     positions.setdefault(idx, []).append(tuple(range(i, i + n)))
-        by_word: dict[str, float] = {}
+        a = _Analysis(normalised, matches, tokens)
         if positions:
-            idx = np.fromiter(positions.keys(), dtype=np.intp, count=len(positions))
+            a.word_features = np.fromiter(positions.keys(), dtype=np.intp, count=len(positions))
             tf = np.array([len(p) for p in positions.values()], dtype=np.float64)
             if self._sublinear:
                 tf = np.log(tf) + 1.0
-            w = tf * self._idf[idx]
-            contributions = w / math.sqrt(w @ w) * self._coef_t[idx, j]
-            for contribution, occurrences in zip(contributions, positions.values(), strict=True):
-                share = contribution / (len(occurrences) * len(occurrences[0]))
+            w = tf * self._idf[a.word_features]
+            a.word_weights = w / math.sqrt(w @ w)
+            feature, token, share = [], [], []
+            for f, occurrences in enumerate(positions.values()):
+                each = 1.0 / (len(occurrences) * len(occurrences[0]))
                 for occurrence in occurrences:
                     for i in occurrence:
-                        by_word[tokens[i]] = by_word.get(tokens[i], 0.0) + share
-        if self._chars:
-            self._explain_chars(normalised.text, matches, tokens, j, by_word)
-        if not by_word:
-            return [], []
-        strongest = max(by_word.values())
-        cutoff = max(self.min_contribution, self.min_share * strongest)
-        chosen = sorted((w for w in by_word if by_word[w] >= cutoff), key=lambda w: -by_word[w])
-        chosen = chosen[: max(top, 0)]
-        rank = {w: r for r, w in enumerate(chosen)}
-        found = []
-        for m, token in zip(matches, tokens, strict=True):
-            if token in rank:
-                start, end = normalised.original_span(m.start(), m.end())
-                found.append((rank[token], start, end))
-        found.sort()
-        return [original[s:e] for _, s, e in found], [(s, e) for _, s, e in found]
+                        feature.append(f)
+                        token.append(i)
+                        share.append(each)
+            a.word_feature = np.array(feature, dtype=np.intp)
+            a.word_token = np.array(token, dtype=np.intp)
+            a.word_share = np.array(share)
+        if self._chars and tokens:
+            chars = normalised.text.lower() if self._char_lowercase else normalised.text
+            chunks = list(_CHUNK.finditer(chars))
+            grams = [self._word_grams(m.group()) for m in chunks]
+            occurrences = np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64)
+            if len(occurrences):
+                idx, inverse, counts = np.unique(
+                    occurrences, return_inverse=True, return_counts=True
+                )
+                tf = counts.astype(np.float64)
+                if self._char_sublinear:
+                    tf = np.log(tf) + 1.0
+                w = tf * self._char_idf[idx]
+                a.gram_features = occurrences.astype(np.intp)
+                a.gram_weights = (w / math.sqrt(w @ w) / counts)[inverse]
+                a.gram_chunk = np.repeat(np.arange(len(chunks)), [len(g) for g in grams])
+                a.chunks = len(chunks)
+                # \w tokens never contain whitespace, so each lies inside exactly one chunk.
+                starts = np.array([m.start() for m in chunks])
+                a.token_chunk = np.searchsorted(starts, [m.start() for m in matches], "right") - 1
+                a.token_share = (
+                    1.0 / np.bincount(a.token_chunk, minlength=len(chunks))[a.token_chunk]
+                )
+        return a
 
-    def _explain_chars(self, text, matches, tokens, j, by_word: dict[str, float]) -> None:
-        """Add the character block's contributions to `by_word`, per token.
 
-        A character n-gram's contribution is shared among its occurrences; a
-        whitespace-separated word's share goes, split evenly, to the tokens inside it
-        (punctuation-only words have none and explain nothing).
-        """
-        if self._char_lowercase:
-            text = text.lower()
-        chunks = [(m.start(), m.end(), self._word_grams(m.group())) for m in _CHUNK.finditer(text)]
-        if not chunks:
-            return
-        idx, tf = np.unique(np.concatenate([g for _, _, g in chunks]), return_counts=True)
-        if not len(idx):
-            return
-        occurrences = tf.astype(np.float64)
-        if self._char_sublinear:
-            tf = np.log(occurrences) + 1.0
-        w = tf * self._char_idf[idx]
-        per_gram = dict(
-            zip(
-                idx.tolist(),
-                (w / math.sqrt(w @ w) * self._char_coef_t[idx, j] / occurrences).tolist(),
-                strict=True,
-            )
-        )
-        starts = [m.start() for m in matches]
-        for start, end, grams in chunks:
-            inside = [
-                i
-                for i in range(bisect.bisect_left(starts, start), len(matches))
-                if matches[i].end() <= end
-            ]
-            inside = [i for i in inside if starts[i] < end]
-            if not inside or not len(grams):
-                continue
-            share = sum(per_gram[g] for g in grams.tolist()) / len(inside)
-            for i in inside:
-                by_word[tokens[i]] = by_word.get(tokens[i], 0.0) + share
+class _Analysis:
+    """A text's category-independent explanation data (see Classifier._analyse)."""
+
+    def __init__(self, normalised, matches, tokens):
+        self.normalised = normalised
+        self.matches = matches
+        self.tokens = tokens
+        empty = np.zeros(0, dtype=np.intp)
+        self.word_features = self.word_feature = self.word_token = empty
+        self.word_weights = self.word_share = np.zeros(0)
+        self.gram_features = self.gram_chunk = self.token_chunk = empty
+        self.gram_weights = self.token_share = np.zeros(0)
+        self.chunks = 0
 
 
 def _block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
