@@ -104,7 +104,7 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     from training.datasets import sample_weights
     from training.datasets import validation_split
     from training.evaluate import NAMES
-    from training.evaluate import best_macro_f1_threshold
+    from training.evaluate import balanced_macro_f1_threshold
     from training.evaluate import choose_thresholds
     from training.evaluate import evaluate
     from training.evaluate import fit_davidson_head
@@ -156,10 +156,11 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     thresholds = choose_thresholds(val_labels, val_probs)
     operating_points = {}
     val_sources = np.array([examples[i].source for i in val_rows])
-    olid = val_sources == "olid"
-    if olid.sum() and len(set(val_labels[olid, 0])) == 2:
-        operating_points["olid_toxicity"] = best_macro_f1_threshold(
-            val_labels[olid, 0].astype(int), val_probs[olid, 0]
+    toxic = ~np.isnan(val_labels[:, 0])
+    if toxic.sum() and len(set(val_labels[toxic, 0])) == 2:
+        # Dataset-balanced rather than OLID's own optimum: see balanced_macro_f1_threshold.
+        operating_points["olid_toxicity"] = balanced_macro_f1_threshold(
+            val_labels[toxic, 0].astype(int), val_probs[toxic, 0], val_sources[toxic]
         )
     davidson = val_sources == "davidson"
     if davidson.sum():

@@ -76,6 +76,26 @@ def best_macro_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return round(float(grid[int(np.argmax(scores))]), 4)
 
 
+def balanced_macro_f1_threshold(y: np.ndarray, p: np.ndarray, groups: np.ndarray) -> float:
+    """The threshold maximising the mean, over datasets, of each dataset's macro-F1.
+
+    A threshold for text from a source we have never seen: chosen this way on the other
+    datasets' validation rows, it beat both the pooled and the per-dataset optimum on the
+    left-out dataset (3 of 4 datasets) and on held-out halves of OLID's validation rows.
+    Datasets whose rows hold only one class are skipped.
+    """
+    y, p, groups = np.asarray(y), np.asarray(p), np.asarray(groups)
+    grid = np.unique(np.round(p, 3))
+    curves = [
+        [f1_score(y[g], p[g] >= t, average="macro") for t in grid]
+        for g in (groups == name for name in sorted(set(groups.tolist())))
+        if len(set(y[g].tolist())) == 2
+    ]
+    if not curves:
+        return best_macro_f1_threshold(y, p)
+    return round(float(grid[int(np.argmax(np.mean(curves, axis=0)))]), 4)
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -205,7 +225,7 @@ def evaluate(
             "n": int(olid.sum()),
             "macro_f1": round(float(f1_score(y, p >= at, average="macro")), 4),
             "threshold": at,
-            "threshold_source": "OLID validation rows (macro-F1 optimal)",
+            "threshold_source": "validation rows, mean of the datasets' macro-F1",
             "macro_f1_at_hold": round(
                 float(f1_score(y, p >= thresholds["toxicity"].hold, average="macro")), 4
             ),
