@@ -131,17 +131,23 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
 
     _progress(f"fitting on {len(train_rows)} rows ({len(val_rows)} held for validation)")
     # Platt scaling on the validation rows rather than cross-validated: one fit per
-    # category instead of four keeps training inside its time budget.
-    pipeline = build_pipeline(random_state=seed, calibration_folds=0)
+    # category instead of four keeps training inside its time budget. Small data sets
+    # whose validation rows lack a class for some category fall back to 3-fold CV.
+    val_classes = [
+        set(labels[val_rows, j][~np.isnan(labels[val_rows, j])]) for j in range(labels.shape[1])
+    ]
+    on_validation = all(c == {0.0, 1.0} for c in val_classes)
+    pipeline = build_pipeline(random_state=seed, calibration_folds=0 if on_validation else 3)
     try:
         pipeline.fit(
             [normalised[i] for i in train_rows],
             labels[train_rows],
             categories__sample_weight=[weights[i] for i in train_rows],
         )
-        pipeline.named_steps["categories"].calibrate(
-            pipeline[:-1].transform([normalised[i] for i in val_rows]), labels[val_rows]
-        )
+        if on_validation:
+            pipeline.named_steps["categories"].calibrate(
+                pipeline[:-1].transform([normalised[i] for i in val_rows]), labels[val_rows]
+            )
     except ValueError as exc:
         raise click.ClickException(f"cannot train: {exc}") from None
     slim(pipeline)

@@ -57,6 +57,8 @@ def test_train_writes_the_artifact(trained):
     assert "extra/train_extra.csv" in meta["data"]
     assert meta["label_mapping"]["olid"]["C=GRP"].startswith("identity_attack 1")
     assert meta["training"]["seed"] == 3
+    # Every category has both classes among the validation rows: Platt is fitted there.
+    assert meta["training"]["calibration_folds"] == 0
     assert "pooled" in meta["metrics"] and "neutral_identity" in meta["metrics"]
     assert "OLID subtask A official test" in stdout
     card = (out / "MODEL_CARD.md").read_text()
@@ -125,6 +127,23 @@ def _one_line_error(result, needle: str) -> None:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines[-1].startswith("Error:"), result.output
     assert needle in lines[-1], result.output
+
+
+def test_train_calibrates_by_cross_validation_when_validation_lacks_a_class(data_dir, tmp_path):
+    # Without the datasets' threats, the only threat positives are our templates, which
+    # never go to validation: validation has no threat positive to fit a sigmoid on.
+    ghc = data_dir / "gab_hate_corpus" / "ghc_train.tsv"
+    lines = ghc.read_text(encoding="utf-8").splitlines()
+    ghc.write_text("\n".join(row for row in lines if row.split("\t")[2:3] != ["1"]) + "\n")
+    edos = data_dir / "edos" / "edos_labelled_aggregated.csv"
+    lines = edos.read_text(encoding="utf-8").splitlines()
+    edos.write_text("\n".join(row for row in lines if "1. threats" not in row) + "\n")
+    out = tmp_path / "models" / "cv"
+    result = CliRunner().invoke(cli, ["train", "--data-dir", str(data_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["training"]["calibration_folds"] == 3
+    assert "3-fold out-of-fold" in (out / "MODEL_CARD.md").read_text()
 
 
 def test_train_refuses_a_missing_data_dir(tmp_path):
