@@ -15,6 +15,7 @@ from moderator.classifier import MIN_SHARE
 from moderator.classifier import MODEL_FILE
 from training.datasets import LABEL_MAPPING
 from training.evaluate import HOLD_PRECISION
+from training.evaluate import REFERENCE_PREVALENCE
 from training.evaluate import REJECT_PRECISION
 from training.evaluate import summary_lines
 from training.report import write_plots
@@ -88,7 +89,9 @@ def metadata(
             "chosen on a seeded validation split carved from the training rows: hold = the "
             f"F1-optimal threshold, raised if needed until precision >= {HOLD_PRECISION}; "
             f"reject = the lowest threshold whose precision is >= "
-            f"{REJECT_PRECISION} (1.0 = never rejects on its own)"
+            f"{REJECT_PRECISION} at a prevalence of at most {REFERENCE_PREVALENCE:.0%} (a mostly "
+            "civil comment section; computed from each threshold's true- and false-positive "
+            "rates), 1.0 = never rejects on its own"
         ),
         "operating_points": operating_points,
         "explain": {"min_contribution": MIN_CONTRIBUTION, "min_share": MIN_SHARE},

@@ -15,9 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 from sklearn.metrics import brier_score_loss
 from sklearn.metrics import f1_score
-from sklearn.metrics import precision_recall_curve
 from sklearn.metrics import recall_score
 from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve
 
 from moderator.policy import CATEGORIES
 from training.datasets import SPANS
@@ -33,28 +33,51 @@ HOLD_PRECISION = 0.5
 FALLBACK_THRESHOLD = {"hold": 0.5, "reject": 0.9}
 
 
-def choose_threshold(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    """hold = the F1-optimal threshold, raised if needed until precision >= 0.5;
-    reject = the lowest threshold with precision >= 0.9 (and >= hold).
+#: The share of comments taken to break a category when the reject threshold is chosen.
+#: Validation rows come from research datasets sampled for abuse (Davidson: 83% offensive), so
+#: their precision flatters any threshold; a news site's comment section is mostly civil, and an
+#: automatic rejection has no person behind it. Reject precision is computed as if a category's
+#: prevalence were at most this (its validation prevalence when that is lower, as for threats),
+#: from the threshold's true- and false-positive rates. Hold sends a comment to a person, so it
+#: is chosen at the validation prevalence.
+REFERENCE_PREVALENCE = 0.10
 
-    When no threshold reaches that precision, reject is 1.0: the category never rejects
+
+def choose_threshold(
+    y: np.ndarray, p: np.ndarray, prevalence: float = REFERENCE_PREVALENCE
+) -> dict[str, float]:
+    """hold = the F1-optimal threshold, raised if needed until precision >= 0.5;
+    reject = the lowest threshold with precision >= 0.9 at min(`prevalence`, the validation
+    prevalence) (see REFERENCE_PREVALENCE), and >= hold.
+
+    When no threshold reaches the reject precision, reject is 1.0: the category never rejects
     by itself, it only holds for a moderator. Without both classes in the validation rows
     (tiny training sets) the fallback is FALLBACK_THRESHOLD.
     """
     y = np.asarray(y)
     if y.min() == y.max():
         return dict(FALLBACK_THRESHOLD)
-    precision, recall, cut = precision_recall_curve(y, p)
-    precision, recall = precision[:-1], recall[:-1]
-    total = precision + recall
-    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    fpr, tpr, cut = roc_curve(y, p, drop_intermediate=False)
+    # roc_curve lists thresholds from high to low; its first is +inf (nothing flagged).
+    fpr, tpr, cut = fpr[1:][::-1], tpr[1:][::-1], cut[1:][::-1]
+
+    def precision_at(pi: float) -> np.ndarray:
+        flagged = pi * tpr + (1 - pi) * fpr
+        return np.divide(pi * tpr, flagged, out=np.zeros_like(flagged), where=flagged > 0)
+
+    observed = float(y.mean())
+    precision = precision_at(observed)
+    total = precision + tpr
+    f1 = np.divide(2 * precision * tpr, total, out=np.zeros_like(total), where=total > 0)
     hold = float(cut[int(np.argmax(f1))])
     precise = np.flatnonzero(precision >= HOLD_PRECISION)
     if len(precise):
         hold = max(hold, float(cut[precise[0]]))
-    good = np.flatnonzero((precision >= REJECT_PRECISION) & (cut >= hold))
+    hold = min(hold, 1.0)
+    strict = precision_at(min(prevalence, observed))
+    good = np.flatnonzero((strict >= REJECT_PRECISION) & (cut >= hold))
     reject = float(cut[good[0]]) if len(good) else 1.0
-    return {"hold": round(hold, 4), "reject": round(max(reject, hold), 4)}
+    return {"hold": round(hold, 4), "reject": round(min(max(reject, hold), 1.0), 4)}
 
 
 def choose_thresholds(labels: np.ndarray, probs: np.ndarray) -> dict[str, dict[str, float]]:

@@ -38,3 +38,34 @@ def test_balanced_threshold_skips_one_class_datasets():
     y = np.array([0, 0, 1, 1, 1, 1])
     groups = np.array(["a", "a", "a", "a", "only_positive", "only_positive"])
     assert balanced_macro_f1_threshold(y, p, groups) == best_macro_f1_threshold(y[:4], p[:4])
+
+
+def _abuse_heavy_validation(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(800), np.zeros(200)].astype(int)
+    p = np.r_[rng.beta(5, 2, 800), rng.beta(2, 5, 200)]
+    return y, p
+
+
+def test_reject_is_precise_at_a_civil_comment_sections_prevalence():
+    from training.evaluate import REJECT_PRECISION
+    from training.evaluate import choose_threshold
+
+    y, p = _abuse_heavy_validation()
+    naive = choose_threshold(y, p, prevalence=1.0)
+    civil = choose_threshold(y, p, prevalence=0.1)
+    assert civil["hold"] == naive["hold"]  # hold sends to a person: validation prevalence
+    assert civil["reject"] > naive["reject"]
+    flagged = p >= civil["reject"]
+    tpr = flagged[y == 1].mean()
+    fpr = flagged[y == 0].mean()
+    assert 0.1 * tpr / (0.1 * tpr + 0.9 * fpr) >= REJECT_PRECISION
+
+
+def test_rare_categories_keep_their_own_prevalence():
+    from training.evaluate import choose_threshold
+
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(30), np.zeros(970)].astype(int)
+    p = np.r_[rng.beta(5, 2, 30), rng.beta(2, 5, 970)]
+    assert choose_threshold(y, p, prevalence=0.1) == choose_threshold(y, p, prevalence=0.5)
