@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import astuple
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -135,8 +136,8 @@ class Moderation:
     def decide_batch(self, texts: Sequence[str], site: SiteRules | None = None) -> list[Decision]:
         """Decide many comments with one classifier call; results in input order."""
         rules = site or self.default_rules
-        normalised = [rules.unmask(normalise(t)) for t in texts]
-        all_scores = self._score(normalised)
+        normalised = [normalise(t) for t in texts]
+        all_scores = self._score([rules.unmask(n) for n in normalised])
         return [
             policy.decide(
                 self._hits(text, norm, rules),
@@ -160,26 +161,23 @@ class Moderation:
             return [None] * len(normalised)
 
     def _hits(self, text: str, normalised: str, rules: SiteRules) -> list[RuleHit]:
-        """Word-list hits in the original text, plus obfuscated ones only normalising reveals."""
-        hits = rules.wordlist.check(text)
-        if normalised == text or normalised == text.lower():
-            return hits  # word rules are case-insensitive: nothing new to find
-        hidden = rules.wordlist.check(normalised)
-        if not hidden:
+        """Word-list hits with spans in the original text.
+
+        The lists are matched once, on the normalised text, so disguised words (`f u c k`,
+        `sh1t`, zero-width joins, look-alike letters) hit like plain ones; spans are mapped
+        back through the alignment, which a flagged comment's explanation reuses (cached).
+        """
+        hits = rules.wordlist.check(normalised)
+        if not hits or normalised == text:
             return hits
-        seen = {h.word.lower() for h in hits}
-        hidden = [h for h in hidden if h.word.lower() not in seen]
-        if not hidden:
-            return hits
+        if text.isascii() and normalised == text.lower():
+            return [RuleHit(text[h.start : h.end], *astuple(h)[1:]) for h in hits]
         aligned = normalise_with_offsets(text)
-        if rules.allow:
-            # Offsets are only exact on the unmasked text; allow-listed words never hit anyway.
-            hidden = rules.wordlist.check(aligned.text)
-            hidden = [h for h in hidden if h.word.lower() not in seen]
-        for h in hidden:
+        mapped = []
+        for h in hits:
             start, end = aligned.original_span(h.start, h.end)
-            hits.append(RuleHit(text[start:end], start, end, h.kind, h.category))
-        return sorted(hits, key=lambda h: h.start)
+            mapped.append(RuleHit(text[start:end], start, end, h.kind, h.category))
+        return mapped
 
     def _explainer(self, text: str, rules: SiteRules) -> policy.Explainer | None:
         classifier = self.classifier

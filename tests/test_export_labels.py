@@ -283,4 +283,5 @@ def test_decisions_retrain_the_model_and_move_its_scores(
     )
     assert insult_after > insult_before + 0.1, (insult_before, insult_after)
     assert tox_after > tox_before + 0.1, (tox_before, tox_after)
-    assert approved_after < approved_before - 0.1, (approved_before, approved_after)
+    # The fixture model may already score these low; approvals must still push them down.
+    assert approved_after < approved_before * 0.5, (approved_before, approved_after)
