@@ -33,7 +33,7 @@ SPANS = "spans"
 DAVIDSON_SPLIT_SEED = 20170
 DAVIDSON_TEST_SHARE = 0.2
 #: Training sources that never give validation rows (see validation_split).
-NO_VALIDATION = frozenset({"toxic_spans", "templates", "threat_templates"})
+NO_VALIDATION = frozenset({"toxic_spans", "templates", "threat_templates", "attack_templates"})
 #: Our own neutral sentences about identity groups (templates x terms), all labelled 0.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "data"
 #: Official tests with known repeats and train overlap (see their PROVENANCE.md).
@@ -99,6 +99,14 @@ LABEL_MAPPING: dict[str, dict[str, str]] = {
         "label 0": "all five categories 0 (same verbs, harmless: 'shoot you an email')",
         "why": "the datasets' threats are mostly calls for violence against groups; plain "
         "first-person threats against a person were scored as harmless",
+    },
+    "attack_templates": {
+        "training/data/attack_templates.txt x identity_terms.txt, label 1": (
+            "toxicity 1, identity_attack 1"
+        ),
+        "label 0": "all five categories 0 (the same words about things: 'rats in the subway')",
+        "why": "the datasets' identity attacks mostly carry slurs; dehumanising statements with an "
+        "ordinary group name ('X are animals') were scored as harmless",
     },
     "extra": {
         "columns": "text, any of the category names with 1, 0 or empty (= unlabelled)",
@@ -399,6 +407,23 @@ def load_threat_templates(template_dir: Path = TEMPLATE_DIR) -> list[Example]:
     return out
 
 
+def load_attack_templates(template_dir: Path = TEMPLATE_DIR) -> list[Example]:
+    """Dehumanising statements about every group, and harmless sentences with the same words."""
+    groups = [line.split("\t")[1] for line in _lines(template_dir / "identity_terms.txt")]
+    out = []
+    for line in _lines(template_dir / "attack_templates.txt"):
+        label, _, template = line.partition("\t")
+        if label == "1":
+            labels = _labels(toxicity=1, identity_attack=1)
+            texts = [template.replace("{group}", g) for g in groups]
+        elif label == "0":
+            labels, texts = _all(0), [template]
+        else:
+            continue
+        out.extend(Example(text, labels, "attack_templates", TRAIN) for text in texts)
+    return out
+
+
 def _lines(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -487,6 +512,7 @@ def load_all(data_dir: Path, extras: Sequence[Path] = (), log=None) -> list[Exam
         log(f"generated {len(loaded)} neutral template sentences")
     examples.extend(loaded)
     examples.extend(load_threat_templates())
+    examples.extend(load_attack_templates())
     for path in extras:
         loaded = load_extra(path)
         if log:
@@ -557,7 +583,12 @@ def file_hashes(data_dir: Path, extras: Sequence[Path] = ()) -> dict[str, str]:
     for files in DATA_FILES.values():
         for f in files:
             hashes[f] = _sha256(Path(data_dir) / f)
-    for name in ("neutral_templates.txt", "identity_terms.txt", "threat_templates.txt"):
+    for name in (
+        "neutral_templates.txt",
+        "identity_terms.txt",
+        "threat_templates.txt",
+        "attack_templates.txt",
+    ):
         hashes[f"training/data/{name}"] = _sha256(TEMPLATE_DIR / name)
     for path in extras:
         hashes[f"extra/{Path(path).name}"] = _sha256(Path(path))
@@ -594,9 +625,11 @@ def sample_weights(examples: Sequence[Example], normalised: Sequence[str]) -> li
     for j in columns:
         known = [examples[i].labels[j] for i in real if not math.isnan(examples[i].labels[j])]
         rates.append(sum(known) / len(known) if known else 0.0)
+    # Our attack templates name groups too: the neutral ones must balance them as well.
+    counted = real + [i for i, e in enumerate(examples) if e.source == "attack_templates"]
     for (adj, group), rows in templates.items():
         pattern = re.compile(rf"\b({re.escape(adj.lower())}|{re.escape(group.lower())})\b")
-        hits = [i for i in real if pattern.search(normalised[i])]
+        hits = [i for i in counted if pattern.search(normalised[i])]
         deficit = 0.0
         for j, rate in zip(columns, rates, strict=True):
             labels = [examples[i].labels[j] for i in hits if not math.isnan(examples[i].labels[j])]

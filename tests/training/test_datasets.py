@@ -283,3 +283,27 @@ def test_real_data_loads_with_official_sizes(real_data_dir: Path):
     assert 4900 < count[("davidson", TEST)] < 5000
     hashes = datasets.file_hashes(real_data_dir)
     assert hashes["olid/olid_test.csv"].startswith("89d60d4a8cd5")
+
+
+def test_attack_templates_fill_every_group_and_keep_harmless_uses_clean(tmp_path):
+    import math
+
+    from training.datasets import load_attack_templates
+
+    (tmp_path / "identity_terms.txt").write_text(
+        "# adj<TAB>plural\nMuslim\tMuslims\nDeaf\tdeaf people\n"
+    )
+    (tmp_path / "attack_templates.txt").write_text(
+        "# comment\n1\t{group} are vermin\n0\tvermin got into the barn\nbogus line\n"
+    )
+    rows = load_attack_templates(tmp_path)
+    assert [r.text for r in rows] == [
+        "Muslims are vermin",
+        "deaf people are vermin",
+        "vermin got into the barn",
+    ]
+    attack, harmless = rows[0].labels, rows[2].labels
+    assert (attack[0], attack[3]) == (1, 1)
+    assert all(math.isnan(attack[j]) for j in (1, 2, 4))  # says nothing about the rest
+    assert harmless == (0, 0, 0, 0, 0) or list(harmless) == [0, 0, 0, 0, 0]
+    assert {r.source for r in rows} == {"attack_templates"}
