@@ -70,7 +70,11 @@ class RuleHit:
 
 @dataclass(frozen=True)
 class Threshold:
-    """Scores at or above `hold` are held, at or above `reject` rejected (`reject` >= `hold`)."""
+    """Scores at or above `hold` are held, at or above `reject` rejected (`reject` >= `hold`).
+
+    A threshold of 1.0 never fires: `reject: 1.0` means the category never rejects on its own
+    (model.json uses it so), even for a score that saturates at exactly 1.0.
+    """
 
     hold: float
     reject: float
@@ -87,9 +91,9 @@ class Threshold:
 
     def action(self, score: float) -> Action:
         """The action this threshold asks for at `score`."""
-        if score >= self.reject:
+        if score >= self.reject and self.reject < 1.0:
             return Action.REJECT
-        if score >= self.hold:
+        if score >= self.hold and self.hold < 1.0:
             return Action.HOLD
         return Action.ALLOW
 

@@ -34,6 +34,13 @@ def test_thresholds_are_inclusive(score, action):
     assert decide([], scores(threat=score), THRESHOLDS).action is action
 
 
+def test_a_threshold_of_one_never_fires_even_on_a_saturated_score():
+    never = {c: Threshold(hold=0.5, reject=1.0) for c in Category}
+    assert decide([], scores(threat=1.0), never).action is Action.HOLD
+    off = {c: Threshold(hold=1.0, reject=1.0) for c in Category}
+    assert decide([], scores(threat=1.0), off).action is Action.ALLOW
+
+
 def test_reasons_ordered_by_score_and_explained_only_when_fired():
     asked = []
 
