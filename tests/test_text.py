@@ -16,10 +16,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from moderator import text as text_module
 from moderator.text import Normalised
+from moderator.text import clean as text_clean
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
+from moderator.text import obfuscation as text_obfuscation
 
 DATA_DIR = Path(
     os.environ.get("MODERATOR_DATA_DIR")
@@ -518,7 +519,7 @@ def test_normalise_is_fast_on_real_tweets(corpus):
 
 
 def test_homoglyph_table_maps_to_single_ascii_letters_nfkc_leaves_alone():
-    table = text_module._homoglyphs()
+    table = text_clean._homoglyphs()
     assert len(table) > 100
     for char, latin in table.items():
         assert len(latin) == 1 and latin.isascii() and latin.isalpha(), hex(ord(char))
@@ -527,7 +528,7 @@ def test_homoglyph_table_maps_to_single_ascii_letters_nfkc_leaves_alone():
 
 
 def test_word_lists_hold_words_only():
-    profane, disguised, stretched = text_module._vocabularies()
+    profane, disguised, stretched = text_obfuscation._vocabularies()
     assert {"shit", "faggot", "idiot"} <= disguised
     assert "good" in stretched and "good" not in disguised
     assert all(w.isalpha() and w.islower() for w in stretched)
