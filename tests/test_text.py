@@ -545,3 +545,29 @@ def test_every_invisible_character_is_removed():
     assert len(invisible) > 130_000
     for char in invisible:
         assert normalise(f"a{char}b") == "ab", hex(ord(char))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\U0001f595", "fuck you"),
+        ("\U0001f595\U0001f3ff\U0001f595\U0001f3fb", "fuck you fuck you"),
+        ("you\U0001f595 idiot", "you fuck you idiot"),
+        ("\U0001f595\ufe0f off", "fuck you off"),
+        ("what a \U0001f921", "what a clown"),
+        ("this take is \U0001f4a9", "this take is shit"),
+        ("\U0001f92c referee", "fucking referee"),
+        # Emoji whose ordinary use is harmless stay as they are.
+        ("nice \U0001f346 and \U0001f412 \U0001f44d", "nice \U0001f346 and \U0001f412 \U0001f44d"),
+    ],
+)
+def test_offensive_emoji_are_spelled_out(text, expected):
+    assert normalise(text) == expected
+
+
+def test_a_spelled_out_emoji_maps_back_to_the_emoji_and_its_skin_tone():
+    text = "ok \U0001f595\U0001f3fd bye"
+    aligned = normalise_with_offsets(text)
+    assert aligned.text == "ok fuck you bye"
+    start = aligned.text.index("fuck")
+    assert aligned.original_span(start, start + len("fuck you")) == (3, 5)

@@ -12,7 +12,8 @@ The steps, in order (each is a regex substitution or a local Unicode function):
    variation selectors) dropped, every kind of whitespace turned into a space;
 3. Unicode (skipped for pure ASCII): NFKC with generic combining marks (accents, zalgo,
    strike-through) removed, homoglyphs mapped inside words whose every letter is Latin or a
-   listed look-alike (data/text_homoglyphs.tsv), casefold; ASCII text is only lower-cased;
+   listed look-alike (data/text_homoglyphs.tsv), casefold, offensive emoji spelled out as
+   words (data/text_emoji.tsv: 🖕 -> `fuck you`); ASCII text is only lower-cased;
 4. URLs -> `url`, @mentions and `[user]` -> `@user`, a retweet's `rt` before a mention dropped;
 5. 3+ single letters joined by one separator collapsed (`f.u.c.k`, `s-h-i-t`, `f u c k`); with
    spaces, a known word inside the run keeps its neighbours apart (`u r a l o s e r` ->
@@ -34,10 +35,14 @@ the space between two words, and decodes only into the vocabulary.
 `normalise_with_offsets(text)` runs the very same steps on a text that carries, for each
 character, the span of the original it came from, so `.text == normalise(text)` by
 construction (and by a property test).
+
+`sentences(text)` gives the [start, end) spans of a raw comment's sentences (see sentences.py),
+so each sentence can be scored on its own and a reason can point into the original text.
 """
 
 from moderator.text.align import Normalised
 from moderator.text.normalise import normalise
 from moderator.text.normalise import normalise_with_offsets
+from moderator.text.sentences import sentences
 
-__all__ = ["Normalised", "normalise", "normalise_with_offsets"]
+__all__ = ["Normalised", "normalise", "normalise_with_offsets", "sentences"]

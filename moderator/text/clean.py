@@ -153,6 +153,30 @@ def _is_latin(char: str) -> bool:
     return unicodedata.name(char, "").startswith("LATIN ")
 
 
+@functools.cache
+def _emoji() -> dict[str, str]:
+    table = {}
+    path = resources.files("moderator").joinpath("data", "text_emoji.tsv")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            code, words = line.split("\t", 1)
+            table[chr(int(code.removeprefix("U+"), 16))] = words.strip()
+    return table
+
+
+@functools.cache
+def _emoji_pattern() -> re.Pattern[str]:
+    """An emoji of data/text_emoji.tsv with its optional skin-tone modifier."""
+    chars = re.escape("".join(sorted(_emoji())))
+    return re.compile(f"[{chars}][\U0001f3fb-\U0001f3ff]?")
+
+
+def _emoji_words(m: re.Match[str]) -> str:
+    # Spaces keep the words apart from their neighbours ("you🖕" -> "you fuck you").
+    return f" {_emoji()[m.group(0)[0]]} "
+
+
 # --- 4. URLs and mentions -------------------------------------------------------------------
 
 _URL = re.compile(r"(?:\bhttps?:/|\bwww\.|\bpic\.twitter\.com/)\S*|\[url\]")

@@ -17,6 +17,8 @@ from moderator.text.clean import _TAG
 from moderator.text.clean import _URL
 from moderator.text.clean import _USER_PLACEHOLDER
 from moderator.text.clean import _casefold
+from moderator.text.clean import _emoji_pattern
+from moderator.text.clean import _emoji_words
 from moderator.text.clean import _entity
 from moderator.text.clean import _fold
 from moderator.text.clean import _homoglyph
@@ -91,6 +93,8 @@ def _run(doc: _Plain | _Aligned) -> None:
         if _homoglyph_chars().search(doc.text):
             doc.sub(_homoglyph_pattern(), _homoglyph, align=True)
         doc.local(_casefold)
+        if _emoji_pattern().search(doc.text):
+            doc.sub(_emoji_pattern(), _emoji_words)
     # Spaces first, so that `g e t  o u t` is one run of spaced letters, not two.
     if "  " in doc.text:
         doc.sub(_SPACES, " ")
