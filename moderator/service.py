@@ -144,18 +144,7 @@ class Moderation:
         """
         rules = site or self.default_rules
         normalised = [normalise(t) for t in texts]
-        batch = [rules.unmask(n) for n in normalised]
-        owners: list[tuple[int, int, int]] = []
-        for i, text in enumerate(texts):
-            spans = sentences(text) if self.classifier is not None else []
-            if len(spans) > 1:
-                for start, end in spans:
-                    owners.append((i, start, end))
-                    batch.append(rules.unmask(normalise(text[start:end])))
-        scored = self._score(batch)
-        combined = [_Scored(s) for s in scored[: len(texts)]]
-        for (i, start, end), scores in zip(owners, scored[len(texts) :], strict=True):
-            combined[i].add(scores, start, end)
+        combined = self._combined(texts, normalised, rules)
         return [
             policy.decide(
                 self._hits(text, norm, rules),
@@ -165,6 +154,30 @@ class Moderation:
             )
             for text, norm, best in zip(texts, normalised, combined, strict=True)
         ]
+
+    def scores(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
+        """Sentence-aware scores of raw texts, as decide_batch uses them (None: no model)."""
+        normalised = [normalise(t) for t in texts]
+        return [c.scores for c in self._combined(texts, normalised, self.default_rules)]
+
+    def _combined(
+        self, texts: Sequence[str], normalised: Sequence[str], rules: SiteRules
+    ) -> list[_Scored]:
+        """Each text scored whole and, with more than one sentence, sentence by sentence."""
+        batch = [rules.unmask(n) for n in normalised]
+        owners: list[tuple[int, int, int]] = []
+        if self.classifier is not None:
+            for i, text in enumerate(texts):
+                spans = sentences(text)
+                if len(spans) > 1:
+                    for start, end in spans:
+                        owners.append((i, start, end))
+                        batch.append(rules.unmask(normalise(text[start:end])))
+        scored = self._score(batch)
+        combined = [_Scored(s) for s in scored[: len(texts)]]
+        for (i, start, end), scores in zip(owners, scored[len(texts) :], strict=True):
+            combined[i].add(scores, start, end)
+        return combined
 
     def _score(self, normalised: list[str]) -> list[dict[str, float] | None]:
         if self.classifier is None:

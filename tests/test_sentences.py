@@ -10,9 +10,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from moderator.text import sentences
-from moderator.text.sentences import MAX_WORDS
-from moderator.text.sentences import STRIDE
-from moderator.text.sentences import WINDOW
+from moderator.text.segmenter import MAX_WORDS
+from moderator.text.segmenter import STRIDE
+from moderator.text.segmenter import WINDOW
 
 
 def parts(text: str) -> list[str]:

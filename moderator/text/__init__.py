@@ -36,13 +36,13 @@ the space between two words, and decodes only into the vocabulary.
 character, the span of the original it came from, so `.text == normalise(text)` by
 construction (and by a property test).
 
-`sentences(text)` gives the [start, end) spans of a raw comment's sentences (see sentences.py),
+`sentences(text)` gives the [start, end) spans of a raw comment's sentences (see segmenter.py),
 so each sentence can be scored on its own and a reason can point into the original text.
 """
 
 from moderator.text.align import Normalised
 from moderator.text.normalise import normalise
 from moderator.text.normalise import normalise_with_offsets
-from moderator.text.sentences import sentences
+from moderator.text.segmenter import sentences
 
 __all__ = ["Normalised", "normalise", "normalise_with_offsets", "sentences"]

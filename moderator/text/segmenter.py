@@ -23,11 +23,13 @@ from importlib import resources
 
 __all__ = ["MAX_WORDS", "STRIDE", "WINDOW", "sentences"]
 
-#: A piece with more words than this is scored in overlapping windows.
-MAX_WORDS = 40
+#: A piece with more words than this is scored in overlapping windows. Chosen with the
+#: dilution benchmark (bench/bench_dilution.py): an unpunctuated insult of a few words inside a
+#: 60-word run-on is found by 12-word windows and lost by 24-word ones.
+MAX_WORDS = 20
 #: Window length and step, in words, for long pieces.
-WINDOW = 24
-STRIDE = 16
+WINDOW = 12
+STRIDE = 6
 
 # Sentence-final punctuation, the closing quotes and brackets that stay with it, and line breaks.
 _STOPS = ".!?;\u2026\u203c\u2047-\u2049\u3002\uff01\uff1f"
