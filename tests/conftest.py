@@ -106,6 +106,16 @@ def model_path(tmp_path_factory, fixture_data_dir) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The shared datasets; tests using it are marked `data` and skip without them."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    path = Path(os.environ.get("MODERATOR_DATA_DIR", default))
+    if not (path / "olid" / "olid_train.csv").is_file():
+        pytest.skip(f"shared data not found at {path}")
+    return path
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     """SQLite in tmp_path, or (parametrized "postgresql") a fresh schema on the test server."""
