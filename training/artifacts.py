@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,9 @@ from moderator.classifier import METADATA_FILE
 from moderator.classifier import MIN_CONTRIBUTION
 from moderator.classifier import MIN_SHARE
 from moderator.classifier import MODEL_FILE
+from moderator.classifier import TYPE_RATIO
 from training.datasets import LABEL_MAPPING
+from training.datasets import identity_terms
 from training.evaluate import HOLD_PRECISION
 from training.evaluate import REFERENCE_PREVALENCE
 from training.evaluate import REJECT_PRECISION
@@ -94,9 +97,26 @@ def metadata(
             "rates), 1.0 = never rejects on its own"
         ),
         "operating_points": operating_points,
-        "explain": {"min_contribution": MIN_CONTRIBUTION, "min_share": MIN_SHARE},
+        "explain": {
+            "min_contribution": MIN_CONTRIBUTION,
+            "min_share": MIN_SHARE,
+            "type_ratio": TYPE_RATIO,
+            # A group's name is whom an attack targets, never the offensive words themselves.
+            "never": group_words(),
+        },
         "training": training,
     }
+
+
+def group_words() -> list[str]:
+    """The words of training/data/identity_terms.txt that name a group ("muslims", "jewish",
+    "gay"), lower case: explanations never list them as a reason's words."""
+    generic = {"people", "users"}
+    words = set()
+    for adjective, plural in identity_terms():
+        for term in (adjective, plural):
+            words.update(w for w in re.findall(r"\w+", term.lower()) if w not in generic)
+    return sorted(words)
 
 
 def write_json(out: Path, meta: dict) -> None:
