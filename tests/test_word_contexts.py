@@ -263,6 +263,34 @@ def test_mask_excused_blanks_only_excused_words_in_the_normalised_text():
     assert wordlist.mask_excused("fuck this") == "fuck this"
 
 
+def test_masking_hands_its_scan_to_check_comment_without_changing_a_hit():
+    from moderator.rules.matcher import HANDOVER_MAX_CHARS
+    from moderator.rules.matcher import HANDOVER_SIZE
+
+    wordlist = policy_wordlist("hold", suspect=["zzq"])
+    texts = [f"you bitch number {i}, zzq" for i in range(HANDOVER_SIZE + 10)]
+    expected = [wordlist.check_comment(t) for t in texts]
+    for t in texts:
+        wordlist.mask_excused(normalise(t))
+    assert len(wordlist._handover) == HANDOVER_SIZE
+    assert [wordlist.check_comment(t, normalise(t)) for t in texts] == expected
+    assert len(wordlist._handover) == 0
+    long = "the bitch had puppies " * (HANDOVER_MAX_CHARS // 10)
+    wordlist.mask_excused(long)
+    assert len(wordlist._handover) == 0
+
+
+def test_only_plainly_written_words_are_masked():
+    wordlist = policy_wordlist()
+    assert wordlist.mask_excused("the government is hard on crime") == (
+        "the government is hard on crime"
+    )
+    # Disguises are undone in the normalised text, so the model does not see a disguised word
+    # in an innocent context either; the word rule, which sees the disguise, still holds it.
+    assert wordlist.mask_excused(normalise("the b1tch had puppies")) == "the   had puppies"
+    assert held("the b1tch had puppies") == ["b1tch"]
+
+
 def test_context_works_on_hostile_and_odd_text():
     for text in [
         "",

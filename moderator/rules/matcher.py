@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -56,6 +58,10 @@ from moderator.text import normalise_with_offsets
 MAX_ENTRY_LENGTH = 64
 #: The most entries a site may put on one list.
 MAX_ENTRIES = 10_000
+#: How many scans mask_excused keeps for check_comment (a batch's flagged comments), and
+#: the longest text kept: at most a few megabytes, however the two calls interleave.
+HANDOVER_SIZE = 256
+HANDOVER_MAX_CHARS = 10_000
 
 
 def _word_pattern(chars: Iterable[str]) -> re.Pattern:
@@ -72,6 +78,7 @@ def _word_pattern(chars: Iterable[str]) -> re.Pattern:
 
 
 _WORD_RE = _word_pattern(ALLOWED_CHARACTERS)
+_LETTERS = re.compile(r"[^\W\d_]+")
 _ASCII_WORD_RE = _word_pattern(c for c in ALLOWED_CHARACTERS if c.isascii())
 # Allow is checked first so that it wins over block, and block over suspect.
 _KIND_ORDER = (ListKind.ALLOW, ListKind.BLOCK, ListKind.SUSPECT)
@@ -144,6 +151,14 @@ class WordList:
             separators = sum(c not in ALLOWED_CHARACTERS for c in entry.word)
             self._window = max(self._window, separators)
         self._fold = fold
+        # The words a context rule can excuse, for a quick test before a full scan.
+        self._excusable = frozenset(
+            _LETTERS.findall(entry.word)[0] for entry in entries if entry.contexts
+        )
+        # Scans made by mask_excused, handed over once to check_comment on the same text
+        # (the decision path masks a comment before scoring it and matches it after).
+        self._handover: OrderedDict[str, list] = OrderedDict()
+        self._handover_lock = threading.Lock()
 
     @classmethod
     def compile(
@@ -197,7 +212,10 @@ class WordList:
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if normalised is None:
             normalised = normalise(text)
-        found = self._scan(normalised)
+        with self._handover_lock:
+            found = self._handover.pop(normalised, None)
+        if found is None:
+            found = self._scan(normalised)
         if not found:
             return []
         if normalised == text or (text.isascii() and normalised == text.lower()):
@@ -221,12 +239,24 @@ class WordList:
     def mask_excused(self, normalised: str) -> str:
         """`normalised` with every word its context rules excuse blanked out, for the classifier.
 
-        Judged on the normalised text alone, so only what needs no capitals counts: cue words
-        (`the bitch had puppies`), fixed phrases (`pussy willow`) and known names (`moby dick`).
         A word the context excuses from the word rules should not drive the model either, as
-        a site's allow-listed words don't.
+        a site's allow-listed words don't. Judged on the normalised text alone, so only what
+        needs no capitals counts: cue words (`the bitch had puppies`), fixed phrases (`pussy
+        willow`) and known names (`moby dick`). Disguises are already undone there, so a
+        disguised word in an innocent context is masked too (`the b1tch had puppies`);
+        `check_comment`, which sees the disguise, still holds it. Only words written as the
+        entry are masked (the model never sees `hard on` as `hardon`), so a comment without
+        an excusable word costs one regex pass here.
         """
-        found = [f for f in self._scan(normalised) if f[2].contexts]
+        if self._excusable.isdisjoint(_LETTERS.findall(normalised)):
+            return normalised
+        scanned = self._scan(normalised)
+        if len(normalised) <= HANDOVER_MAX_CHARS:
+            with self._handover_lock:
+                self._handover[normalised] = scanned
+                if len(self._handover) > HANDOVER_SIZE:
+                    self._handover.popitem(last=False)
+        found = [f for f in scanned if f[2].contexts and normalised[f[0] : f[1]] == f[2].word]
         if not found:
             return normalised
         view = CommentView(normalised, self._is_listed)
