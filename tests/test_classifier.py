@@ -154,7 +154,7 @@ def test_fast_path_equals_the_pipeline(classifier):
 def test_fast_path_stays_exact_when_the_word_cache_overflows(model_dir, monkeypatch):
     import moderator.classifier
 
-    monkeypatch.setattr(moderator.classifier, "_GRAM_CACHE_SIZE", 3)
+    monkeypatch.setattr(moderator.classifier.model, "_GRAM_CACHE_SIZE", 3)
     fresh = Classifier.load(model_dir)
     texts = [normalise(t) for t in FIXTURE_TEXTS]
     expected = fresh.pipeline.predict_proba(texts)

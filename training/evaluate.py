@@ -211,13 +211,18 @@ def evaluate(
     normalised: Sequence[str],
     neutral: Sequence[str] = (),
 ) -> dict:
-    """Every metric the model card quotes, on the test splits, trial spans and neutral set."""
-    from moderator.text import normalise
+    """Every metric the model card quotes, on the test splits, trial spans and neutral set.
 
+    Scores are the decision path's: each text whole and sentence by sentence, the highest
+    per category (moderator.service.Moderation.scores), as a site's comments are scored.
+    """
+    from moderator.service import Moderation
+
+    scorer = Moderation(classifier)
     thresholds = {str(c): t for c, t in classifier.thresholds.items()}
     tuned = classifier.metadata.get("operating_points", {})
     test = [i for i, e in enumerate(examples) if e.split == TEST]
-    probs = _matrix(classifier.score([normalised[i] for i in test]))
+    probs = _matrix(scorer.scores([examples[i].text for i in test]))
     labels = np.array([examples[i].labels for i in test], dtype=float)
     sources = np.array([examples[i].source for i in test])
 
@@ -271,7 +276,7 @@ def evaluate(
             "char_f1": explanation_span_f1(classifier, trial),
         }
     if neutral:
-        scores = classifier.score([normalise(t) for t in neutral])
+        scores = scorer.scores(list(neutral))
         flagged = [
             t
             for t, s in zip(neutral, scores, strict=True)
