@@ -15,7 +15,6 @@ from training.labels import export_labels_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
-DEFAULT_NEUTRAL = PROJECT_ROOT / "tests" / "fixtures" / "neutral_identity.txt"
 VALIDATION_SHARE = 0.1
 
 
@@ -45,15 +44,19 @@ def _neutral_option(f):
         type=click.Path(path_type=Path),
         default=None,
         help="Neutral identity sentences, one per line, for the false-flag rate "
-        "(default: tests/fixtures/neutral_identity.txt when present).",
+        "(default: the 7,008 sentences of training/eval/, see training/evalsets.py).",
     )(f)
 
 
 def _read_neutral(path: Path | None) -> list[str]:
     if path is None:
-        path = DEFAULT_NEUTRAL
-        if not path.is_file():
-            return []
+        from training.evalsets import EvalSetError
+        from training.evalsets import neutral_identity
+
+        try:
+            return neutral_identity()
+        except EvalSetError as exc:
+            raise click.ClickException(str(exc)) from None
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:

@@ -24,7 +24,9 @@ ATTACK_GROUPS_PER_LINE = 20
 COUNTERFACTUAL_COPIES = 2
 #: Adjectives that are mostly ordinary words ("black coffee", "white house", "male voice"):
 #: only their plural group forms ("black people") are swapped.
-AMBIGUOUS_ADJECTIVES = frozenset({"black", "white", "male", "female", "trans", "elderly"})
+AMBIGUOUS_ADJECTIVES = frozenset(
+    {"black", "white", "male", "female", "trans", "elderly", "straight", "blind", "english"}
+)
 
 
 def identity_terms(template_dir: Path = TEMPLATE_DIR) -> list[tuple[str, str]]:
