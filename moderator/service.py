@@ -77,6 +77,8 @@ class Moderation:
         wordlist: WordList | None = None,
     ) -> None:
         self.classifier = classifier
+        #: The language comments are normalised for: the classifier's (English without one).
+        self.language = getattr(classifier, "language", "en") if classifier is not None else "en"
         if thresholds is None:
             thresholds = classifier.thresholds if classifier is not None else {}
         self.default_rules = SiteRules(
@@ -144,7 +146,7 @@ class Moderation:
         diluted by polite ones; its reason's words come from the text that gave that score.
         """
         rules = site or self.default_rules
-        normalised = [normalise(t) for t in texts]
+        normalised = [normalise(t, self.language) for t in texts]
         combined = self._combined(texts, normalised, rules)
         explained = self._explain(texts, combined, rules)
         return [
@@ -161,7 +163,7 @@ class Moderation:
 
     def scores(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
         """Sentence-aware scores of raw texts, as decide_batch uses them (None: no model)."""
-        normalised = [normalise(t) for t in texts]
+        normalised = [normalise(t, self.language) for t in texts]
         return [c.scores for c in self._combined(texts, normalised, self.default_rules)]
 
     def _combined(
@@ -178,7 +180,7 @@ class Moderation:
                     masking = batch[i] != normalised[i]
                     for start, end in spans:
                         owners.append((i, start, end))
-                        piece = normalise(text[start:end])
+                        piece = normalise(text[start:end], self.language)
                         batch.append(rules.unmask(piece) if masking else piece)
         scored = self._score(batch)
         combined = [_Scored(s) for s in scored[: len(texts)]]
@@ -204,7 +206,7 @@ class Moderation:
         Matched once on the normalised text (disguised words hit like plain ones) and mapped
         back to `text` by `WordList.check_comment`.
         """
-        return rules.wordlist.check_comment(text, normalised)
+        return rules.wordlist.check_comment(text, normalised, self.language)
 
     def _explain(
         self, texts: Sequence[str], combined: Sequence[_Scored], rules: SiteRules
