@@ -122,6 +122,12 @@ class LanguageIdentifier:
         return tuple((g["lang"], round(float(g["score"]), 4)) for g in found)
 
 
+@functools.cache
+def shared_identifier() -> LanguageIdentifier:
+    """One identifier per process (the model is read-only), built on first use."""
+    return LanguageIdentifier()
+
+
 def clean(text: str) -> str:
     """The text without URLs, e-mail addresses, @mentions, hashtags and digits, one line."""
     return _SPACE.sub(" ", _NOISE.sub(" ", text)).strip()

@@ -44,6 +44,12 @@ class Comment:
     note: str | None = None
     reason_code: str | None = None
     version: int = 1
+    #: The identified language (ISO 639-1), None when undetermined or not identified.
+    language: str | None = None
+    #: The door it came in by: api, perspective, coral, suggestscore (None: api).
+    door: str | None = None
+    #: Ids another system gave it (Coral's story, site, tenant, parent, ...).
+    context: dict | None = None
 
     def values(self) -> dict:
         """Column values for an insert."""
@@ -69,6 +75,8 @@ class Comment:
             "note": self.note,
             "reason_code": self.reason_code,
             "version": self.version,
+            "language": self.language,
+            "door": self.door or "api",
         }
 
 

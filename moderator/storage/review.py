@@ -31,6 +31,7 @@ from moderator.storage import audit
 from moderator.storage import isoformat
 from moderator.storage import now
 from moderator.storage import utc
+from moderator.storage import webhooks
 from moderator.storage.tables import audit_log
 from moderator.storage.tables import comments
 from moderator.storage.tables import sites
@@ -70,6 +71,8 @@ class ReviewComment:
     note: str | None
     reason_code: str | None
     version: int
+    language: str | None = None
+    door: str | None = None
 
     def snapshot(self) -> dict:
         """The decision fields and version, JSON-ready, for the audit log's before/after."""
@@ -201,6 +204,8 @@ def _comment(row) -> ReviewComment:
         note=row.note,
         reason_code=row.reason_code,
         version=row.version,
+        language=row.language,
+        door=row.door,
     )
 
 
@@ -331,6 +336,15 @@ def decide_comment(
         problem = "already_decided" if current.human_decision is not None else "changed"
         return DecisionOutcome(current, ok=False, problem=problem)
     after = get_comment(conn, comment_id)
+    # In this transaction: the site hears of the decision exactly when it is recorded.
+    webhooks.enqueue(
+        conn,
+        after.site_id,
+        "comment.decided",
+        after.id,
+        webhooks.human_decision_data(after),
+        note=after.note,
+    )
     audit.record(
         conn,
         actor,

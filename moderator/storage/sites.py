@@ -34,6 +34,10 @@ class Site:
     block_words: tuple[str, ...]
     suspect_words: tuple[str, ...]
     allow_words: tuple[str, ...]
+    #: `hold` (default) or `allow` a comment in a language the model wasn't trained for.
+    unsupported_language: str = "hold"
+    #: Perspective door: TOXICITY at least the hold/reject threshold when we hold/reject.
+    perspective_reflects_decision: bool = False
 
     @property
     def active(self) -> bool:
@@ -51,6 +55,8 @@ class Site:
             "block_words": list(self.block_words),
             "suspect_words": list(self.suspect_words),
             "allow_words": list(self.allow_words),
+            "unsupported_language": self.unsupported_language,
+            "perspective_reflects_decision": self.perspective_reflects_decision,
         }
 
 
@@ -65,6 +71,8 @@ def _site(row) -> Site:
         block_words=tuple(row.block_words or ()),
         suspect_words=tuple(row.suspect_words or ()),
         allow_words=tuple(row.allow_words or ()),
+        unsupported_language=row.unsupported_language,
+        perspective_reflects_decision=bool(row.perspective_reflects_decision),
     )
 
 
@@ -176,5 +184,35 @@ def set_words(
         site_id=site.id,
         before={column: list(site.words(kind))},
         after={column: words},
+    )
+    return get_site(conn, site.id)
+
+
+#: The settings `set_options` changes, with the values each accepts.
+OPTIONS = {
+    "unsupported_language": ("hold", "allow"),
+    "perspective_reflects_decision": (True, False),
+}
+
+
+def set_options(conn: Connection, name: str, actor: str = audit.CLI_ACTOR, **values) -> Site:
+    """Change a site's `unsupported_language` / `perspective_reflects_decision`; audit it."""
+    for option, value in values.items():
+        if option not in OPTIONS:
+            raise SiteError(f"unknown setting {option!r}")
+        if value not in OPTIONS[option] or type(value) is not type(OPTIONS[option][0]):
+            allowed = " or ".join(str(v).lower() for v in OPTIONS[option])
+            raise SiteError(f"{option} must be {allowed}, not {value!r}")
+    site = require_site(conn, name)
+    if not values:
+        return site
+    conn.execute(sites.update().where(sites.c.id == site.id).values(**values))
+    audit.record(
+        conn,
+        actor,
+        "site.settings",
+        site_id=site.id,
+        before={k: getattr(site, k) for k in values},
+        after=dict(values),
     )
     return get_site(conn, site.id)
