@@ -98,6 +98,7 @@ def create_app(config: Config | None = None) -> Flask:
     for blueprint in (api.bp, perspective.bp):
         limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
+    app.register_blueprint(perspective.discovery_bp)
     app.register_blueprint(api.health)
     app.register_blueprint(openapi.bp)
     accounts.init_app(app, config)
