@@ -46,6 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import accounts
     from moderator import api
     from moderator import auth
+    from moderator import coral
     from moderator import dashboard
     from moderator import language
     from moderator import metrics
@@ -99,6 +100,7 @@ def create_app(config: Config | None = None) -> Flask:
         limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(perspective.discovery_bp)
+    app.register_blueprint(coral.bp)
     app.register_blueprint(api.health)
     app.register_blueprint(openapi.bp)
     accounts.init_app(app, config)
