@@ -179,11 +179,19 @@ def _safe_url(url: str) -> str:
     help="gunicorn worker processes (each loads the model).",
 )
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
+@click.option(
+    "--webhook-worker/--no-webhook-worker",
+    default=True,
+    show_default=True,
+    help="Also run `moderator webhooks run`, which delivers webhooks, beside the server.",
+)
+def serve(host: str, port: int, workers: int, dev: bool, webhook_worker: bool) -> None:
     """Migrate the database, then serve the API and dashboard.
 
     Reads every setting from the environment (see the README's Configuration section).
     """
+    if webhook_worker:
+        _start_webhook_worker()
     import dataclasses
 
     from moderator import create_app
@@ -214,6 +222,29 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
             return create_app(config)
 
     Server().run()
+
+
+def _start_webhook_worker() -> None:
+    """`moderator webhooks run` as a child process that ends with this one."""
+    import atexit
+    import os
+    import subprocess
+
+    parent = os.getpid()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "moderator", "webhooks", "run", "--parent-pid", str(parent)]
+    )
+
+    def stop() -> None:
+        # gunicorn's forked workers inherit this hook; only the process that started it acts.
+        if os.getpid() == parent and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    atexit.register(stop)
 
 
 @cli.command("init-db")
@@ -444,3 +475,7 @@ def users_create(username: str, admin: bool, password_stdin: bool) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="moderator")
+
+
+# Coral, Perspective and webhook commands add themselves to the groups above.
+from moderator import integration_commands  # noqa: E402,F401
