@@ -15,6 +15,7 @@ from moderator.cli import _config
 from moderator.cli import _migrated_engine
 from moderator.cli import cli
 from moderator.cli import sites
+from moderator.perspective.scores import coral_threshold
 
 #: What a Coral site configures, by secret kind: the route Coral is pointed at.
 CORAL_ROUTES = {"phase": "coral_phase", "webhook": "coral_webhook"}
@@ -128,11 +129,6 @@ def sites_set(name, unsupported_language, perspective_reflects_decision) -> None
                 f"set Coral's toxicity threshold to {coral_threshold(hold)}% "
                 f"(just under this site's toxicity hold threshold, {hold})"
             )
-
-
-def coral_threshold(hold: float) -> str:
-    """Coral's threshold (a percentage; Coral holds when score > threshold) for a hold score."""
-    return f"{max(0.0, hold - 0.005) * 100:.1f}"
 
 
 def _toxicity_hold(site) -> float | None:

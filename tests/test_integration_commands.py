@@ -6,7 +6,7 @@ import pytest
 
 from moderator import storage
 from moderator.cli import cli
-from moderator.integration_commands import coral_threshold
+from moderator.perspective.scores import coral_threshold
 from moderator.storage import secrets
 from moderator.storage import sites
 

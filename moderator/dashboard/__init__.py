@@ -91,6 +91,7 @@ def _template_globals(state) -> None:
 
 # The route modules attach their views to `bp`, so they are imported once it exists.
 from moderator.dashboard import admin  # noqa: E402, F401
+from moderator.dashboard import integrations  # noqa: E402, F401
 from moderator.dashboard import views  # noqa: E402, F401
 from moderator.dashboard.display import highlight  # noqa: E402, F401
 from moderator.dashboard.display import safe_url  # noqa: E402, F401

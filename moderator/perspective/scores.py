@@ -74,6 +74,16 @@ def reflect(toxicity: float, action: Action, threshold: Threshold) -> float:
     return min(toxicity, max(0.0, threshold.hold - ALLOW_MARGIN))
 
 
+def coral_threshold(hold: float) -> str:
+    """The percentage to set as Coral's toxicity threshold when TOXICITY reflects decisions.
+
+    Coral withholds when `score > threshold` (phases/toxic.ts); reflected scores are at least
+    `hold` when we hold and at most `hold - ALLOW_MARGIN` when we allow, so halfway between
+    splits them.
+    """
+    return f"{max(0.0, hold - ALLOW_MARGIN / 2) * 100:.1f}"
+
+
 def summary_scores(decision: Decision, reflect_with: Threshold | None = None) -> dict[str, float]:
     """Every supported attribute's summary score for `decision`.
 
