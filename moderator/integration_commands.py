@@ -225,8 +225,18 @@ def webhooks_remove(endpoint_id, yes) -> None:
 
 @webhooks.command("deliveries")
 @click.option("--site", help="Only this site's deliveries.")
-@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "delivered", "failed"]),
+    help="Only deliveries in this state.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="Newest deliveries shown.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
 def webhooks_deliveries(site, status, limit, as_json) -> None:
     """The newest deliveries with their attempts: status code or error, duration."""
