@@ -61,12 +61,14 @@ class InputProblem(click.ClickException):
 def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> None:
     """Decide every comment in INPUT (CSV or JSONL; - for stdin).
 
-    Writes one JSON line per input row, in input order: {"decision", "scores", "reasons"}.
+    Writes one JSON line per input row, in input order: {"decision", "scores", "reasons",
+    "language"}.
     A row that can't be scored gets {"line", "error"} in its place and a note on stderr;
     the run continues. Uses the same decision path as the HTTP API, with the model's
     default thresholds and better-profanity's word list.
     """
     from moderator import batch
+    from moderator import language
     from moderator.classifier import Classifier
     from moderator.classifier import ModelLoadError
     from moderator.service import Moderation
@@ -82,7 +84,9 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
         except batch.InputError as error:
             raise InputProblem(str(error)) from None
         try:
-            moderation = Moderation(Classifier.load(model_path))
+            moderation = Moderation(
+                Classifier.load(model_path), identifier=language.shared_identifier()
+            )
         except ModelLoadError as error:
             raise click.ClickException(str(error)) from None
         if output_path == "-":
@@ -102,14 +106,15 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
 
         def flush() -> None:
             texts = [row.text for row in pending if isinstance(row, batch.Row)]
-            decisions = iter(moderation.decide_batch(texts)) if texts else iter(())
+            decisions = iter(moderation.decide_with_language(texts)) if texts else iter(())
             for row in pending:
                 if isinstance(row, batch.RowError):
                     counts["errors"] += 1
                     click.echo(f"line {row.line}: {row.message}", err=True)
                     record = row.to_dict()
                 else:
-                    record = next(decisions).to_dict()
+                    decision, found = next(decisions)
+                    record = {**decision.to_dict(), "language": found.language}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             counts["rows"] += len(pending)
             pending.clear()

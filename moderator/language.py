@@ -45,6 +45,8 @@ ENGLISH_WORD_SHARE = 0.5
 MAX_CHARS = 1000
 #: BCP-47's code for "undetermined", used where a list of codes can't hold None.
 UNDETERMINED = "und"
+#: The languages the shipped model was trained for.
+MODEL_LANGUAGES = ("en",)
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|[@#]\w+|\|LBR\||\d+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from moderator import policy
 from moderator import storage
 from moderator.classifier import Classifier
+from moderator.language import MODEL_LANGUAGES
 from moderator.language import Identification
 from moderator.language import LanguageIdentifier
 from moderator.policy import Category
@@ -45,8 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The languages the shipped model was trained for.
-SUPPORTED_LANGUAGES = ("en",)
+SUPPORTED_LANGUAGES = MODEL_LANGUAGES
 
 
 @dataclass(frozen=True)
