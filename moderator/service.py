@@ -37,6 +37,7 @@ from moderator.storage import comments as comments_store
 from moderator.storage import webhooks as webhooks_store
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
+from moderator.text import sentences
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -147,18 +148,24 @@ class Moderation:
         return self.decide_batch([text], site)[0]
 
     def decide_batch(self, texts: Sequence[str], site: SiteRules | None = None) -> list[Decision]:
-        """Decide many comments with one classifier call; results in input order."""
+        """Decide many comments with one classifier call; results in input order.
+
+        Every comment is scored whole and, when it has more than one sentence, sentence by
+        sentence (moderator.text.sentences), all in the same batch. A category's score is
+        the highest of the whole comment's and its sentences', so one abusive sentence is not
+        diluted by polite ones; its reason's words come from the text that gave that score.
+        """
         rules = site or self.default_rules
         normalised = [normalise(t) for t in texts]
-        all_scores = self._score([rules.unmask(n) for n in normalised])
+        combined = self._combined(texts, normalised, rules)
         return [
             policy.decide(
                 self._hits(text, norm, rules),
-                scores,
+                best.scores,
                 rules.thresholds,
-                explain=self._explainer(text, rules),
+                explain=self._explainer(text, rules, best),
             )
-            for text, norm, scores in zip(texts, normalised, all_scores, strict=True)
+            for text, norm, best in zip(texts, normalised, combined, strict=True)
         ]
 
     def identify(self, texts: Sequence[str]) -> list[Identification]:
@@ -195,6 +202,30 @@ class Moderation:
                 decisions[i] = policy.unsupported_language(decision, hold=unsupported == "hold")
         return [(decisions[i], found[i]) for i in range(len(texts))]
 
+    def scores(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
+        """Sentence-aware scores of raw texts, as decide_batch uses them (None: no model)."""
+        normalised = [normalise(t) for t in texts]
+        return [c.scores for c in self._combined(texts, normalised, self.default_rules)]
+
+    def _combined(
+        self, texts: Sequence[str], normalised: Sequence[str], rules: SiteRules
+    ) -> list[_Scored]:
+        """Each text scored whole and, with more than one sentence, sentence by sentence."""
+        batch = [rules.unmask(n) for n in normalised]
+        owners: list[tuple[int, int, int]] = []
+        if self.classifier is not None:
+            for i, text in enumerate(texts):
+                spans = sentences(text)
+                if len(spans) > 1:
+                    for start, end in spans:
+                        owners.append((i, start, end))
+                        batch.append(rules.unmask(normalise(text[start:end])))
+        scored = self._score(batch)
+        combined = [_Scored(s) for s in scored[: len(texts)]]
+        for (i, start, end), scores in zip(owners, scored[len(texts) :], strict=True):
+            combined[i].add(scores, start, end)
+        return combined
+
     def _score(self, normalised: list[str]) -> list[dict[str, float] | None]:
         if self.classifier is None:
             return [None] * len(normalised)
@@ -226,21 +257,42 @@ class Moderation:
             mapped.append(RuleHit(text[start:end], start, end, h.kind, h.category))
         return mapped
 
-    def _explainer(self, text: str, rules: SiteRules) -> policy.Explainer | None:
+    def _explainer(self, text: str, rules: SiteRules, best: _Scored) -> policy.Explainer | None:
         classifier = self.classifier
         if classifier is None:
             return None
 
         def explain(category: Category):
-            words, spans = classifier.explain(text, category)
-            if not rules.allow:
-                return words, spans
+            start, end = best.source.get(str(category), (0, len(text)))
+            words, spans = classifier.explain(text[start:end], category)
             kept = [
-                (w, s) for w, s in zip(words, spans, strict=True) if w.lower() not in rules.allow
+                (w, (a + start, b + start))
+                for w, (a, b) in zip(words, spans, strict=True)
+                if w.lower() not in rules.allow
             ]
-            return [w for w, _ in kept], [s for _, s in kept]
+            sentence = (start, end) if (start, end) != (0, len(text)) else None
+            return [w for w, _ in kept], [s for _, s in kept], sentence
 
         return explain
+
+
+class _Scored:
+    """A comment's per-category scores: the highest of the whole text's and its sentences'."""
+
+    __slots__ = ("scores", "source")
+
+    def __init__(self, scores: dict[str, float] | None) -> None:
+        self.scores = None if scores is None else dict(scores)
+        #: category -> [start, end) of the sentence that gave its score, if not the whole.
+        self.source: dict[str, tuple[int, int]] = {}
+
+    def add(self, scores: dict[str, float] | None, start: int, end: int) -> None:
+        if self.scores is None or scores is None:
+            return
+        for category, value in scores.items():
+            if value > self.scores[category]:
+                self.scores[category] = value
+                self.source[category] = (start, end)
 
 
 def _freeze(value):

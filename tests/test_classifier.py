@@ -17,6 +17,7 @@ from moderator.policy import Category
 from moderator.policy import Threshold
 from moderator.text import normalise
 from training import artifacts
+from training.evalsets import neutral_identity
 from training.pipeline import build_pipeline
 from training.pipeline import slim
 
@@ -137,7 +138,7 @@ FIXTURE_TEXTS = [
     "Ｓｔｕｐｉｄ  ʏᴏᴜ 😀 مرحبا 你好",
     "shit " * 2000,
     "idiot\ue000you",  # the batch separator inside a text: the slow path must agree
-    *(Path(__file__).parent / "fixtures" / "neutral_identity.txt").read_text().splitlines(),
+    *neutral_identity()[::40],
 ]
 
 
@@ -154,7 +155,7 @@ def test_fast_path_equals_the_pipeline(classifier):
 def test_fast_path_stays_exact_when_the_word_cache_overflows(model_dir, monkeypatch):
     import moderator.classifier
 
-    monkeypatch.setattr(moderator.classifier, "_GRAM_CACHE_SIZE", 3)
+    monkeypatch.setattr(moderator.classifier.model, "_GRAM_CACHE_SIZE", 3)
     fresh = Classifier.load(model_dir)
     texts = [normalise(t) for t in FIXTURE_TEXTS]
     expected = fresh.pipeline.predict_proba(texts)

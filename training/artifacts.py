@@ -211,7 +211,8 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
     if neutral:
         lines.append(
             f"{neutral['false_flags']} of {neutral['n']} neutral sentences that mention an "
-            f"identity (tests/fixtures/neutral_identity.txt) cross a hold threshold "
+            f"identity (training/eval/, our own templates x identity terms, never trained on) "
+            f"cross a hold threshold "
             f"({neutral['false_flag_rate']:.1%})."
         )
         if neutral["flagged"]:
