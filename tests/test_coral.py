@@ -453,9 +453,8 @@ def queue_event(kind: str, coral_id: str, status: str, story_id: str = "story-1"
 
 
 def test_a_decision_in_corals_queue_becomes_a_label(
-    client, engine, site_id, phase_secret, webhook_secret, tmp_path, config
+    client, engine, site_id, phase_secret, webhook_secret, tmp_path, config, hold_all
 ):
-    set_words(engine, "suspect", ["kitten"])
     post_phase(client, site_id, phase_request("a kitten comment"), phase_secret)
     entered = post_event(
         client, site_id, queue_event("ENTERED", "coral-c1", "SYSTEM_WITHHELD"), webhook_secret
@@ -482,9 +481,9 @@ def test_a_decision_in_corals_queue_becomes_a_label(
 
 
 def test_two_candidates_on_one_story_are_not_guessed(
-    client, engine, site_id, phase_secret, webhook_secret
+    client, engine, site_id, phase_secret, webhook_secret, hold_all
 ):
-    set_words(engine, "suspect", ["kitten"])
+    # hold_all: every comment is held (thresholds hold 0, reject 1), so both are candidates.
     post_phase(client, site_id, phase_request("kitten one"), phase_secret)
     post_phase(client, site_id, phase_request("kitten two"), phase_secret)
     post_event(
@@ -494,9 +493,8 @@ def test_two_candidates_on_one_story_are_not_guessed(
 
 
 def test_other_stories_and_events_are_acknowledged_and_ignored(
-    client, engine, site_id, phase_secret, webhook_secret
+    client, engine, site_id, phase_secret, webhook_secret, hold_all
 ):
-    set_words(engine, "suspect", ["kitten"])
     post_phase(client, site_id, phase_request("kitten one"), phase_secret)
     other_story = queue_event("ENTERED", "coral-y", "SYSTEM_WITHHELD", story_id="story-2")
     assert post_event(client, site_id, other_story, webhook_secret).status_code == 204
