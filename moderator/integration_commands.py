@@ -1,5 +1,8 @@
 """`moderator sites coral-secret|set` and `moderator webhooks ...`: Coral, Perspective and
 webhook settings from the command line (registered on cli.py's groups).
+
+Imports stay inside the commands: `moderator serve` must not load prometheus-client before
+it has set up metrics for its workers (config.share_metrics_across_workers).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from moderator.cli import _config
 from moderator.cli import _migrated_engine
 from moderator.cli import cli
 from moderator.cli import sites
-from moderator.perspective.scores import coral_threshold
 
 #: What a Coral site configures, by secret kind: the route Coral is pointed at.
 CORAL_ROUTES = {"phase": "coral_phase", "webhook": "coral_webhook"}
@@ -123,6 +125,8 @@ def sites_set(name, unsupported_language, perspective_reflects_decision) -> None
     on = "on" if site.perspective_reflects_decision else "off"
     click.echo(f"{site.name}: perspective_reflects_decision {on}")
     if site.perspective_reflects_decision:
+        from moderator.perspective.scores import coral_threshold
+
         hold = _toxicity_hold(site)
         if hold is not None:
             click.echo(

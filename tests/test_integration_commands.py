@@ -119,3 +119,14 @@ def test_set_options_rejects_wrong_types(engine, site_key):
         sites.set_options(conn, "example", perspective_reflects_decision="yes")
     with pytest.raises(sites.SiteError), storage.transaction(engine) as conn:
         sites.set_options(conn, "example", colour="blue")
+
+
+def test_the_command_line_does_not_load_prometheus_before_serve_sets_it_up():
+    # serve shares metrics across gunicorn workers only if prometheus-client is not imported
+    # yet when it starts (config.share_metrics_across_workers).
+    import subprocess
+    import sys
+
+    code = "import sys, moderator.cli; print('prometheus_client' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
