@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import astuple
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -29,14 +28,12 @@ from moderator.policy import Category
 from moderator.policy import Decision
 from moderator.policy import RuleHit
 from moderator.policy import Threshold
+from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
-from moderator.rules import policy_allow_words
-from moderator.rules import policy_block_words
 from moderator.rules import policy_wordlist
 from moderator.storage import comments as comments_store
 from moderator.storage import webhooks as webhooks_store
 from moderator.text import normalise
-from moderator.text import normalise_with_offsets
 from moderator.text import sentences
 
 if TYPE_CHECKING:
@@ -59,7 +56,9 @@ class SiteRules:
     allow: frozenset[str] = frozenset()
 
     def unmask(self, normalised: str) -> str:
-        """The normalised text without allow-listed words, so they never trigger by themselves."""
+        """The text the classifier scores: without allow-listed words, so they never trigger
+        by themselves, nor words a context rule excuses (`the bitch had puppies`)."""
+        normalised = self.wordlist.mask_excused(normalised)
         if not self.allow:
             return normalised
         return _allow_pattern(self.allow).sub(" ", normalised)
@@ -105,34 +104,32 @@ class Moderation:
         block: Iterable[str] | None = None,
         suspect: Iterable[str] = (),
         allow: Iterable[str] = (),
+        wordlist_action: str = WORDLIST_ACTIONS[0],
     ) -> SiteRules:
         """A site's rules from its stored settings, compiled once and cached.
 
-        `thresholds` overrides the model's defaults category by category; `block=None`
-        keeps the default policy's list (better-profanity's, minus data/default_allow.txt),
-        and a site's own block and suspect words are added to it.
+        `thresholds` overrides the model's defaults category by category. The default list
+        (data/default_words.tsv) always applies: its reject-tier words reject under
+        `wordlist_action="reject"` and hold under `"hold"`, its hold-tier words hold at most.
+        A site's own block words always reject, its suspect words hold, its allow words never
+        trigger (rules/defaults.py).
         """
         key = (
             _freeze(thresholds),
-            None if block is None else tuple(block),
+            tuple(block or ()),
             tuple(suspect),
             tuple(allow),
+            wordlist_action,
         )
         rules = self._site_rules.get(key)
         if rules is not None:
             return rules
         merged = dict(self.default_rules.thresholds)
         merged.update(policy.thresholds_from_dict(thresholds or {}))
-        if not (key[1] or key[2] or key[3]):
+        if not (key[1] or key[2] or key[3]) and wordlist_action == WORDLIST_ACTIONS[0]:
             wordlist = self.default_rules.wordlist
         else:
-            # A site's own block or suspect word wins over the default allow list.
-            listed = {w.split(":", 1)[0].strip().lower() for w in (*(key[1] or ()), *key[2])}
-            wordlist = WordList.compile(
-                block=policy_block_words() + list(key[1] or ()),
-                suspect=key[2],
-                allow=[w for w in policy_allow_words() if w not in listed] + list(key[3]),
-            )
+            wordlist = policy_wordlist(wordlist_action, key[1], key[2], key[3])
         rules = SiteRules(
             thresholds=merged,
             wordlist=wordlist,
@@ -239,23 +236,12 @@ class Moderation:
             return [None] * len(normalised)
 
     def _hits(self, text: str, normalised: str, rules: SiteRules) -> list[RuleHit]:
-        """Word-list hits with spans in the original text.
+        """Word-list hits with spans in the original text, context rules applied.
 
-        The lists are matched once, on the normalised text, so disguised words (`f u c k`,
-        `sh1t`, zero-width joins, look-alike letters) hit like plain ones; spans are mapped
-        back through the alignment, which a flagged comment's explanation reuses (cached).
+        Matched once on the normalised text (disguised words hit like plain ones) and mapped
+        back to `text` by `WordList.check_comment`.
         """
-        hits = rules.wordlist.check(normalised)
-        if not hits or normalised == text:
-            return hits
-        if text.isascii() and normalised == text.lower():
-            return [RuleHit(text[h.start : h.end], *astuple(h)[1:]) for h in hits]
-        aligned = normalise_with_offsets(text)
-        mapped = []
-        for h in hits:
-            start, end = aligned.original_span(h.start, h.end)
-            mapped.append(RuleHit(text[start:end], start, end, h.kind, h.category))
-        return mapped
+        return rules.wordlist.check_comment(text, normalised)
 
     def _explainer(self, text: str, rules: SiteRules, best: _Scored) -> policy.Explainer | None:
         classifier = self.classifier
@@ -349,9 +335,10 @@ def rules_for(moderation: Moderation, site: Site) -> SiteRules:
     """The site's compiled rules from its stored settings (cached by Moderation)."""
     return moderation.site_rules(
         site.thresholds,
-        block=site.block_words or None,
+        block=site.block_words,
         suspect=site.suspect_words,
         allow=site.allow_words,
+        wordlist_action=site.wordlist_action,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import joblib
@@ -264,3 +265,26 @@ def test_load_refuses_bad_thresholds(model_dir, tmp_path):
 def test_load_refuses_a_missing_directory(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         Classifier.load(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("never", ["muslims", [1, 2], {"a": 1}])
+def test_load_refuses_a_bad_never_list(model_dir, tmp_path, never):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    meta["explain"]["never"] = never
+    (copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="explain.never"):
+        Classifier.load(copy)
+
+
+def test_explanations_never_name_a_function_word_or_a_listed_group(model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    meta["explain"]["never"] = ["idiot"]
+    (copy / "model.json").write_text(json.dumps(meta))
+    blinded = Classifier.load(copy)
+    words, _ = blinded.explain("you are an idiot and a moron", Category.TOXICITY)
+    assert "idiot" not in [w.lower() for w in words]
+    assert not {w.lower() for w in words} & {"you", "are", "an", "and", "a"}

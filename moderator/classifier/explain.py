@@ -6,7 +6,9 @@ the whitespace-separated word it is in, split evenly among the tokens inside). `
 computes every token's contribution to every category once per text; `select()` then picks,
 for one category, the words a moderator should read as that category's reason:
 
-- never a function word (data/reason_stopwords.txt: "you", "your", "should", "all", "are");
+- never a function word (data/reason_stopwords.txt: "you", "your", "should", "all", "are"),
+  nor a group's name (model.json's explain.never, written at training time from the identity
+  terms: an attack on "Muslims" names them as its target, they are not its offensive words);
 - of that category's own type: for every category but toxicity, the word's calibrated
   contribution (contribution x the category's Platt slope) must be at least `type_ratio` of
   its largest calibrated contribution to any other specific category. "idiot" raises the
@@ -89,7 +91,7 @@ def analyse(clf: Classifier, original: str) -> Analysis:
                     token.append(i)
                     share.append(each)
         values = per_feature[feature] * np.array(share)[:, None]
-        np.add.at(contributions, np.array(token, dtype=np.intp), values)
+        contributions += _sum_rows(np.array(token, dtype=np.intp), values, len(tokens))
     if clf._chars:
         chars = normalised.text.lower() if clf._char_lowercase else normalised.text
         chunks = list(_CHUNK.finditer(chars))
@@ -104,8 +106,7 @@ def analyse(clf: Classifier, original: str) -> Analysis:
             weights = (w / math.sqrt(w @ w) / counts)[inverse]
             per_gram = weights[:, None] * clf._char_coef_t[occurrences]
             gram_chunk = np.repeat(np.arange(len(chunks)), [len(g) for g in grams])
-            per_chunk = np.zeros((len(chunks), len(clf._names)))
-            np.add.at(per_chunk, gram_chunk, per_gram)
+            per_chunk = _sum_rows(gram_chunk, per_gram, len(chunks))
             # \w tokens never contain whitespace, so each lies inside exactly one chunk.
             starts = np.array([m.start() for m in chunks])
             token_chunk = np.searchsorted(starts, [m.start() for m in matches], "right") - 1
@@ -114,13 +115,21 @@ def analyse(clf: Classifier, original: str) -> Analysis:
     return Analysis(original, normalised, matches, tokens, contributions)
 
 
+def _sum_rows(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """out[i] = sum of values[k] where index[k] == i, column by column (np.add.at is slow)."""
+    out = np.empty((n, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(index, values[:, j], minlength=n)
+    return out
+
+
 def select(
     clf: Classifier, a: Analysis, j: int, top: int = 5
 ) -> tuple[list[str], list[tuple[int, int]]]:
     """Category j's reason words in `a` with their spans in the original (see module doc)."""
     if not a.tokens:
         return [], []
-    skip = stopwords()
+    skip = stopwords() | clf.never_reasons
     by_word: dict[str, np.ndarray] = {}
     for token, row in zip(a.tokens, a.contributions, strict=True):
         if token in skip or not any(c.isalpha() for c in token):

@@ -76,6 +76,10 @@ class Classifier:
         self.min_contribution = float(settings.get("min_contribution", MIN_CONTRIBUTION))
         self.min_share = float(settings.get("min_share", MIN_SHARE))
         self.type_ratio = float(settings.get("type_ratio", TYPE_RATIO))
+        never = settings.get("never", [])
+        if not isinstance(never, list) or not all(isinstance(w, str) for w in never):
+            raise ModelLoadError("model.json explain.never must be a list of words")
+        self.never_reasons = frozenset(w.lower() for w in never)
         self._compile(pipeline)
 
     @classmethod

@@ -15,6 +15,8 @@ from moderator.storage import utc
 from moderator.storage.tables import sites
 
 WORD_LISTS = ("block", "suspect", "allow")
+#: A site's `wordlist_action`: what the default list's reject-tier words do (first: default).
+WORDLIST_ACTIONS = ("reject", "hold")
 
 
 class SiteError(ValueError):
@@ -38,6 +40,7 @@ class Site:
     unsupported_language: str = "hold"
     #: Perspective door: TOXICITY at least the hold/reject threshold when we hold/reject.
     perspective_reflects_decision: bool = False
+    wordlist_action: str = WORDLIST_ACTIONS[0]
 
     @property
     def active(self) -> bool:
@@ -49,7 +52,7 @@ class Site:
         return getattr(self, f"{kind}_words")
 
     def settings(self) -> dict:
-        """Thresholds and word lists, as written to the audit log."""
+        """Thresholds, word lists and wordlist_action, as `sites list --json` shows them."""
         return {
             "thresholds": self.thresholds,
             "block_words": list(self.block_words),
@@ -57,6 +60,7 @@ class Site:
             "allow_words": list(self.allow_words),
             "unsupported_language": self.unsupported_language,
             "perspective_reflects_decision": self.perspective_reflects_decision,
+            "wordlist_action": self.wordlist_action,
         }
 
 
@@ -73,6 +77,7 @@ def _site(row) -> Site:
         allow_words=tuple(row.allow_words or ()),
         unsupported_language=row.unsupported_language,
         perspective_reflects_decision=bool(row.perspective_reflects_decision),
+        wordlist_action=row.wordlist_action,
     )
 
 
@@ -93,6 +98,7 @@ def create_site(
                 block_words=[],
                 suspect_words=[],
                 allow_words=[],
+                wordlist_action=WORDLIST_ACTIONS[0],
             )
         ).inserted_primary_key[0]
     except exc.IntegrityError:
@@ -214,5 +220,26 @@ def set_options(conn: Connection, name: str, actor: str = audit.CLI_ACTOR, **val
         site_id=site.id,
         before={k: getattr(site, k) for k in values},
         after=dict(values),
+    )
+    return get_site(conn, site.id)
+
+
+def set_wordlist_action(
+    conn: Connection, name: str, action: str, actor: str = audit.CLI_ACTOR
+) -> Site:
+    """Set what the default word list's reject-tier words do for a site; audit it."""
+    if action not in WORDLIST_ACTIONS:
+        raise SiteError(
+            f"wordlist action must be one of {', '.join(WORDLIST_ACTIONS)}, not {action!r}"
+        )
+    site = require_site(conn, name)
+    conn.execute(sites.update().where(sites.c.id == site.id).values(wordlist_action=action))
+    audit.record(
+        conn,
+        actor,
+        "site.wordlist_action",
+        site_id=site.id,
+        before={"wordlist_action": site.wordlist_action},
+        after={"wordlist_action": action},
     )
     return get_site(conn, site.id)

@@ -65,6 +65,9 @@ sites = Table(
         server_default=false(),
     ),
     CheckConstraint("unsupported_language IN ('hold', 'allow')", name="unsupported_language"),
+    # What the default word list's reject-tier words do for this site (rules/defaults.py).
+    Column("wordlist_action", String(10), nullable=False, server_default=text("'reject'")),
+    CheckConstraint("wordlist_action IN ('reject', 'hold')", name="wordlist_action"),
 )
 
 comments = Table(
