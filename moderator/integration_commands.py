@@ -245,13 +245,13 @@ def webhooks_remove(endpoint_id, yes) -> None:
 def webhooks_deliveries(site, status, limit, as_json) -> None:
     """The newest deliveries with their attempts: status code or error, duration."""
     from moderator.storage import isoformat
+    from moderator.storage import outbox
     from moderator.storage import sites as site_store
-    from moderator.storage import webhooks as store
 
     def read(conn):
         site_id = site_store.require_site(conn, site).id if site else None
-        found = store.list_deliveries(conn, site_id=site_id, status=status, limit=limit)
-        return found, store.attempts_of(conn, [d.id for d in found])
+        found = outbox.list_deliveries(conn, site_id=site_id, status=status, limit=limit)
+        return found, outbox.attempts_of(conn, [d.id for d in found])
 
     found, attempts = _run(read)
     for delivery in found:
@@ -288,9 +288,9 @@ def webhooks_deliveries(site, status, limit, as_json) -> None:
 @click.argument("delivery_id")
 def webhooks_retry(delivery_id) -> None:
     """Send a failed delivery again now, with a fresh round of retries."""
-    from moderator.storage import webhooks as store
+    from moderator.storage import outbox
 
-    delivery = _run(lambda conn: store.retry_delivery(conn, delivery_id))
+    delivery = _run(lambda conn: outbox.retry_delivery(conn, delivery_id))
     click.echo(f"delivery {delivery.id} queued again")
 
 

@@ -32,7 +32,7 @@ from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
 from moderator.rules import policy_wordlist
 from moderator.storage import comments as comments_store
-from moderator.storage import webhooks as webhooks_store
+from moderator.storage import outbox
 from moderator.text import normalise
 from moderator.text import sentences
 
@@ -411,7 +411,7 @@ def _announce(conn, row: comments_store.Comment) -> None:
     """Queue the site's comment.held / comment.rejected webhooks, in the storing transaction."""
     if row.decision in ("hold", "reject"):
         event = "comment.held" if row.decision == "hold" else "comment.rejected"
-        webhooks_store.enqueue(conn, row.site_id, event, row.id, webhooks_store.decision_data(row))
+        outbox.enqueue(conn, row.site_id, event, row.id, outbox.decision_data(row))
 
 
 def _model_for(decision: Decision, moderation: Moderation) -> str | None:

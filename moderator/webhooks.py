@@ -2,7 +2,7 @@
 
 Every decision that holds or rejects a comment, and every human decision, writes one row per
 subscribed endpoint into `webhook_deliveries` in the decision's own transaction
-(storage/webhooks.py). This worker sends them: `webhook-id` (the same on every retry),
+(storage/outbox.py). This worker sends them: `webhook-id` (the same on every retry),
 `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>` made by the
 `standardwebhooks` package, so receivers verify with any Standard Webhooks library. A
 delivery is done on a 2xx; anything else (a refused connection, a timeout, a 5xx, a 3xx: we
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from moderator import storage
+from moderator.storage import outbox
 from moderator.storage import webhooks as store
 
 log = logging.getLogger(__name__)
@@ -117,19 +118,19 @@ def deliver_due(
     engine: Engine,
     *,
     limit: int = BATCH,
-    backoff: tuple[float, ...] = store.BACKOFF,
+    backoff: tuple[float, ...] = outbox.BACKOFF,
     timeout: float = TIMEOUT,
     clock: Callable[[], dt.datetime] = storage.now,
 ) -> int:
     """Send every due delivery once (up to `limit`); returns how many were attempted."""
     with storage.transaction(engine) as conn:
-        due = store.due_deliveries(conn, clock(), limit)
+        due = outbox.due_deliveries(conn, clock(), limit)
     sent = 0
     for delivery_id in due:
         with storage.transaction(engine) as conn:
-            if not store.claim(conn, delivery_id, clock(), LEASE):
+            if not outbox.claim(conn, delivery_id, clock(), LEASE):
                 continue
-            delivery = store.get_delivery(conn, delivery_id)
+            delivery = outbox.get_delivery(conn, delivery_id)
             endpoint = store.get_endpoint(conn, delivery.endpoint_id)
         if endpoint is None or not endpoint.active:
             outcome = Outcome(None, "endpoint removed", 0)
@@ -139,7 +140,7 @@ def deliver_due(
             outcome = post(endpoint.url, body, headers, timeout)
             backoff_now = backoff
         with storage.transaction(engine) as conn:
-            updated = store.record_attempt(
+            updated = outbox.record_attempt(
                 conn,
                 delivery,
                 at=clock(),
@@ -168,7 +169,7 @@ def run(
     poll_seconds: float = 1.0,
     stop: threading.Event | None = None,
     parent_pid: int | None = None,
-    backoff: tuple[float, ...] = store.BACKOFF,
+    backoff: tuple[float, ...] = outbox.BACKOFF,
 ) -> None:
     """Deliver until `stop` is set (or the parent process is gone); database outages wait."""
     stop = stop or threading.Event()

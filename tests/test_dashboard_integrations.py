@@ -7,6 +7,7 @@ import pytest
 
 from moderator import storage
 from moderator import webhooks as worker
+from moderator.storage import outbox
 from moderator.storage import secrets
 from moderator.storage import sites
 from moderator.storage import webhooks as store
@@ -180,7 +181,7 @@ def test_deliveries_page_shows_attempts_and_retries_failed_ones(admin, engine, s
     with storage.transaction(engine) as conn:
         # Port 9 (discard) on loopback refuses the connection: a real failed attempt.
         store.add_endpoint(conn, site_id, "http://127.0.0.1:9/hook")
-        [message] = store.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
+        [message] = outbox.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
     worker.deliver_due(engine, backoff=())
     html = admin.client.get("/dashboard/webhooks?status=failed").get_data(as_text=True)
     assert message in html and "comment.held" in html and "Retry now" in html
@@ -188,7 +189,7 @@ def test_deliveries_page_shows_attempts_and_retries_failed_ones(admin, engine, s
     response = admin.post(f"/dashboard/webhooks/{message}/retry", {})
     assert response.status_code == 303
     with storage.reading(engine) as conn:
-        assert store.get_delivery(conn, message).status == "pending"
+        assert outbox.get_delivery(conn, message).status == "pending"
 
 
 @pytest.mark.parametrize("query", ["?status=lost", "?site=abc", "?site=-1"])

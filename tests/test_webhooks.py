@@ -22,6 +22,7 @@ from standardwebhooks import WebhookVerificationError
 
 from moderator import storage
 from moderator import webhooks as worker
+from moderator.storage import outbox
 from moderator.storage import sites
 from moderator.storage import webhooks as store
 from moderator.storage.tables import webhook_deliveries
@@ -193,7 +194,7 @@ def test_a_human_decision_is_comment_decided_with_the_note_when_chosen(
 def test_outbox_rows_share_the_decisions_transaction(engine, site_id, receiver):
     add_endpoint(engine, site_id, receiver.url)
     with pytest.raises(RuntimeError), storage.transaction(engine) as conn:
-        store.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
+        outbox.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
         raise RuntimeError("the decision failed to store")
     assert deliveries(engine) == []
 
@@ -225,7 +226,7 @@ def test_a_receiver_that_is_down_for_a_while_loses_nothing(client, engine, heade
     rows = deliveries(engine)
     assert {(r.status, r.attempts) for r in rows} == {("delivered", 3)}
     with storage.reading(engine) as conn:
-        tried = store.attempts_of(conn, [r.id for r in rows])
+        tried = outbox.attempts_of(conn, [r.id for r in rows])
     for attempts in tried.values():
         assert [a.status_code for a in attempts] == [None, None, 204]
         assert all(a.error for a in attempts[:2])
@@ -238,7 +239,7 @@ def test_non_2xx_answers_are_retried_and_redirects_not_followed(engine, site_id,
     add_endpoint(engine, site_id, receiver.url)
     receiver.status = status
     with storage.transaction(engine) as conn:
-        store.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
+        outbox.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
     worker.deliver_due(engine, backoff=FAST)
     [row] = deliveries(engine)
     assert (row.status, row.last_status, row.last_error) == ("pending", status, f"HTTP {status}")
@@ -249,14 +250,14 @@ def test_after_the_last_retry_it_fails_and_can_be_retried_by_hand(engine, site_i
     add_endpoint(engine, site_id, receiver.url)
     receiver.status = 500
     with storage.transaction(engine) as conn:
-        store.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
+        outbox.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
     worker.deliver_due(engine, backoff=(0.0,))
     worker.deliver_due(engine, backoff=(0.0,))
     [row] = deliveries(engine)
     assert (row.status, row.attempts) == ("failed", 2)
     receiver.status = 200
     with storage.transaction(engine) as conn:
-        store.retry_delivery(conn, row.id)
+        outbox.retry_delivery(conn, row.id)
     worker.deliver_due(engine)
     [row] = deliveries(engine)
     assert row.status == "delivered"
@@ -267,11 +268,11 @@ def test_a_claimed_delivery_is_not_sent_twice(engine, site_id, receiver):
 
     add_endpoint(engine, site_id, receiver.url)
     with storage.transaction(engine) as conn:
-        [message] = store.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
+        [message] = outbox.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
     at = storage.now()
     with storage.transaction(engine) as conn:
-        assert store.claim(conn, message, at, dt.timedelta(seconds=60))
-        assert not store.claim(conn, message, at, dt.timedelta(seconds=60))
+        assert outbox.claim(conn, message, at, dt.timedelta(seconds=60))
+        assert not outbox.claim(conn, message, at, dt.timedelta(seconds=60))
     assert worker.deliver_due(engine) == 0  # another worker holds it
     later = at + dt.timedelta(seconds=61)
     assert worker.deliver_due(engine, clock=lambda: later) == 1  # its claim lapsed
@@ -280,7 +281,7 @@ def test_a_claimed_delivery_is_not_sent_twice(engine, site_id, receiver):
 def test_removing_an_endpoint_fails_its_pending_deliveries(engine, site_id, receiver):
     endpoint = add_endpoint(engine, site_id, receiver.url)
     with storage.transaction(engine) as conn:
-        store.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
+        outbox.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
         store.disable_endpoint(conn, endpoint.id)
     assert worker.deliver_due(engine) == 0
     [row] = deliveries(engine)
@@ -291,7 +292,7 @@ def test_removing_an_endpoint_fails_its_pending_deliveries(engine, site_id, rece
 def test_signatures_use_the_endpoints_own_secret(engine, site_id, receiver):
     endpoint = add_endpoint(engine, site_id, receiver.url)
     with storage.transaction(engine) as conn:
-        store.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
+        outbox.enqueue(conn, site_id, "comment.held", "c-1", {"id": "c-1"})
     worker.deliver_due(engine)
     headers_seen, body = receiver.received[0]
     with pytest.raises(WebhookVerificationError):

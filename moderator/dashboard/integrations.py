@@ -25,6 +25,7 @@ from moderator.dashboard.forms import clean_text
 from moderator.dashboard.forms import int_arg
 from moderator.perspective.scores import coral_threshold
 from moderator.policy import Category
+from moderator.storage import outbox
 from moderator.storage import secrets as secret_store
 from moderator.storage import sites as site_store
 from moderator.storage import webhooks as webhook_store
@@ -186,11 +187,9 @@ def webhook_deliveries():
         bad("status must be pending, delivered or failed")
     site_id = int_arg(request.args, "site", default=None, high=2**31 - 1)
     with storage.reading(engine()) as conn:
-        found = webhook_store.list_deliveries(
-            conn, site_id=site_id, status=status, limit=DELIVERY_PAGE
-        )
-        attempts = webhook_store.attempts_of(conn, [d.id for d in found])
-        counts = webhook_store.counts(conn)
+        found = outbox.list_deliveries(conn, site_id=site_id, status=status, limit=DELIVERY_PAGE)
+        attempts = outbox.attempts_of(conn, [d.id for d in found])
+        counts = outbox.counts(conn)
         names = {s.id: s.name for s in site_store.list_sites(conn)}
         endpoints = {e.id: e for e in webhook_store.list_endpoints(conn)}
     return render_template(
@@ -211,7 +210,7 @@ def webhook_retry(delivery_id: str):
     """Admins: send a failed delivery again now."""
     try:
         with storage.transaction(engine()) as conn:
-            webhook_store.retry_delivery(conn, delivery_id[:40], actor=current_user.username)
+            outbox.retry_delivery(conn, delivery_id[:40], actor=current_user.username)
     except webhook_store.WebhookError as problem:
         bad(str(problem))
     flash(f"Delivery {delivery_id[:40]} queued again.", "success")

@@ -30,8 +30,8 @@ from moderator.policy import CATEGORIES
 from moderator.storage import audit
 from moderator.storage import isoformat
 from moderator.storage import now
+from moderator.storage import outbox
 from moderator.storage import utc
-from moderator.storage import webhooks
 from moderator.storage.tables import audit_log
 from moderator.storage.tables import comments
 from moderator.storage.tables import sites
@@ -337,12 +337,12 @@ def decide_comment(
         return DecisionOutcome(current, ok=False, problem=problem)
     after = get_comment(conn, comment_id)
     # In this transaction: the site hears of the decision exactly when it is recorded.
-    webhooks.enqueue(
+    outbox.enqueue(
         conn,
         after.site_id,
         "comment.decided",
         after.id,
-        webhooks.human_decision_data(after),
+        outbox.human_decision_data(after),
         note=after.note,
     )
     audit.record(
