@@ -36,11 +36,11 @@ class Site:
     block_words: tuple[str, ...]
     suspect_words: tuple[str, ...]
     allow_words: tuple[str, ...]
+    wordlist_action: str = WORDLIST_ACTIONS[0]
     #: `hold` (default) or `allow` a comment in a language the model wasn't trained for.
     unsupported_language: str = "hold"
     #: Perspective door: TOXICITY at least the hold/reject threshold when we hold/reject.
     perspective_reflects_decision: bool = False
-    wordlist_action: str = WORDLIST_ACTIONS[0]
 
     @property
     def active(self) -> bool:
