@@ -195,8 +195,6 @@ def serve(host: str, port: int, workers: int, dev: bool, webhook_worker: bool) -
 
     Reads every setting from the environment (see the README's Configuration section).
     """
-    if webhook_worker:
-        _start_webhook_worker()
     import dataclasses
 
     from moderator import create_app
@@ -206,6 +204,9 @@ def serve(host: str, port: int, workers: int, dev: bool, webhook_worker: bool) -
     config = dataclasses.replace(config, secret_key=config.resolved_secret_key())
     _migrated_engine(config).dispose()
     click.echo(f"database {_safe_url(config.database_url)} is up to date", err=True)
+    if webhook_worker:
+        # After the migration: the worker would otherwise migrate the same fresh database.
+        _start_webhook_worker()
     if dev:
         create_app(config).run(host=host, port=port, debug=False, use_reloader=False)
         return
