@@ -58,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator.config import Config
     from moderator.errors import rate_limited
     from moderator.errors import register_error_handlers
+    from moderator.routing import LanguageModels
     from moderator.service import Moderation
 
     if config is None:
@@ -80,7 +81,8 @@ def create_app(config: Config | None = None) -> Flask:
         # Comments are still decided: each is then recorded without a language.
         log.exception("language identifier not loaded; languages will not be identified")
         identifier = None
-    moderation = Moderation(classifier, identifier=identifier)
+    others = LanguageModels.from_folder(config.language_models_folder(), config.model_path)
+    moderation = Moderation(classifier, identifier=identifier, others=others)
 
     register_error_handlers(app)
     # Before the limiter, so requests it turns away are timed and counted too.

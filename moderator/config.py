@@ -63,6 +63,13 @@ class Config:
         "Model directory (model.joblib + model.json). Default: the shipped models/default.",
         factory=lambda: PROJECT_ROOT / "models" / "default",
     )
+    language_models: str | None = _setting(
+        "MODERATOR_LANGUAGE_MODELS",
+        "Folder whose subfolders hold the other languages' models (each model.json names its "
+        "language); each is loaded on its language's first comment. Empty: English only. "
+        "Default: the folder of MODERATOR_MODEL_PATH (the shipped models/de, pt, tr).",
+        default=None,
+    )
     secret_key: str | None = _setting(
         "MODERATOR_SECRET_KEY",
         "Flask secret key (sessions, CSRF). Default: generated on first run and kept in "
@@ -141,6 +148,12 @@ class Config:
                 continue
             values[f.name] = _parse(f, raw.strip())
         return cls(**values)
+
+    def language_models_folder(self) -> Path | None:
+        """Where the other languages' models are looked for; None: English only."""
+        if self.language_models is None:
+            return self.model_path.parent
+        return Path(self.language_models).expanduser() if self.language_models else None
 
     def resolved_secret_key(self) -> str:
         """The configured secret key, or the one generated on first run in the instance folder."""
@@ -236,6 +249,8 @@ def _parse(f: dataclasses.Field, raw: str):
     env = f.metadata["env"]
     if f.name in ("instance_path", "model_path"):
         return Path(raw).expanduser()
+    if f.name == "language_models":
+        return raw.strip()  # empty: no other language's model
     if f.name == "session_cookie_secure":
         if raw.lower() not in _BOOLEANS:
             raise ConfigError(f"{env} must be true or false, got {raw!r}")
@@ -281,6 +296,8 @@ def _default_text(f: dataclasses.Field) -> str:
         return "instance/"
     if f.name == "model_path":
         return "models/default"
+    if f.name == "language_models":
+        return "the folder of MODERATOR_MODEL_PATH"
     if f.name == "database_url":
         return "sqlite:///<instance>/moderator.sqlite3"
     if f.name == "secret_key":

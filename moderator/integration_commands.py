@@ -111,16 +111,27 @@ def sites_coral_secret(name, kind, secret, expires_in, label) -> None:
     type=click.Choice(["on", "off"]),
     help="Perspective door: make TOXICITY follow our decision (for Coral's one threshold).",
 )
-def sites_set(name, unsupported_language, perspective_reflects_decision) -> None:
-    """Show or change site NAME's language policy and Perspective setting."""
+@click.option(
+    "--languages",
+    metavar="CODES|all",
+    help="Languages the site accepts, comma-separated ISO 639-1 codes (e.g. en,de; the first "
+    "is assumed for comments whose language can't be told); others get --unsupported-language. "
+    "`all` (the default) accepts every language the service has a model for.",
+)
+def sites_set(name, unsupported_language, perspective_reflects_decision, languages) -> None:
+    """Show or change site NAME's languages, language policy and Perspective setting."""
     from moderator.storage import sites as site_store
 
     values: dict = {}
+    if languages is not None:
+        codes = [c.strip().lower() for c in languages.split(",") if c.strip()]
+        values["languages"] = None if codes == ["all"] else codes
     if unsupported_language is not None:
         values["unsupported_language"] = unsupported_language
     if perspective_reflects_decision is not None:
         values["perspective_reflects_decision"] = perspective_reflects_decision == "on"
     site = _run(lambda conn: site_store.set_options(conn, name, **values))
+    click.echo(f"{site.name}: languages {','.join(site.languages) if site.languages else 'all'}")
     click.echo(f"{site.name}: unsupported_language {site.unsupported_language}")
     on = "on" if site.perspective_reflects_decision else "off"
     click.echo(f"{site.name}: perspective_reflects_decision {on}")

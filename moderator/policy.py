@@ -159,6 +159,8 @@ class Decision:
     action: Action
     scores: dict[str, float] = field(default_factory=dict)
     reasons: tuple[Reason, ...] = ()
+    #: `name@version` of the model that scored it when that isn't the main (English) one.
+    model: str | None = None
 
     def to_dict(self) -> dict:
         """`{"decision", "scores", "reasons"}`, the `moderator score` line and the API's core."""

@@ -47,6 +47,8 @@ class CommentIn:
     door: str | None = None
     #: Ids another system gave the comment, stored with it (Coral's story, tenant, ...).
     context: dict | None = None
+    #: The language the client declared (a Perspective request's `languages`); None: detect.
+    language: str | None = None
 
 
 @dataclass(frozen=True)

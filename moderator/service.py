@@ -39,6 +39,7 @@ from moderator.text import sentences
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from moderator.routing import LanguageModels
     from moderator.schemas import CommentIn
     from moderator.storage.sites import Site
 
@@ -84,6 +85,8 @@ class Moderation:
         wordlist: WordList | None = None,
         identifier: LanguageIdentifier | None = None,
         languages: Sequence[str] = SUPPORTED_LANGUAGES,
+        others: LanguageModels | None = None,
+        default_words: bool = True,
     ) -> None:
         self.classifier = classifier
         #: The language comments are normalised for: the classifier's (English without one).
@@ -92,11 +95,16 @@ class Moderation:
         self.identifier = identifier
         #: The languages the model was trained for; others get the site's language policy.
         self.languages = tuple(languages)
+        #: The other languages' models (moderator.routing), each loaded on first use.
+        self.others = others
+        #: False for another language's engine: the default word list is English, so only a
+        #: site's own lists apply.
+        self.default_words = default_words
         if thresholds is None:
             thresholds = classifier.thresholds if classifier is not None else {}
-        self.default_rules = SiteRules(
-            thresholds=dict(thresholds), wordlist=wordlist or policy_wordlist()
-        )
+        if wordlist is None:
+            wordlist = policy_wordlist() if default_words else WordList.compile(block=())
+        self.default_rules = SiteRules(thresholds=dict(thresholds), wordlist=wordlist)
         self._site_rules: dict[tuple, SiteRules] = {}
 
     @property
@@ -131,8 +139,15 @@ class Moderation:
         if rules is not None:
             return rules
         merged = dict(self.default_rules.thresholds)
-        merged.update(policy.thresholds_from_dict(thresholds or {}))
-        if not (key[1] or key[2] or key[3]) and wordlist_action == WORDLIST_ACTIONS[0]:
+        overrides = policy.thresholds_from_dict(thresholds or {})
+        if self.classifier is not None:
+            # A category this model doesn't score has no threshold to override.
+            scored = set(self.classifier.categories)
+            overrides = {c: t for c, t in overrides.items() if str(c) in scored}
+        merged.update(overrides)
+        if not self.default_words:
+            wordlist = WordList.compile(block=key[1], suspect=key[2], allow=key[3])
+        elif not (key[1] or key[2] or key[3]) and wordlist_action == WORDLIST_ACTIONS[0]:
             wordlist = self.default_rules.wordlist
         else:
             wordlist = policy_wordlist(wordlist_action, key[1], key[2], key[3])
@@ -186,25 +201,67 @@ class Moderation:
             return [Identification(None)] * len(texts)
 
     def decide_with_language(
-        self, texts: Sequence[str], site: SiteRules | None = None, unsupported: str = "hold"
+        self,
+        texts: Sequence[str],
+        site: SiteRules | None = None,
+        unsupported: str = "hold",
+        *,
+        settings: Mapping | None = None,
+        accepted: Sequence[str] | None = None,
+        declared: Sequence[str | None] | None = None,
     ) -> list[tuple[Decision, Identification]]:
-        """decide_batch, after language identification: a comment in a language the model
-        wasn't trained for is judged by the word lists alone and, when `unsupported` is
-        `hold`, held with reason `language_unsupported`. Results in input order."""
+        """decide_batch, after language identification, by the model of each comment's language.
+
+        A comment's language is the identified one; when that is undetermined, the one
+        `declared` for it (a Perspective client's `languages`: Coral declares `en` for every
+        locale it can't map, so a declaration never overrides what was identified), else the
+        site's first accepted language (English when the site names none). English goes to this
+        engine; a language with a model in `others` to that model, with the site's
+        `settings` (service.site_settings) compiled for it; any other language, or one the
+        site doesn't accept (`accepted`, None = every language with a model), is judged by
+        the word lists alone and, when `unsupported` is `hold`, held with reason
+        `language_unsupported`. Each result is (decision, the language it was judged as);
+        a decision by another model names it in `Decision.model`. Results in input order.
+        """
         rules = site or self.default_rules
         found = self.identify(texts)
-        foreign = [i for i, f in enumerate(found) if not f.supported_by(self.languages)]
-        native = [i for i, f in enumerate(found) if f.supported_by(self.languages)]
+        if declared is not None:
+            found = [
+                Identification(d, f.guesses) if d and f.language is None else f
+                for d, f in zip(declared, found, strict=True)
+            ]
+        fallback = accepted[0] if accepted else None
+        groups: dict[str | None, list[int]] = {}
+        for i, f in enumerate(found):
+            language = f.language
+            if language is None and fallback not in (None, *self.languages):
+                language = fallback
+            if language is not None and accepted is not None and language not in accepted:
+                groups.setdefault("", []).append(i)  # not accepted by the site
+            elif language is None or language in self.languages:
+                groups.setdefault(None, []).append(i)
+            else:
+                groups.setdefault(language, []).append(i)
+            if language != f.language:
+                found[i] = Identification(language, f.guesses)
         decisions: dict[int, Decision] = {}
-        if native:
-            decisions.update(
-                zip(native, self.decide_batch([texts[i] for i in native], rules), strict=True)
-            )
-        if foreign:
+        for language, rows in groups.items():
+            batch = [texts[i] for i in rows]
+            if language is None:
+                decisions.update(zip(rows, self.decide_batch(batch, rules), strict=True))
+                continue
+            engine = self.others.engine(language) if self.others and language else None
+            if engine is not None:
+                local = engine.site_rules(**settings) if settings else engine.default_rules
+                judged = [
+                    dataclasses.replace(d, model=engine.model_label if d.scores else None)
+                    for d in engine.decide_batch(batch, local)
+                ]
+                decisions.update(zip(rows, judged, strict=True))
+                continue
             # No thresholds: the classifier's scores are recorded, only word lists act.
             words_only = dataclasses.replace(rules, thresholds={})
-            judged = self.decide_batch([texts[i] for i in foreign], words_only)
-            for i, decision in zip(foreign, judged, strict=True):
+            for i, decision in zip(rows, self.decide_batch(batch, words_only), strict=True):
                 decisions[i] = policy.unsupported_language(decision, hold=unsupported == "hold")
         return [(decisions[i], found[i]) for i in range(len(texts))]
 
@@ -219,7 +276,7 @@ class Moderation:
         """Each text scored whole and, with more than one sentence, sentence by sentence."""
         batch = [rules.unmask(n) for n in normalised]
         owners: list[tuple[int, int, int]] = []
-        if self.classifier is not None:
+        if self.classifier is not None and self.classifier.sentence_scoring:
             for i, text in enumerate(texts):
                 spans = sentences(text)
                 if len(spans) > 1:
@@ -360,15 +417,20 @@ class StoredComment:
         )
 
 
+def site_settings(site: Site) -> dict:
+    """The keyword arguments of `Moderation.site_rules` for a site's stored settings."""
+    return {
+        "thresholds": site.thresholds,
+        "block": site.block_words,
+        "suspect": site.suspect_words,
+        "allow": site.allow_words,
+        "wordlist_action": site.wordlist_action,
+    }
+
+
 def rules_for(moderation: Moderation, site: Site) -> SiteRules:
     """The site's compiled rules from its stored settings (cached by Moderation)."""
-    return moderation.site_rules(
-        site.thresholds,
-        block=site.block_words,
-        suspect=site.suspect_words,
-        allow=site.allow_words,
-        wordlist_action=site.wordlist_action,
-    )
+    return moderation.site_rules(**site_settings(site))
 
 
 def moderate(
@@ -402,6 +464,9 @@ def moderate_batch(
             [comments[i].text for i in new],
             rules_for(moderation, site),
             unsupported=site.unsupported_language,
+            settings=site_settings(site),
+            accepted=site.languages,
+            declared=[c.language for c in (comments[i] for i in new)],
         )
         if new
         else []
@@ -445,7 +510,9 @@ def _announce(conn, row: comments_store.Comment) -> None:
 
 def _model_for(decision: Decision, moderation: Moderation) -> str | None:
     # A decision without scores wasn't made by the model (classifier unavailable).
-    return moderation.model_label if decision.scores else None
+    if not decision.scores:
+        return None
+    return decision.model or moderation.model_label
 
 
 def _result(

@@ -80,7 +80,7 @@ def test_schema_has_the_columns_the_dashboard_builds_on(db):
     assert columns["sites"] == {
         "id", "name", "key_hash", "key_prefix", "created_at", "revoked_at",
         "thresholds", "block_words", "suspect_words", "allow_words", "wordlist_action",
-        "unsupported_language", "perspective_reflects_decision",
+        "unsupported_language", "perspective_reflects_decision", "languages",
     }  # fmt: skip
     assert columns["comments"] == {
         "id", "site_id", "external_id", "text", "author_id", "author_name", "url",

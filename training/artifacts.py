@@ -16,6 +16,7 @@ from moderator.classifier import MIN_SHARE
 from moderator.classifier import MODEL_FILE
 from moderator.classifier import TYPE_RATIO
 from training.datasets import LABEL_MAPPING
+from training.datasets import MULTILINGUAL_MAPPING
 from training.datasets import identity_terms
 from training.evaluate import HOLD_PRECISION
 from training.evaluate import REFERENCE_PREVALENCE
@@ -45,17 +46,25 @@ def versions() -> dict[str, str]:
 
 
 def check_writable(out: Path) -> None:
-    """Create `out` and prove a file can be written there; raises OSError otherwise."""
+    """Prove a file can be written in `out`; raises OSError otherwise.
+
+    A directory made for the probe is removed again, so a run that fails later (missing
+    data) leaves nothing behind.
+    """
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     probe = out / ".write-test"
     probe.write_text("ok", encoding="utf-8")
     probe.unlink()
+    if created:
+        out.rmdir()
 
 
 def write_model(out: Path, pipeline) -> str:
     """Dump the pipeline; returns the sha256 of model.joblib."""
     import joblib
 
+    out.mkdir(parents=True, exist_ok=True)
     path = out / MODEL_FILE
     joblib.dump(pipeline, path, compress=3)
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -74,6 +83,7 @@ def metadata(
     operating_points: dict,
     training: dict,
     created: datetime | None = None,
+    language: str = "en",
 ) -> dict:
     """The model.json contents (metrics are added once the model is evaluated)."""
     created = created or datetime.now(UTC).replace(microsecond=0)
@@ -83,10 +93,11 @@ def metadata(
         "created": created.isoformat().replace("+00:00", "Z"),
         "model_sha256": model_sha256,
         "versions": versions(),
-        "input": "text as produced by moderator.text.normalise()",
+        "language": language,
+        "input": f"text as produced by moderator.text.normalise(text, {language!r})",
         "categories": list(thresholds),
         "data": data_hashes,
-        "label_mapping": LABEL_MAPPING,
+        "label_mapping": LABEL_MAPPING if language == "en" else MULTILINGUAL_MAPPING[language],
         "thresholds": thresholds,
         "threshold_rule": (
             "chosen on a seeded validation split carved from the training rows: hold = the "
@@ -102,7 +113,7 @@ def metadata(
             "min_share": MIN_SHARE,
             "type_ratio": TYPE_RATIO,
             # A group's name is whom an attack targets, never the offensive words themselves.
-            "never": group_words(),
+            "never": group_words() if language == "en" else [],
         },
         "training": training,
     }
@@ -162,9 +173,10 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "",
         "## What it does",
         "",
-        "Scores a comment (after `moderator.text.normalise`) on five policy categories with "
-        "calibrated probabilities: toxicity (breaks the policy), obscene, insult, "
-        "identity_attack, threat. Word 1-2-gram and in-word character 3-5-gram TF-IDF "
+        f"Scores a comment (after `moderator.text.normalise`) on {len(meta['thresholds'])} "
+        "policy categories with calibrated probabilities: "
+        + ", ".join(meta["thresholds"])
+        + " (toxicity: breaks the policy). Word 1-2-gram and in-word character 3-5-gram TF-IDF "
         f"({_feature_counts(t)}) -> one logistic regression per category, each fitted only "
         "on rows labelled for it, with Platt scaling fitted on "
         + (
@@ -176,6 +188,7 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "sentence (long run-ons in 12-word windows) and takes the highest score per category; "
         "the thresholds and every figure below are on those scores.",
         "",
+        *_language_section(meta, report),
         "## Data",
         "",
         "| dataset | training rows | validation rows | test rows |",
@@ -228,7 +241,7 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "tables: `report/EVALUATION.md`.",
         "",
     ]
-    lines += targets(report)
+    lines += targets(report) if meta.get("language", "en") == "en" else []
     neutral = report.get("neutral_identity")
     lines += ["## Bias: neutral identity sentences", ""]
     if neutral:
@@ -252,10 +265,11 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "",
         "## Known limits",
         "",
+        *[f"- {line}" for line in LANGUAGES.get(meta.get("language", "en"), {}).get("limits", [])],
         "- A bag of words: no word order beyond bigrams, no sarcasm, and negation or context "
         "only as far as the counter-speech templates taught them; quoting or reporting abuse "
         "still often scores like abuse (the decisions benchmark's counter-speech set).",
-        "- English only; trained on tweets, Gab and Reddit posts and Civil Comments. Other "
+        "- Trained on tweets, Gab and Reddit posts and Civil Comments. Other "
         "registers (long reviews, chat) shift the scores.",
         "- Threat has few positives (GHC cv, EDOS threats), mostly violence against groups: "
         "threats against individuals are under-represented.",
@@ -285,6 +299,81 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "",
     ]
     (out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+#: What a model card says per language other than English: its name, the published
+#: result its official test is set beside, and its own limits.
+LANGUAGES: dict[str, dict] = {
+    "de": {
+        "name": "German",
+        "published": "GermEval 2018 coarse task: best submitted system 76.77 macro-F1 "
+        "(Wiegand, Siegel and Ruppenhofer 2018, the shared task overview)",
+        "limits": [
+            "German: GermEval 2018 is 8.5k tweets; toxicity is learned from it alone (GAHD "
+            "teaches identity_attack only). profanity (71 training positives) is too rare "
+            "to score obscene; threat is never labelled.",
+        ],
+    },
+    "pt": {
+        "name": "Portuguese (Brazilian)",
+        "published": "ToLD-Br paper (Leite et al. 2020, AACL): monolingual BERT up to 0.76 "
+        "macro-F1 on the binary task (its AutoML and multilingual BERT baselines lower)",
+        "limits": [
+            "Portuguese: ToLD-Br is Brazilian Twitter; European Portuguese is not in the "
+            "data. Threat is never labelled. A type flagged by one of three annotators is "
+            "left unlabelled in training.",
+        ],
+    },
+    "tr": {
+        "name": "Turkish",
+        "published": "OffensEval 2020 Turkish: best submitted system 0.8258 macro-F1 "
+        "(Zampieri et al. 2020, BERT-based)",
+        "limits": [
+            "Turkish: OffensEval 2020 labels offensive or not, nothing finer, so this model "
+            "scores toxicity alone.",
+        ],
+    },
+}
+
+
+def _language_section(meta: dict, report: dict) -> list[str]:
+    """A language's model card says what it scores, what it does not, and its official test."""
+    language = meta.get("language", "en")
+    if language == "en":
+        return []
+    from moderator.policy import CATEGORIES
+
+    info = LANGUAGES.get(language, {"name": language})
+    scored = list(meta["thresholds"])
+    missing = [str(c) for c in CATEGORIES if str(c) not in scored]
+    lines = [
+        "## Language",
+        "",
+        f"{info['name']} (`{language}`): comments detected (or declared) as {language} are "
+        f"scored by this model; its input is `normalise(text, {language!r})`, which keeps "
+        "the language's letters.",
+        "",
+        f"Scored: {', '.join(scored)}.",
+        "",
+    ]
+    if missing:
+        lines += [
+            f"Not scored: {', '.join(missing)}. The {info['name']} data does not label "
+            "them (or labels too few), so no score is given for them: a decision names only "
+            "the categories above.",
+            "",
+        ]
+    official = report.get("official_test")
+    if official:
+        lines += [
+            "| official test | n | macro-F1 | AUC | published |",
+            "|---|---|---|---|---|",
+            f"| {official['dataset']} | {official['n']} | {official['macro_f1']} "
+            f"(threshold {official['threshold']}, from validation) | {official['auc']} | "
+            f"{info.get('published', 'n/a')} |",
+            "",
+        ]
+    return lines
 
 
 #: The issue's quality targets, restated next to the measured value in every model card.

@@ -64,12 +64,28 @@ def _read_neutral(path: Path | None) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def _load(data_dir: Path, extras=(), seed: int = 0):
+def _sentence_choice(y: np.ndarray, with_sentences: np.ndarray, whole: np.ndarray) -> dict:
+    """Score sentences too unless whole texts rank validation toxicity better (by > 0.005)."""
+    from sklearn.metrics import roc_auc_score
+
+    known = ~np.isnan(y)
+    if len(set(y[known])) < 2:
+        return {"sentences": True}
+    a_sent = round(float(roc_auc_score(y[known], with_sentences[known])), 4)
+    a_whole = round(float(roc_auc_score(y[known], whole[known])), 4)
+    return {
+        "sentences": not a_whole > a_sent + 0.005,
+        "auc_whole": a_whole,
+        "auc_sentences": a_sent,
+    }
+
+
+def _load(data_dir: Path, extras=(), seed: int = 0, language: str = "en"):
     from training.datasets import DataError
-    from training.datasets import load_all
+    from training.datasets import load_language
 
     try:
-        return load_all(data_dir, extras, log=_progress, seed=seed)
+        return load_language(data_dir, language, extras, log=_progress, seed=seed)
     except DataError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -97,8 +113,18 @@ def _load(data_dir: Path, extras=(), seed: int = 0):
     help="Random seed (validation split, folds, solver).",
 )
 @_neutral_option
-def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutral) -> None:
-    """Train on every shared dataset (+ extras) and write models/NAME."""
+@click.option(
+    "--language",
+    type=click.Choice(["en", "de", "pt", "tr"]),
+    default="en",
+    show_default=True,
+    help="The language to train for: en (the shipped default), or de, pt, tr from "
+    "shared/data/multilingual (each scores only the categories its data labels).",
+)
+def train(
+    data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutral, language: str
+) -> None:
+    """Train on every shared dataset of a language (+ extras) and write models/NAME."""
     from moderator.classifier import Classifier
     from moderator.service import Moderation
     from moderator.text import normalise
@@ -113,6 +139,7 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     from training.evaluate import choose_thresholds
     from training.evaluate import evaluate
     from training.evaluate import fit_davidson_head
+    from training.evaluate import trainable_categories
     from training.pipeline import build_pipeline
     from training.pipeline import slim
 
@@ -124,10 +151,11 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
         artifacts.check_writable(out)
     except OSError as exc:
         raise click.ClickException(f"cannot write to {out}: {exc.strerror or exc}") from None
-    sentences = _read_neutral(neutral)
-    examples = _load(data_dir, extras, seed)
+    # The neutral identity sentences are English; another language is measured on its data.
+    sentences = _read_neutral(neutral) if language == "en" or neutral else []
+    examples = _load(data_dir, extras, seed, language)
     _progress(f"normalising {len(examples)} texts")
-    normalised = [normalise(e.text) for e in examples]
+    normalised = [normalise(e.text, language) for e in examples]
     validation = validation_split(examples, VALIDATION_SHARE, seed)
     # A counterfactual copy of a validation row would leak it into training.
     train_rows = [
@@ -139,6 +167,14 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     ]
     val_rows = sorted(validation)
     labels = np.array([e.labels for e in examples], dtype=float)
+    # A category is trained when the language's data labels enough of it both ways.
+    names = trainable_categories(labels[train_rows], language)
+    if "toxicity" not in names:
+        raise click.ClickException(f"not enough toxicity labels to train {language}")
+    dropped = [n for n in NAMES if n not in names]
+    if dropped:
+        _progress(f"not trained (too few labels in {language}): {', '.join(dropped)}")
+    labels = labels[:, [NAMES.index(n) for n in names]]
     weights = sample_weights(examples, normalised)
 
     _progress(f"fitting on {len(train_rows)} rows ({len(val_rows)} held for validation)")
@@ -149,7 +185,9 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
         set(labels[val_rows, j][~np.isnan(labels[val_rows, j])]) for j in range(labels.shape[1])
     ]
     on_validation = all(c == {0.0, 1.0} for c in val_classes)
-    pipeline = build_pipeline(random_state=seed, calibration_folds=0 if on_validation else 3)
+    pipeline = build_pipeline(
+        random_state=seed, calibration_folds=0 if on_validation else 3, categories=names
+    )
     try:
         pipeline.fit(
             [normalised[i] for i in train_rows],
@@ -168,12 +206,30 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
 
     # Thresholds are chosen on the scores the decision path will give (whole text and each
     # sentence, the highest per category), not on the whole text alone.
-    scratch = Moderation(Classifier(pipeline, {"name": out.name}))
-    val_probs = np.array(
-        [[s[n] for n in NAMES] for s in scratch.scores([examples[i].text for i in val_rows])]
-    )
+    scratch = Moderation(Classifier(pipeline, {"name": out.name, "language": language}))
+    val_texts = [examples[i].text for i in val_rows]
+    val_probs = np.array([[s[n] for n in names] for s in scratch.scores(val_texts)])
     val_labels = labels[val_rows]
-    thresholds = choose_thresholds(val_labels, val_probs)
+    decision = {"sentences": True}
+    if language != "en":
+        # Sentence scoring was chosen for long English news comments; another language's
+        # data (tweets) may rank worse with it: keep it only where validation says so.
+        whole = Moderation(
+            Classifier(
+                pipeline,
+                {"name": out.name, "language": language, "decision": {"sentences": False}},
+            )
+        )
+        whole_probs = np.array([[s[n] for n in names] for s in whole.scores(val_texts)])
+        decision = _sentence_choice(val_labels[:, 0], val_probs[:, 0], whole_probs[:, 0])
+        _progress(
+            f"validation toxicity AUC: whole text {decision['auc_whole']}, "
+            f"with sentences {decision['auc_sentences']}: "
+            + ("scoring sentences" if decision["sentences"] else "scoring whole texts")
+        )
+        if not decision["sentences"]:
+            val_probs = whole_probs
+    thresholds = choose_thresholds(val_labels, val_probs, names)
     operating_points = {}
     val_sources = np.array([examples[i].source for i in val_rows])
     toxic = ~np.isnan(val_labels[:, 0])
@@ -181,6 +237,11 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
         # For text from a source never seen: see balanced_macro_f1_threshold.
         operating_points["balanced_toxicity"] = balanced_macro_f1_threshold(
             val_labels[toxic, 0].astype(int), val_probs[toxic, 0], val_sources[toxic]
+        )
+    if language != "en" and toxic.sum() and len(set(val_labels[toxic, 0])) == 2:
+        # The language's official test is scored at its own validation rows' optimum.
+        operating_points["toxicity_macro_f1"] = best_macro_f1_threshold(
+            val_labels[toxic, 0].astype(int), val_probs[toxic, 0]
         )
     olid = toxic & (val_sources == "olid")
     if olid.sum() and len(set(val_labels[olid, 0])) == 2:
@@ -200,12 +261,19 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
         kind = "validation" if i in validation else e.split
         rows.setdefault(e.source, Counter())[kind] += 1
     try:
-        hashes = file_hashes(data_dir, extras)
+        hashes = file_hashes(data_dir, extras, language)
     except OSError as exc:
         raise click.ClickException(f"cannot hash data files: {exc}") from None
     model_sha = artifacts.write_model(out, pipeline)
     command = "python -m training train --data-dir PATH " + shlex.join(
-        ["--out", str(out), *[a for p in extras for a in ("--extra", str(p))], "--seed", str(seed)]
+        [
+            *(["--language", language] if language != "en" else []),
+            "--out",
+            str(out),
+            *[a for p in extras for a in ("--extra", str(p))],
+            "--seed",
+            str(seed),
+        ]
     )
     training = {
         "seed": seed,
@@ -220,7 +288,7 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
         "rows": {s: dict(c) for s, c in rows.items()},
         "labelled": {
             n: (int(a), int(b))
-            for n, a, b in zip(NAMES, fitted.n_labelled_, fitted.n_positive_, strict=True)
+            for n, a, b in zip(names, fitted.n_labelled_, fitted.n_positive_, strict=True)
         },
         "validation_brier": {
             n: round(
@@ -235,12 +303,15 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
                 ),
                 4,
             )
-            for j, n in enumerate(NAMES)
+            for j, n in enumerate(names)
         },
         "extras": [str(p) for p in extras],
         "command": command,
     }
-    meta = artifacts.metadata(out.name, model_sha, hashes, thresholds, operating_points, training)
+    meta = artifacts.metadata(
+        out.name, model_sha, hashes, thresholds, operating_points, training, language=language
+    )
+    meta["decision"] = decision
     classifier = Classifier(pipeline, meta)
     _progress("evaluating on the held-out test splits")
     report = evaluate(classifier, examples, normalised, sentences)
@@ -281,9 +352,10 @@ def evaluate_command(model_dir: Path, data_dir: Path, neutral, as_json: bool) ->
         classifier = Classifier.load(model_dir)
     except ModelLoadError as exc:
         raise click.ClickException(str(exc)) from None
-    sentences = _read_neutral(neutral)
-    examples = _load(data_dir)
-    normalised = [normalise(e.text) for e in examples]
+    language = classifier.language
+    sentences = _read_neutral(neutral) if language == "en" or neutral else []
+    examples = _load(data_dir, language=language)
+    normalised = [normalise(e.text, language) for e in examples]
     report = evaluate(classifier, examples, normalised, sentences)
     if as_json:
         click.echo(json.dumps({k: v for k, v in report.items() if k != "curves"}, indent=2))

@@ -118,7 +118,35 @@ def policy_hold_floor(toxic: np.ndarray, p: np.ndarray) -> float | None:
     return float(p[order][last])
 
 
-def choose_thresholds(labels: np.ndarray, probs: np.ndarray) -> dict[str, dict[str, float]]:
+#: A category is trained for a language when its training rows hold at least this many
+#: positives and as many negatives; fewer give no usable threshold (German profanity: 71).
+MIN_LABELLED = 100
+
+
+def trainable_categories(labels: np.ndarray, language: str = "en") -> list[str]:
+    """The categories (policy order) a model of `language` is trained for, from its labels.
+
+    English data labels all five, so English trains all five (as it always has). Another
+    language trains toxicity (whenever both classes occur) and each category whose training
+    rows (rows x five, NaN = unlabelled) hold MIN_LABELLED positives and as many negatives.
+    """
+    if language == "en":
+        return list(NAMES)
+    out = []
+    for j, name in enumerate(NAMES):
+        column = labels[:, j]
+        positives, negatives = int((column == 1).sum()), int((column == 0).sum())
+        if name == "toxicity":
+            if positives and negatives:
+                out.append(name)
+        elif positives >= MIN_LABELLED and negatives >= MIN_LABELLED:
+            out.append(name)
+    return out
+
+
+def choose_thresholds(
+    labels: np.ndarray, probs: np.ndarray, names: Sequence[str] = NAMES
+) -> dict[str, dict[str, float]]:
     """Per category thresholds from validation labels (NaN = unlabelled) and probabilities.
 
     Toxicity's hold keeps its own precision floor; a specific category's hold is its
@@ -126,8 +154,8 @@ def choose_thresholds(labels: np.ndarray, probs: np.ndarray) -> dict[str, dict[s
     policy (policy_hold_floor, on the rows whose toxicity is labelled).
     """
     out = {}
-    toxicity = NAMES.index("toxicity")
-    for j, name in enumerate(NAMES):
+    toxicity = list(names).index("toxicity")
+    for j, name in enumerate(names):
         mask = ~np.isnan(labels[:, j])
         if not mask.any():
             out[name] = dict(FALLBACK_THRESHOLD)
@@ -267,18 +295,20 @@ def evaluate(
     from moderator.service import Moderation
 
     scorer = Moderation(classifier)
+    names = list(classifier.categories)
     thresholds = {str(c): t for c, t in classifier.thresholds.items()}
     tuned = classifier.metadata.get("operating_points", {})
     test = [i for i, e in enumerate(examples) if e.split == TEST]
-    probs = _matrix(scorer.scores([examples[i].text for i in test]))
-    labels = np.array([examples[i].labels for i in test], dtype=float)
+    probs = _matrix(scorer.scores([examples[i].text for i in test]), names)
+    columns = [NAMES.index(n) for n in names]
+    labels = np.array([examples[i].labels for i in test], dtype=float).reshape(-1, 5)[:, columns]
     sources = np.array([examples[i].source for i in test])
 
     report: dict = {"per_dataset": {}, "pooled": {}, "reliability": {}}
     for source in sorted(set(sources)):
         rows = sources == source
         report["per_dataset"][source] = {}
-        for j, name in enumerate(NAMES):
+        for j, name in enumerate(names):
             mask = rows & ~np.isnan(labels[:, j])
             if mask.sum() == 0:
                 continue
@@ -286,12 +316,32 @@ def evaluate(
             report["per_dataset"][source][name] = category_metrics(
                 y, probs[mask, j], thresholds[name].hold
             )
-    for j, name in enumerate(NAMES):
+    for j, name in enumerate(names):
         mask = ~np.isnan(labels[:, j])
         y = labels[mask, j].astype(int)
         report["pooled"][name] = category_metrics(y, probs[mask, j], thresholds[name].hold)
         report["reliability"][name] = reliability(y, probs[mask, j])
 
+    official = OFFICIAL_TESTS.get(classifier.language)
+    if official is not None:
+        dataset, title = official
+        # The dataset's own binary label (Example.meta["official"]), every test row of it.
+        official_y = np.array([examples[i].meta.get("official", -1) for i in test])
+        known = (sources == dataset) & (official_y >= 0)
+        if known.any() and len(set(official_y[known])) == 2:
+            y = official_y[known].astype(int)
+            p = probs[known, 0]
+            at = tuned.get("toxicity_macro_f1", thresholds["toxicity"].hold)
+            report["official_test"] = {
+                "dataset": title,
+                "n": int(known.sum()),
+                "macro_f1": round(float(f1_score(y, p >= at, average="macro")), 4),
+                "threshold": at,
+                "auc": round(float(roc_auc_score(y, p)), 4),
+                "macro_f1_at_hold": round(
+                    float(f1_score(y, p >= thresholds["toxicity"].hold, average="macro")), 4
+                ),
+            }
     olid = sources == "olid"
     if olid.any():
         y = labels[olid, 0].astype(int)
@@ -334,7 +384,7 @@ def evaluate(
         flagged = [
             t
             for t, s in zip(neutral, scores, strict=True)
-            if any(s[c] >= thresholds[c].hold for c in NAMES)
+            if any(s[c] >= thresholds[c].hold for c in names)
         ]
         report["neutral_identity"] = {
             "n": len(neutral),
@@ -342,18 +392,26 @@ def evaluate(
             "false_flag_rate": round(len(flagged) / len(neutral), 4),
             "flagged": flagged[:20],
         }
-    report["curves"] = _curves(labels, probs)
+    report["curves"] = _curves(labels, probs, names)
     return report
 
 
-def _matrix(scores: list[dict[str, float]]) -> np.ndarray:
-    return np.array([[s[n] for n in NAMES] for s in scores], dtype=float).reshape(-1, len(NAMES))
+#: language -> (the dataset whose official test gives its headline macro-F1, its title).
+OFFICIAL_TESTS = {
+    "de": ("germeval2018", "GermEval 2018 coarse (OFFENSE/OTHER) official test"),
+    "pt": ("toldbr", "ToLD-Br binary test (the paper's 2annotator split and labels)"),
+    "tr": ("offenseval_tr", "OffensEval 2020 Turkish official test"),
+}
 
 
-def _curves(labels: np.ndarray, probs: np.ndarray) -> dict:
+def _matrix(scores: list[dict[str, float]], names: Sequence[str] = NAMES) -> np.ndarray:
+    return np.array([[s[n] for n in names] for s in scores], dtype=float).reshape(-1, len(names))
+
+
+def _curves(labels: np.ndarray, probs: np.ndarray, names: Sequence[str] = NAMES) -> dict:
     """Pooled test labels and scores per category, for the ROC and PR plots (not in JSON)."""
     out = {}
-    for j, name in enumerate(NAMES):
+    for j, name in enumerate(names):
         mask = ~np.isnan(labels[:, j])
         out[name] = (labels[mask, j].astype(int), probs[mask, j])
     return out
@@ -371,6 +429,12 @@ def summary_lines(report: dict) -> list[str]:
     for source, cats in report["per_dataset"].items():
         parts = [f"{c}={m['auc']}" for c, m in cats.items() if "auc" in m]
         lines.append(f"  {source:12} " + " ".join(parts))
+    if "official_test" in report:
+        o = report["official_test"]
+        lines.append(
+            f"{o['dataset']}: macro-F1 {o['macro_f1']} at {o['threshold']}, AUC {o['auc']} "
+            f"(at the toxicity hold threshold: {o['macro_f1_at_hold']})"
+        )
     if "olid_subtask_a" in report:
         o = report["olid_subtask_a"]
         lines.append(

@@ -183,7 +183,7 @@ def _platt(decision: np.ndarray, target: np.ndarray) -> tuple[float, float]:
 def build_pipeline(**params) -> Pipeline:
     """The model: word and character n-gram TF-IDF over normalised text -> CategoryModels."""
     p = {**DEFAULT_PARAMS, **params}
-    unknown = set(p) - set(DEFAULT_PARAMS) - {"random_state", "calibration_folds"}
+    unknown = set(p) - set(DEFAULT_PARAMS) - {"random_state", "calibration_folds", "categories"}
     if unknown:
         raise TypeError(f"unknown pipeline parameters {sorted(unknown)}")
     words = TfidfVectorizer(
@@ -205,8 +205,13 @@ def build_pipeline(**params) -> Pipeline:
         sublinear_tf=True,
         dtype=np.float64,
     )
+    categories = tuple(p.get("categories") or CATEGORY_NAMES)
+    C = p["C"]
+    if isinstance(C, dict):
+        C = {name: C[name] for name in categories}
     classifier = CategoryModels(
-        C=dict(p["C"]) if isinstance(p["C"], dict) else p["C"],
+        categories=categories,
+        C=C,
         class_weight=p["class_weight"],
         calibration_folds=p.get("calibration_folds", 3),
         random_state=p.get("random_state", 0),

@@ -72,6 +72,9 @@ class Classifier:
         self.version = str(metadata.get("version", "0"))
         #: The language the model was trained for (ISO 639-1); its text is normalised so.
         self.language = str(metadata.get("language", "en"))
+        #: Whether the decision path also scores a comment sentence by sentence (model.json
+        #: `decision.sentences`, chosen on validation at training; English's always did).
+        self.sentence_scoring = bool(metadata.get("decision", {}).get("sentences", True))
         try:
             self.thresholds = thresholds_from_dict(metadata.get("thresholds", {}))
         except ValueError as exc:
@@ -124,6 +127,11 @@ class Classifier:
         except Exception as exc:  # unpickling can fail in many ways; all mean "corrupt"
             raise ModelLoadError(f"cannot load {model_path}: {type(exc).__name__}: {exc}") from None
         return cls(pipeline, metadata)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories this model scores, in policy order (a language's may be fewer)."""
+        return self._names
 
     def label(self) -> str:
         """`name@version`, recorded with every decision."""

@@ -13,6 +13,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from moderator.perspective.errors import language_not_supported
 from moderator.perspective.errors import short
 from moderator.perspective.scores import ATTRIBUTES
 from moderator.perspective.scores import SUPPORTED_ATTRIBUTES
+from moderator.perspective.scores import attributes_for
 from moderator.schemas import CommentIn
 
 SUPPORTED_LANGUAGES = ("en",)
@@ -95,13 +97,21 @@ class SuggestRequest:
 
 
 def parse_request(
-    raw: bytes, max_text_bytes: int, identify: Callable[[str], str] | None = None
+    raw: bytes,
+    max_text_bytes: int,
+    identify: Callable[[str], str] | None = None,
+    supported: Mapping[str, Sequence[str]] | None = None,
 ) -> AnalyzeRequest:
     """Check an AnalyzeComment body; raises GoogleError with Perspective's messages.
 
-    Languages named by the client that don't include English get Perspective's
-    LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE, with `identify(text)` as the detected language.
+    `supported` maps each language with a model to the categories its model scores
+    (default: English, all of them). The comment is scored in the first requested language
+    that has a model, or (no `languages`) in the language `identify(text)` finds when that
+    one has a model. Requested languages none of which has a model, or an attribute the
+    chosen language's model doesn't score (unless dropUnsupportedAttributes), get
+    Perspective's LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE, with the detected language.
     """
+    supported = supported or {"en": tuple(str(c) for c in ATTRIBUTES.values())}
     body = _object(raw)
     _no_unknown_names(body, _TOP_LEVEL, "")
     text = _text(body)
@@ -112,20 +122,33 @@ def parse_request(
     languages = _languages(body)
     drop = body.get("dropUnsupportedAttributes", False)
     attributes = _parse_attributes(body.get("requestedAttributes"))
-    if not drop:
-        unsupported = [a for a in attributes if a.name not in SUPPORTED_ATTRIBUTES]
-        if unsupported:
-            raise language_not_supported(unsupported[0].name, languages or SUPPORTED_LANGUAGES[:1])
-    if languages and not any(primary(lang) in SUPPORTED_LANGUAGES for lang in languages):
+    chosen = next((primary(lang) for lang in languages if primary(lang) in supported), None)
+    if languages and chosen is None:
         named = next((a.name for a in attributes if a.name in SUPPORTED_ATTRIBUTES), None)
         raise language_not_supported(
             named or attributes[0].name, languages, [identify(text)] if identify else ()
         )
+    declared = chosen
+    if chosen is None and identify is not None and len(supported) > 1:
+        detected = identify(text)
+        chosen = detected if detected in supported else None
+    scored = attributes_for(supported[chosen or "en"])
+    unsupported = [a for a in attributes if a.name not in scored]
+    if unsupported:
+        if not drop:
+            raise language_not_supported(
+                unsupported[0].name,
+                languages or [chosen or SUPPORTED_LANGUAGES[0]],
+                [chosen] if chosen and not languages else (),
+            )
+        attributes = tuple(a for a in attributes if a.name in scored)
     parent_text, context = _context(body.get("context"))
     store = not body.get("doNotStore", False)
     comment = _comment(text, body.get("clientToken"), parent_text, store, max_text_bytes)
     extra = {k: body[k] for k in ("communityId", "sessionId", "clientToken") if k in body}
-    comment = dataclasses.replace(comment, door="perspective", context={**extra, **context} or None)
+    comment = dataclasses.replace(
+        comment, door="perspective", context={**extra, **context} or None, language=declared
+    )
     return AnalyzeRequest(
         comment=comment,
         attributes=attributes,

@@ -16,6 +16,7 @@ holds exactly what we hold.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -84,8 +85,20 @@ def coral_threshold(hold: float) -> str:
     return f"{max(0.0, hold - ALLOW_MARGIN / 2) * 100:.1f}"
 
 
+def attributes_for(categories: Sequence[str]) -> tuple[str, ...]:
+    """The Perspective attributes a model scoring `categories` can answer: those mapped to
+    one of them, and SEVERE_TOXICITY when toxicity and at least one of its other inputs are
+    scored (a language's model may score fewer categories than English's)."""
+    have = set(categories)
+    out = [name for name, category in ATTRIBUTES.items() if str(category) in have]
+    if "toxicity" in have and have & {"obscene", "threat", "identity_attack"}:
+        out.append(SEVERE_TOXICITY)
+    return tuple(out)
+
+
 def summary_scores(decision: Decision, reflect_with: Threshold | None = None) -> dict[str, float]:
-    """Every supported attribute's summary score for `decision`.
+    """The summary score of every attribute `decision`'s model scored (all of them when it has
+    no scores: the words alone decided).
 
     `reflect_with` is the site's toxicity threshold when it set perspective_reflects_decision.
     """
@@ -93,8 +106,16 @@ def summary_scores(decision: Decision, reflect_with: Threshold | None = None) ->
     for reason in decision.reasons:
         if reason.source is Source.WORDLIST and reason.category in scores:
             scores[reason.category] = 1.0
-    summaries = {name: scores[category] for name, category in ATTRIBUTES.items()}
-    summaries[SEVERE_TOXICITY] = severe_toxicity(scores)
+    answered = (
+        attributes_for([str(c) for c in decision.scores])
+        if decision.scores
+        else SUPPORTED_ATTRIBUTES
+    )
+    summaries = {
+        name: scores[category] for name, category in ATTRIBUTES.items() if name in answered
+    }
+    if SEVERE_TOXICITY in answered:
+        summaries[SEVERE_TOXICITY] = severe_toxicity(scores)
     if reflect_with is not None:
         summaries["TOXICITY"] = reflect(summaries["TOXICITY"], decision.action, reflect_with)
     return summaries

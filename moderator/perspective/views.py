@@ -81,7 +81,9 @@ def analyze() -> Response:
     s = _services()
     # get_data raises 413 past MAX_CONTENT_LENGTH, answered below in Google's shape.
     raw = request.get_data(cache=False)
-    analyze_request = parse_request(raw, s.config.max_text_bytes, identify=_identify_code)
+    analyze_request = parse_request(
+        raw, s.config.max_text_bytes, identify=_identify_code, supported=_languages(s)
+    )
     comment = _unambiguous_token(analyze_request.comment)
     result = service.moderate(s.engine, s.moderation, g.site, comment)
     decision = result.fresh
@@ -99,6 +101,18 @@ def analyze() -> Response:
         reflect_with = rules.thresholds.get(Category.TOXICITY)
     body = render_response(analyze_request, decision, result.language, reflect_with)
     return Response(json.dumps(body), content_type="application/json")
+
+
+def _languages(s) -> dict[str, tuple[str, ...]]:
+    """Each language with a model -> the categories it scores (English: the main model's)."""
+    main = s.moderation.classifier
+    english = main.categories if main is not None else tuple(str(c) for c in Category)
+    out = {"en": tuple(english)}
+    others = s.moderation.others
+    if others is not None:
+        for language in others.languages:
+            out[language] = others.categories(language) or ()
+    return out
 
 
 def _identify_code(text: str) -> str:

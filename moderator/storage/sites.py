@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,6 +42,8 @@ class Site:
     unsupported_language: str = "hold"
     #: Perspective door: TOXICITY at least the hold/reject threshold when we hold/reject.
     perspective_reflects_decision: bool = False
+    #: The languages the site accepts, the first for undetermined comments; None: all.
+    languages: tuple[str, ...] | None = None
 
     @property
     def active(self) -> bool:
@@ -61,6 +64,7 @@ class Site:
             "unsupported_language": self.unsupported_language,
             "perspective_reflects_decision": self.perspective_reflects_decision,
             "wordlist_action": self.wordlist_action,
+            "languages": list(self.languages) if self.languages is not None else None,
         }
 
 
@@ -78,6 +82,7 @@ def _site(row) -> Site:
         unsupported_language=row.unsupported_language,
         perspective_reflects_decision=bool(row.perspective_reflects_decision),
         wordlist_action=row.wordlist_action,
+        languages=tuple(row.languages) if row.languages else None,
     )
 
 
@@ -201,9 +206,41 @@ OPTIONS = {
 }
 
 
+#: A language code a site may accept: ISO 639-1 (two letters) or 639-3 (three).
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+#: At most this many accepted languages per site.
+MAX_LANGUAGES = 50
+
+
+def check_languages(languages) -> tuple[str, ...] | None:
+    """A site's accepted languages, validated: None (all) or distinct lower-case codes."""
+    if languages is None:
+        return None
+    if isinstance(languages, str) or not isinstance(languages, (list, tuple)):
+        raise SiteError("languages must be a list of language codes or null")
+    if not languages:
+        raise SiteError("languages must name at least one language (null accepts all)")
+    if len(languages) > MAX_LANGUAGES:
+        raise SiteError(f"languages may name at most {MAX_LANGUAGES} languages")
+    out: list[str] = []
+    for code in languages:
+        if not isinstance(code, str) or not LANGUAGE_CODE.fullmatch(code):
+            shown = repr(code)[:40]
+            raise SiteError(f"{shown} is not a language code (two or three letters a-z)")
+        if code not in out:
+            out.append(code)
+    return tuple(out)
+
+
 def set_options(conn: Connection, name: str, actor: str = audit.CLI_ACTOR, **values) -> Site:
-    """Change a site's `unsupported_language` / `perspective_reflects_decision`; audit it."""
+    """Change a site's `unsupported_language` / `perspective_reflects_decision` /
+    `languages`; audit it."""
+    if "languages" in values:
+        accepted = check_languages(values["languages"])
+        values = {**values, "languages": list(accepted) if accepted is not None else None}
     for option, value in values.items():
+        if option == "languages":
+            continue
         if option not in OPTIONS:
             raise SiteError(f"unknown setting {option!r}")
         if value not in OPTIONS[option] or type(value) is not type(OPTIONS[option][0]):
@@ -218,7 +255,7 @@ def set_options(conn: Connection, name: str, actor: str = audit.CLI_ACTOR, **val
         actor,
         "site.settings",
         site_id=site.id,
-        before={k: getattr(site, k) for k in values},
+        before={k: list(v) if isinstance(v := getattr(site, k), tuple) else v for k in values},
         after=dict(values),
     )
     return get_site(conn, site.id)

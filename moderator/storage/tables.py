@@ -68,6 +68,9 @@ sites = Table(
     # What the default word list's reject-tier words do for this site (rules/defaults.py).
     Column("wordlist_action", String(10), nullable=False, server_default=text("'reject'")),
     CheckConstraint("wordlist_action IN ('reject', 'hold')", name="wordlist_action"),
+    # The languages the site accepts (ISO 639-1 codes, first = an undetermined comment's);
+    # NULL: every language the service has a model for.
+    Column("languages", JSON, nullable=True),
 )
 
 comments = Table(
