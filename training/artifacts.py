@@ -174,7 +174,8 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "## What it does",
         "",
         f"Scores a comment (after `moderator.text.normalise`) on {len(meta['thresholds'])} "
-        "policy categories with calibrated probabilities: "
+        f"policy categor{'y' if len(meta['thresholds']) == 1 else 'ies'} with calibrated "
+        "probabilities: "
         + ", ".join(meta["thresholds"])
         + " (toxicity: breaks the policy). Word 1-2-gram and in-word character 3-5-gram TF-IDF "
         f"({_feature_counts(t)}) -> one logistic regression per category, each fitted only "
@@ -184,9 +185,15 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
             if t.get("calibration_folds")
             else "the validation rows' decision values."
         )
-        + " The decision path (moderator/service.py) scores every comment whole and sentence by "
-        "sentence (long run-ons in 12-word windows) and takes the highest score per category; "
-        "the thresholds and every figure below are on those scores.",
+        + (
+            " The decision path (moderator/service.py) scores every comment whole and sentence "
+            "by sentence (long run-ons in 12-word windows) and takes the highest score per "
+            "category; the thresholds and every figure below are on those scores."
+            if meta.get("decision", {}).get("sentences", True)
+            else " The decision path scores every comment whole: on this language's validation "
+            f"rows whole texts ranked toxicity better (AUC {meta['decision'].get('auc_whole')}) "
+            f"than whole-or-sentence maxima ({meta['decision'].get('auc_sentences')})."
+        ),
         "",
         *_language_section(meta, report),
         "## Data",
@@ -306,6 +313,8 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
 LANGUAGES: dict[str, dict] = {
     "de": {
         "name": "German",
+        "credits": "GermEval 2018 (Wiegand, Siegel and Ruppenhofer; CC BY 4.0) and GAHD "
+        "(Goldzycher et al. 2024; CC BY 4.0)",
         "published": "GermEval 2018 coarse task: best submitted system 76.77 macro-F1 "
         "(Wiegand, Siegel and Ruppenhofer 2018, the shared task overview)",
         "limits": [
@@ -316,6 +325,8 @@ LANGUAGES: dict[str, dict] = {
     },
     "pt": {
         "name": "Portuguese (Brazilian)",
+        "credits": "ToLD-Br (Leite, Silva, Bontcheva and Scarton 2020; CC BY-SA 4.0: the "
+        "model is trained from it, the data is not redistributed)",
         "published": "ToLD-Br paper (Leite et al. 2020, AACL): monolingual BERT up to 0.76 "
         "macro-F1 on the binary task (its AutoML and multilingual BERT baselines lower)",
         "limits": [
@@ -326,6 +337,7 @@ LANGUAGES: dict[str, dict] = {
     },
     "tr": {
         "name": "Turkish",
+        "credits": "OffensEval 2020 Turkish (Çöltekin 2020, the OffensTR corpus; CC BY)",
         "published": "OffensEval 2020 Turkish: best submitted system 0.8258 macro-F1 "
         "(Zampieri et al. 2020, BERT-based)",
         "limits": [
@@ -356,6 +368,8 @@ def _language_section(meta: dict, report: dict) -> list[str]:
         f"Scored: {', '.join(scored)}.",
         "",
     ]
+    if info.get("credits"):
+        lines += [f"Trained on {info['credits']}; thanks to their authors.", ""]
     if missing:
         lines += [
             f"Not scored: {', '.join(missing)}. The {info['name']} data does not label "
