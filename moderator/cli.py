@@ -67,10 +67,13 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
     the run continues. Uses the same decision path as the HTTP API, with the model's
     default thresholds and better-profanity's word list.
     """
+    from pathlib import Path
+
     from moderator import batch
     from moderator import language
     from moderator.classifier import Classifier
     from moderator.classifier import ModelLoadError
+    from moderator.routing import LanguageModels
     from moderator.service import Moderation
 
     if model_path is None:
@@ -85,7 +88,9 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
             raise InputProblem(str(error)) from None
         try:
             moderation = Moderation(
-                Classifier.load(model_path), identifier=language.shared_identifier()
+                Classifier.load(model_path),
+                identifier=language.shared_identifier(),
+                others=LanguageModels.from_folder(Path(model_path).parent, Path(model_path)),
             )
         except ModelLoadError as error:
             raise click.ClickException(str(error)) from None
@@ -115,6 +120,8 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
                 else:
                     decision, found = next(decisions)
                     record = {**decision.to_dict(), "language": found.language}
+                    if decision.model:
+                        record["model"] = decision.model
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             counts["rows"] += len(pending)
             pending.clear()

@@ -341,3 +341,21 @@ def test_perspective_a_language_without_a_model_is_still_refused(routed):
     assert response.json["error"]["details"][0]["errorType"] == (
         "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
     )
+
+
+def test_moderator_score_routes_rows_by_language(tmp_path):
+    from click.testing import CliRunner
+
+    from moderator.cli import cli
+
+    source = tmp_path / "in.jsonl"
+    rows = [{"text": GERMAN}, {"text": "What a lovely photo of the harbour."}, {"text": FRENCH}]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["score", str(source), "--model", str(MODELS / "default"), "--output", "-"]
+    )
+    assert result.exit_code == 0, result.output
+    german, english, french = [json.loads(line) for line in result.stdout.splitlines()]
+    assert german["language"] == "de" and german["model"].startswith("de@")
+    assert "model" not in english
+    assert french["decision"] == "hold" and "model" not in french

@@ -159,9 +159,11 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
 
 def test_a_comment_in_another_language_is_held_as_the_api_would(tmp_path):
-    src = write(tmp_path, "in.csv", 'text\n"Das ist doch völliger Unsinn, was Sie da schreiben."\n')
+    # French has no model (German, Portuguese and Turkish do: tests/test_routing.py).
+    text = "Je ne suis pas du tout d'accord avec cet article, c'est une honte absolue."
+    src = write(tmp_path, "in.csv", f'text\n"{text}"\n')
     result = run([str(src), "--output", "-"])
     assert result.exit_code == 0, result.output
     [row] = lines(result.stdout)
-    assert (row["decision"], row["language"]) == ("hold", "de")
+    assert (row["decision"], row["language"]) == ("hold", "fr")
     assert row["reasons"][-1]["category"] == "language_unsupported"
