@@ -326,12 +326,15 @@ def test_perspective_german_answers_what_its_model_scores(routed):
     assert set(response.json["attributeScores"]) == {"TOXICITY", "INSULT", "IDENTITY_ATTACK"}
 
 
-def test_perspective_undeclared_turkish_is_detected_and_checked(routed):
-    client, key, _ = routed
-    response = analyze(client, key, TURKISH, [], "INSULT")
-    assert response.status_code == 400
-    error = response.json["error"]["details"][0]["languageNotSupportedByAttributeError"]
-    assert error["detectedLanguages"] == ["tr"]
+def test_perspective_undeclared_turkish_is_scored_and_reported_truthfully(routed):
+    # Perspective's error only for a language the client asked for: an identified language's
+    # missing attributes are left out, and detectedLanguages says why.
+    client, key, engine = routed
+    response = analyze(client, key, TURKISH, [], "TOXICITY", "INSULT")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json["detectedLanguages"] == ["tr"]
+    assert set(response.json["attributeScores"]) == {"TOXICITY"}
+    assert stored(engine)[0].model.startswith("tr@")
 
 
 def test_perspective_a_language_without_a_model_is_still_refused(routed):

@@ -108,8 +108,9 @@ def parse_request(
     (default: English, all of them). The comment is scored in the first requested language
     that has a model, or (no `languages`) in the language `identify(text)` finds when that
     one has a model. Requested languages none of which has a model, or an attribute the
-    chosen language's model doesn't score (unless dropUnsupportedAttributes), get
-    Perspective's LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE, with the detected language.
+    requested language's model doesn't score (unless dropUnsupportedAttributes), get
+    Perspective's LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE, with the detected language; for a
+    language that was only identified, the attributes its model lacks are left out.
     """
     supported = supported or {"en": tuple(str(c) for c in ATTRIBUTES.values())}
     body = _object(raw)
@@ -135,12 +136,11 @@ def parse_request(
     scored = attributes_for(supported[chosen or "en"])
     unsupported = [a for a in attributes if a.name not in scored]
     if unsupported:
-        if not drop:
-            raise language_not_supported(
-                unsupported[0].name,
-                languages or [chosen or SUPPORTED_LANGUAGES[0]],
-                [chosen] if chosen and not languages else (),
-            )
+        # Perspective's error only for a language the client asked for (or attributes no
+        # model scores); an identified language's missing attributes are left out, and
+        # detectedLanguages says why.
+        if not drop and (declared or any(a.name not in SUPPORTED_ATTRIBUTES for a in unsupported)):
+            raise language_not_supported(unsupported[0].name, languages or SUPPORTED_LANGUAGES[:1])
         attributes = tuple(a for a in attributes if a.name in scored)
     parent_text, context = _context(body.get("context"))
     store = not body.get("doNotStore", False)
