@@ -68,7 +68,10 @@ def test_first_migration_creates_exactly_the_declared_schema(db):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     names = set(inspect(db).get_table_names())
-    assert {"sites", "comments", "users", "audit_log", "alembic_version"} == names
+    assert {
+        "sites", "comments", "users", "audit_log", "alembic_version",
+        "stories", "authors", "reports", "appeals",
+    } == names  # fmt: skip
 
 
 def test_schema_has_the_columns_the_dashboard_builds_on(db):
@@ -77,17 +80,21 @@ def test_schema_has_the_columns_the_dashboard_builds_on(db):
     assert columns["sites"] == {
         "id", "name", "key_hash", "key_prefix", "created_at", "revoked_at",
         "thresholds", "block_words", "suspect_words", "allow_words", "wordlist_action",
+        "report_threshold", "appeal_days", "new_author_premoderation",
+        "previous_key_hash", "previous_key_prefix", "previous_key_expires_at",
     }  # fmt: skip
     assert columns["comments"] == {
         "id", "site_id", "external_id", "text", "author_id", "author_name", "url",
         "parent_text", "decision", "status", "scores", "reasons", "model", "created_at",
         "human_decision", "decided_by", "decided_at", "note", "reason_code", "version",
+        "story", "top_score", "report_count", "open_reports",
     }  # fmt: skip
     assert columns["users"] == {
         "id", "username", "password_hash", "role", "created_at", "disabled",
     }  # fmt: skip
     assert columns["audit_log"] == {
         "id", "at", "actor", "action", "comment_id", "site_id", "note", "before", "after",
+        "subject",
     }  # fmt: skip
     indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("comments")}
     assert {("status", "created_at"), ("site_id", "created_at")} <= indexes
