@@ -18,8 +18,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from moderator import policy
+from moderator import standing
 from moderator import storage
 from moderator.classifier import Classifier
+from moderator.desk import lookup
 from moderator.policy import Category
 from moderator.policy import Decision
 from moderator.policy import RuleHit
@@ -309,23 +311,32 @@ def moderate_batch(
     returns that row. `store: false` comments are decided and never written. Database
     failures raise `storage.StorageUnavailable`: nothing is returned for a comment that
     should have been stored and wasn't.
+
+    After the text is decided, the author's and the story's standing apply (standing.py):
+    a banned or suspended author's comment is rejected (`author_banned`), a pre-moderated
+    author's, a new author's or a pre-moderated story's is held at least.
     """
     wanted = [c.external_id for c in comments if c.external_id is not None]
     existing: dict[str, comments_store.Comment] = {}
-    if wanted:
+    new = list(range(len(comments)))
+    standings = [standing.CLEAR] * len(comments)
+    if wanted or any(c.author_id is not None or lookup.story_ref(c).key_hash for c in comments):
         with storage.reading(engine) as conn:
-            existing = comments_store.find_by_external_ids(conn, site.id, wanted)
+            if wanted:
+                existing = comments_store.find_by_external_ids(conn, site.id, wanted)
+            new = [i for i, c in enumerate(comments) if c.external_id not in existing]
+            standings = lookup.read_standings(conn, site, [comments[i] for i in new]) if new else []
 
-    new = [i for i, c in enumerate(comments) if c.external_id not in existing]
-    decisions = dict(
-        zip(
-            new,
-            moderation.decide_batch([comments[i].text for i in new], rules_for(moderation, site))
-            if new
-            else [],
-            strict=True,
-        )
+    decided = (
+        moderation.decide_batch([comments[i].text for i in new], rules_for(moderation, site))
+        if new
+        else []
     )
+    # Who wrote it and where, after the text is judged: bans reject, pre-moderation holds.
+    decisions = {
+        i: standing.apply(decision, found)
+        for i, decision, found in zip(new, decided, standings, strict=True)
+    }
 
     results: list[StoredComment | None] = [None] * len(comments)
     for i, comment in enumerate(comments):
@@ -336,9 +347,12 @@ def moderate_batch(
         if not comments[i].store:
             results[i] = _result(None, comments[i], decisions[i], moderation)
     if to_store:
+        at = storage.now()
         with storage.transaction(engine) as conn:
-            for i in to_store:
-                row = _row(site, comments[i], decisions[i], moderation)
+            stored = [comments[i] for i in to_store]
+            story_ids = lookup.touch_authors_and_stories(conn, site, stored, at)
+            for i, story_id in zip(to_store, story_ids, strict=True):
+                row = _row(site, comments[i], decisions[i], moderation, story_id, at)
                 if comments_store.insert_comment(conn, row):
                     results[i] = _result(row.id, comments[i], decisions[i], moderation)
                 else:
@@ -372,7 +386,12 @@ def _result(
 
 
 def _row(
-    site: Site, comment: CommentIn, decision: Decision, moderation: Moderation
+    site: Site,
+    comment: CommentIn,
+    decision: Decision,
+    moderation: Moderation,
+    story_id: int | None = None,
+    at=None,
 ) -> comments_store.Comment:
     data = decision.to_dict()
     return comments_store.Comment(
@@ -389,5 +408,7 @@ def _row(
         scores=data["scores"],
         reasons=data["reasons"],
         model=_model_for(decision, moderation),
-        created_at=storage.now(),
+        created_at=at or storage.now(),
+        story=story_id,
+        top_score=max(data["scores"].values(), default=None),
     )
