@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import ROOT  # noqa: E402
 from harness import add_common_arguments  # noqa: E402
+from harness import copy_to_model_card  # noqa: E402
 from harness import decide  # noqa: E402
 from harness import log  # noqa: E402
 from harness import rounded  # noqa: E402
@@ -329,6 +330,7 @@ def main() -> None:
     )
     md = markdown(result)
     (out / "decisions.md").write_text(md, encoding="utf-8")
+    copy_to_model_card(args.model, "decisions", md)
     print(md)
 
 

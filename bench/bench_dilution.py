@@ -38,6 +38,7 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import add_common_arguments  # noqa: E402
+from harness import copy_to_model_card  # noqa: E402
 from harness import decide  # noqa: E402
 from harness import log  # noqa: E402
 from harness import rounded  # noqa: E402
@@ -299,6 +300,7 @@ def main() -> None:
     (out / "dilution.json").write_text(json.dumps(rounded(result), indent=2) + "\n", "utf-8")
     md = markdown(result)
     (out / "dilution.md").write_text(md, encoding="utf-8")
+    copy_to_model_card(args.model, "dilution", md)
     print(md)
 
 

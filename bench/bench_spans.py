@@ -48,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import add_common_arguments  # noqa: E402
+from harness import copy_to_model_card  # noqa: E402
 from harness import decide  # noqa: E402
 from harness import rounded  # noqa: E402
 
@@ -360,6 +361,7 @@ def main() -> None:
     (out / "spans.json").write_text(json.dumps(rounded(result), indent=2) + "\n", "utf-8")
     md = markdown(result)
     (out / "spans.md").write_text(md, encoding="utf-8")
+    copy_to_model_card(args.model, "spans", md)
     print(md)
 
 

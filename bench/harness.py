@@ -7,6 +7,7 @@ sys.path); not part of the moderator package.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -39,6 +40,16 @@ def add_common_arguments(parser, data: bool = True) -> None:
             help="the shared datasets (default: MODERATOR_DATA_DIR or ../shared/data)",
         )
     parser.add_argument("--out", default=str(RESULTS), help="where the results are written")
+
+
+def copy_to_model_card(model: str | Path, name: str, md: str) -> None:
+    """Put a bench's Markdown into the model's MODEL_CARD.md (its own section), if there is one."""
+    from training.artifacts import replace_bench_section
+
+    card = Path(model) / "MODEL_CARD.md"
+    if card.is_file():
+        # The bench's title becomes a section of the card.
+        replace_bench_section(card, re.sub(r"^# ", "## ", md, count=1), name)
 
 
 def decide(

@@ -90,3 +90,31 @@ def test_without_a_model_nothing_is_segmented_and_comments_are_held():
     decision = Moderation(None).decide("Fine. You are an idiot.")
     assert decision.action is Action.HOLD
     assert decision.scores == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks for covering the trial. If I see the judge on the street I will kill him.",
+        "I read the whole article. You are a pathetic idiot.",
+        "The council met on Tuesday to discuss the budget, and several residents spoke about the "
+        "new parking rules and the library hours. Overall it was a productive evening. But the "
+        "chair is a complete idiot.",
+    ],
+)
+def test_one_abusive_sentence_among_polite_ones_is_flagged(moderation, text):
+    assert moderation.decide(text).action is not Action.ALLOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dick Van Dyke was wonderful in Mary Poppins",
+        "Moby Dick is the greatest American novel.",
+        "Greg Dyke, the former BBC director-general, spoke at the event.",
+        "Senator Dick Durbin voted against the bill.",
+        "the bitch had six healthy puppies",
+    ],
+)
+def test_names_and_innocent_senses_are_never_rejected(moderation, text):
+    assert moderation.decide(text).action is not Action.REJECT

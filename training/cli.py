@@ -109,6 +109,7 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     from training.datasets import validation_split
     from training.evaluate import NAMES
     from training.evaluate import balanced_macro_f1_threshold
+    from training.evaluate import best_macro_f1_threshold
     from training.evaluate import choose_thresholds
     from training.evaluate import evaluate
     from training.evaluate import fit_davidson_head
@@ -177,9 +178,16 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     val_sources = np.array([examples[i].source for i in val_rows])
     toxic = ~np.isnan(val_labels[:, 0])
     if toxic.sum() and len(set(val_labels[toxic, 0])) == 2:
-        # Dataset-balanced rather than OLID's own optimum: see balanced_macro_f1_threshold.
-        operating_points["olid_toxicity"] = balanced_macro_f1_threshold(
+        # For text from a source never seen: see balanced_macro_f1_threshold.
+        operating_points["balanced_toxicity"] = balanced_macro_f1_threshold(
             val_labels[toxic, 0].astype(int), val_probs[toxic, 0], val_sources[toxic]
+        )
+    olid = toxic & (val_sources == "olid")
+    if olid.sum() and len(set(val_labels[olid, 0])) == 2:
+        # OLID subtask A is OLID's own measure: its operating point comes from OLID's own
+        # validation rows (carved from OLID's training file; the official test is never used).
+        operating_points["olid_toxicity"] = best_macro_f1_threshold(
+            val_labels[olid, 0].astype(int), val_probs[olid, 0]
         )
     davidson = val_sources == "davidson"
     if davidson.sum():
