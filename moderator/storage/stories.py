@@ -1,8 +1,8 @@
 """Stories: the articles comments are posted under, named by the site's story_id or the URL.
 
 A comment with a `story_id` belongs to the story with that id; one without, but with a
-`url`, to the story at that URL. The first comment creates the story; later ones keep its
-URL and title current. A story can be pre-moderated (every new comment held), audited.
+`url`, to the story at that URL. The first comment creates the story; later ones fill in
+a missing URL and keep the title current (PATCH /api/v1/stories/<story> sets either). A story can be pre-moderated (every new comment held), audited.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def touch_story(conn: Connection, site_id: int, ref: StoryRef, at: dt.datetime |
         statement = statement.on_conflict_do_update(
             index_elements=["site_id", "key_hash"],
             set_={
-                "url": func.coalesce(statement.excluded.url, stories.c.url),
+                # The first URL stays (later comments may send permalinks); titles change.
+                "url": func.coalesce(stories.c.url, statement.excluded.url),
                 "title": func.coalesce(statement.excluded.title, stories.c.title),
                 "last_comment_at": func.coalesce(
                     statement.excluded.last_comment_at, stories.c.last_comment_at
@@ -177,7 +178,7 @@ def touch_story(conn: Connection, site_id: int, ref: StoryRef, at: dt.datetime |
         stories.update()
         .where(stories.c.id == found.id)
         .values(
-            url=ref.url or found.url,
+            url=found.url or ref.url,
             title=ref.title or found.title,
             last_comment_at=at or found.last_comment_at,
         )
