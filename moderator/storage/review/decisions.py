@@ -94,6 +94,11 @@ def decide_comment(
         problem = "changed" if current.reviewable else "already_decided"
         return DecisionOutcome(current, ok=False, problem=problem)
     after = get_comment(conn, comment_id)
+    if before.status == "reject":
+        # An automatic rejection under appeal: this person's decision answers the appeal.
+        from moderator.storage import appeals
+
+        appeals.close_by_decision(conn, before, decision, actor, note)
     audit.record(
         conn,
         actor,
