@@ -31,7 +31,13 @@ JSON_TYPE = "application/json"
 
 
 def problem(status: int, detail: str, errors=None, **extra) -> dict:
-    titles = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 415: "Unsupported Media Type", 429: "Too Many Requests"}
+    titles = {
+        400: "Bad Request",
+        404: "Not Found",
+        409: "Conflict",
+        415: "Unsupported Media Type",
+        429: "Too Many Requests",
+    }
     body = {"type": "about:blank", "title": titles[status], "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = [{"field": f, "message": m} for f, m in errors]
@@ -58,7 +64,9 @@ def other_site(make_site) -> dict[str, str]:
 
 
 def post(client, headers, path, payload):
-    return client.post(path, data=json.dumps(payload), headers={**headers, "Content-Type": JSON_TYPE})
+    return client.post(
+        path, data=json.dumps(payload), headers={**headers, "Content-Type": JSON_TYPE}
+    )
 
 
 def moderate(client, headers, text, **fields):
@@ -76,7 +84,12 @@ def author_id(engine, site_name: str, external_id: str) -> int:
 def act(engine, site_name, external_id, action, reason="because", until=None):
     with storage.transaction(engine) as conn:
         return authors_store.act(
-            conn, author_id(engine, site_name, external_id), action, actor="mod", reason=reason, until=until
+            conn,
+            author_id(engine, site_name, external_id),
+            action,
+            actor="mod",
+            reason=reason,
+            until=until,
         )
 
 
@@ -98,7 +111,15 @@ def test_an_author_is_created_by_their_first_comment_and_kept_current(client, he
     assert body["id"] == "u-1" and body["name"] == "Samuel"  # the newest name, kept when absent
     assert body["status"] == "active"
     assert body["comments"]["total"] == 3
-    assert set(body["comments"]) == {"total", "allowed", "held", "rejected", "approved_by_person", "rejected_by_person", "reported"}
+    assert set(body["comments"]) == {
+        "total",
+        "allowed",
+        "held",
+        "rejected",
+        "approved_by_person",
+        "rejected_by_person",
+        "reported",
+    }
 
 
 def test_a_banned_author_is_rejected_with_reason_author_banned(client, headers, engine):
@@ -106,13 +127,21 @@ def test_a_banned_author_is_rejected_with_reason_author_banned(client, headers, 
     act(engine, "example", "u-2", "ban", reason="spam ring")
     decided = moderate(client, headers, "another fine comment", author={"id": "u-2"})
     assert decided["decision"] == "reject"
-    assert decided["reasons"][0] == {"category": "author_banned", "score": None, "source": "system", "words": [], "spans": []}
+    assert decided["reasons"][0] == {
+        "category": "author_banned",
+        "score": None,
+        "source": "system",
+        "words": [],
+        "spans": [],
+    }
     author = client.get("/api/v1/authors/u-2", headers=headers).json
     assert author["status"] == "banned" and author["banned"] is True
     assert author["ban_reason"] == "spam ring"
     # Reversible: lifting the ban lets the next comment through again.
     act(engine, "example", "u-2", "unban", reason="appeal accepted")
-    assert moderate(client, headers, "third fine comment", author={"id": "u-2"})["decision"] == "allow"
+    assert (
+        moderate(client, headers, "third fine comment", author={"id": "u-2"})["decision"] == "allow"
+    )
 
 
 def test_a_suspension_rejects_until_its_date(client, headers, engine):
@@ -128,9 +157,13 @@ def test_a_suspension_rejects_until_its_date(client, headers, engine):
     # Once the date has passed, the suspension no longer applies.
     with storage.transaction(engine) as conn:
         conn.execute(
-            authors_store.authors.update().values(suspended_until=storage.now() - dt.timedelta(seconds=1))
+            authors_store.authors.update().values(
+                suspended_until=storage.now() - dt.timedelta(seconds=1)
+            )
         )
-    assert moderate(client, headers, "hello a third time", author={"id": "u-3"})["decision"] == "allow"
+    assert (
+        moderate(client, headers, "hello a third time", author={"id": "u-3"})["decision"] == "allow"
+    )
     assert client.get("/api/v1/authors/u-3", headers=headers).json["status"] == "active"
 
 
@@ -160,7 +193,9 @@ def test_new_authors_are_held_until_n_comments_were_approved(client, headers, en
     for comment in (first, second):
         with storage.transaction(engine) as conn:
             assert review.decide_comment(conn, comment["id"], decision="approve", actor="mod").ok
-    assert moderate(client, headers, "my third comment", author={"id": "new-1"})["decision"] == "allow"
+    assert (
+        moderate(client, headers, "my third comment", author={"id": "new-1"})["decision"] == "allow"
+    )
     # Anonymous comments have no history to judge: the rule leaves them to the text.
     assert moderate(client, headers, "an anonymous comment")["decision"] == "allow"
 
@@ -191,7 +226,9 @@ def test_author_actions_are_audited_and_checked(engine, client, headers):
         act(engine, "example", "u-5", "unban")
     act(engine, "example", "u-5", "warn", reason="Keep it civil, please.")
     with pytest.raises(authors_store.AuthorError, match="already"):
-        act(engine, "example", "u-5", "premoderate") and act(engine, "example", "u-5", "premoderate")
+        act(engine, "example", "u-5", "premoderate") and act(
+            engine, "example", "u-5", "premoderate"
+        )
     from moderator.storage import review
 
     with storage.reading(engine) as conn:
@@ -199,17 +236,32 @@ def test_author_actions_are_audited_and_checked(engine, client, headers):
         trail, total = review.audit_entries(conn, review.AuditFilter(subject=subject))
     assert [e.action for e in reversed(trail)] == ["author.warn", "author.premoderate"]
     assert trail[-1].note == "Keep it civil, please." and trail[-1].actor == "mod"
-    assert client.get("/api/v1/authors/u-5", headers=headers).json["warning"] == "Keep it civil, please."
+    assert (
+        client.get("/api/v1/authors/u-5", headers=headers).json["warning"]
+        == "Keep it civil, please."
+    )
 
 
 # -- stories -------------------------------------------------------------------------------------
 
 
 def test_comments_carry_their_story(client, headers):
-    moderate(client, headers, "one", id="c-1", url="https://news.example/a", story_id="s-1", title="Budget day")
+    moderate(
+        client,
+        headers,
+        "one",
+        id="c-1",
+        url="https://news.example/a",
+        story_id="s-1",
+        title="Budget day",
+    )
     moderate(client, headers, "two", url="https://news.example/a?utm=x", story_id="s-1")
     comment = client.get("/api/v1/comments/c-1", headers=headers).json
-    assert comment["story"] == {"story_id": "s-1", "url": "https://news.example/a", "title": "Budget day"}
+    assert comment["story"] == {
+        "story_id": "s-1",
+        "url": "https://news.example/a",
+        "title": "Budget day",
+    }
     story = client.get("/api/v1/stories/s-1", headers=headers)
     assert story.status_code == 200
     assert story.json["comments"]["total"] == 2
@@ -224,7 +276,9 @@ def test_comments_carry_their_story(client, headers):
 def test_a_premoderated_story_holds_every_new_comment(client, headers, engine):
     created = client.patch(
         "/api/v1/stories/s-9",
-        data=json.dumps({"premoderated": True, "reason": "the thread turned ugly", "title": "Verdict"}),
+        data=json.dumps(
+            {"premoderated": True, "reason": "the thread turned ugly", "title": "Verdict"}
+        ),
         headers={**headers, "Content-Type": JSON_TYPE},
     )
     assert created.status_code == 201  # set up before any comment
@@ -234,7 +288,9 @@ def test_a_premoderated_story_holds_every_new_comment(client, headers, engine):
     assert [r["category"] for r in held["reasons"]] == ["story_premoderated"]
     assert moderate(client, headers, "what a lovely day", story_id="s-10")["decision"] == "allow"
     ended = client.patch(
-        "/api/v1/stories/s-9", data=json.dumps({"premoderated": False}), headers={**headers, "Content-Type": JSON_TYPE}
+        "/api/v1/stories/s-9",
+        data=json.dumps({"premoderated": False}),
+        headers={**headers, "Content-Type": JSON_TYPE},
     )
     assert ended.status_code == 200 and ended.json["premoderated"] is False
     assert moderate(client, headers, "what a lovely day", story_id="s-9")["decision"] == "allow"
@@ -248,7 +304,11 @@ def test_a_premoderated_story_holds_every_new_comment(client, headers, engine):
 def test_stories_are_per_site(client, headers, other_site):
     moderate(client, headers, "one", story_id="s-1")
     assert client.get("/api/v1/stories/s-1", headers=other_site).status_code == 404
-    client.patch("/api/v1/stories/s-1", data=json.dumps({"premoderated": True, "reason": "x"}), headers={**other_site, "Content-Type": JSON_TYPE})
+    client.patch(
+        "/api/v1/stories/s-1",
+        data=json.dumps({"premoderated": True, "reason": "x"}),
+        headers={**other_site, "Content-Type": JSON_TYPE},
+    )
     assert moderate(client, headers, "fine", story_id="s-1")["decision"] == "allow"
 
 
@@ -268,7 +328,9 @@ STORY_CASES = [
 
 @pytest.mark.parametrize(("raw", "expected"), [pytest.param(*c[1:], id=c[0]) for c in STORY_CASES])
 def test_story_patch_rejects_bad_input(client, headers, engine, raw, expected):
-    response = client.patch("/api/v1/stories/s-1", data=raw, headers={**headers, "Content-Type": JSON_TYPE})
+    response = client.patch(
+        "/api/v1/stories/s-1", data=raw, headers={**headers, "Content-Type": JSON_TYPE}
+    )
     assert response.mimetype == "application/problem+json"
     assert response.status_code == 400
     if isinstance(expected, str):
@@ -279,7 +341,11 @@ def test_story_patch_rejects_bad_input(client, headers, engine, raw, expected):
 
 
 def test_story_patch_needs_json(client, headers):
-    response = client.patch("/api/v1/stories/s-1", data="premoderated=1", headers={**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    response = client.patch(
+        "/api/v1/stories/s-1",
+        data="premoderated=1",
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 415
 
 
@@ -287,7 +353,12 @@ def test_story_patch_needs_json(client, headers):
 
 
 def report(client, headers, ref, reporter="r-1", reason="abuse", **extra):
-    return post(client, headers, f"/api/v1/comments/{ref}/reports", {"reporter_id": reporter, "reason": reason, **extra})
+    return post(
+        client,
+        headers,
+        f"/api/v1/comments/{ref}/reports",
+        {"reporter_id": reporter, "reason": reason, **extra},
+    )
 
 
 def test_reports_put_an_allowed_comment_into_reported_at_the_threshold(client, headers, engine):
@@ -298,7 +369,12 @@ def test_reports_put_an_allowed_comment_into_reported_at_the_threshold(client, h
     assert first.status_code == 201
     assert first.json["report"]["reason"] == "harassment"
     assert first.json["report"]["text"] == "targets me by name"
-    assert first.json["comment"] == {**first.json["comment"], "reports": 1, "open_reports": 1, "reported": False}
+    assert first.json["comment"] == {
+        **first.json["comment"],
+        "reports": 1,
+        "open_reports": 1,
+        "reported": False,
+    }
     again = report(client, headers, "c-7", "r-1", "spam")  # one report per reporter per comment
     assert again.status_code == 200
     assert again.json["report"]["reason"] == "harassment"
@@ -349,7 +425,9 @@ REPORT_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("payload", "expected"), [pytest.param(*c[1:], id=c[0]) for c in REPORT_CASES])
+@pytest.mark.parametrize(
+    ("payload", "expected"), [pytest.param(*c[1:], id=c[0]) for c in REPORT_CASES]
+)
 def test_reports_reject_bad_input(client, headers, engine, payload, expected):
     moderate(client, headers, "a comment", id="c-1")
     response = post(client, headers, "/api/v1/comments/c-1/reports", payload)
@@ -382,12 +460,16 @@ def test_a_rejection_carries_a_statement_of_reasons(client, headers, blocking):
     assert statement["appeal"]["how"] == f"POST /api/v1/comments/{comment['id']}/appeal"
     assert statement["appeal"]["until"] > comment["created_at"]
     allowed = moderate(client, headers, "lovely", id="c-2")
-    assert client.get(f"/api/v1/comments/{allowed['id']}", headers=headers).json["statement"] is None
+    assert (
+        client.get(f"/api/v1/comments/{allowed['id']}", headers=headers).json["statement"] is None
+    )
 
 
 def test_an_appeal_is_taken_once_per_decision(client, headers, engine, blocking):
     moderate(client, headers, "you walnut", id="c-1")
-    opened = post(client, headers, "/api/v1/comments/c-1/appeal", {"text": "It is a nut, not an insult."})
+    opened = post(
+        client, headers, "/api/v1/comments/c-1/appeal", {"text": "It is a nut, not an insult."}
+    )
     assert opened.status_code == 201
     assert opened.json["appeal"]["status"] == "open"
     assert opened.json["appeal"]["text"] == "It is a nut, not an insult."
@@ -395,7 +477,9 @@ def test_an_appeal_is_taken_once_per_decision(client, headers, engine, blocking)
     assert opened.json["comment"]["statement"]["appeal"]["possible"] is False
     again = post(client, headers, "/api/v1/comments/c-1/appeal", {"text": "Please!"})
     assert again.status_code == 409
-    assert again.json == problem(409, "this decision has already been appealed", code="already_appealed")
+    assert again.json == problem(
+        409, "this decision has already been appealed", code="already_appealed"
+    )
     assert count(engine, appeals) == 1
 
 
@@ -405,7 +489,11 @@ def test_appeals_are_refused_outside_the_window(client, headers, engine, blockin
     assert not_rejected.status_code == 409 and not_rejected.json["code"] == "not_rejected"
     moderate(client, headers, "you walnut", id="old")
     with storage.transaction(engine) as conn:
-        conn.execute(update(comments).where(comments.c.external_id == "old").values(created_at=storage.now() - dt.timedelta(days=15)))
+        conn.execute(
+            update(comments)
+            .where(comments.c.external_id == "old")
+            .values(created_at=storage.now() - dt.timedelta(days=15))
+        )
     closed = post(client, headers, "/api/v1/comments/old/appeal", {"text": "late"})
     assert closed.status_code == 409 and closed.json["code"] == "window_closed"
     with storage.transaction(engine) as conn:
@@ -413,7 +501,10 @@ def test_appeals_are_refused_outside_the_window(client, headers, engine, blockin
     moderate(client, headers, "you walnut", id="new")
     disabled = post(client, headers, "/api/v1/comments/new/appeal", {"text": "please"})
     assert disabled.status_code == 409 and disabled.json["code"] == "appeals_disabled"
-    assert client.get("/api/v1/comments/new", headers=headers).json["statement"]["appeal"]["refusal"] == "appeals_disabled"
+    assert (
+        client.get("/api/v1/comments/new", headers=headers).json["statement"]["appeal"]["refusal"]
+        == "appeals_disabled"
+    )
     assert count(engine, appeals) == 0
 
 
@@ -433,7 +524,9 @@ APPEAL_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("payload", "expected"), [pytest.param(*c[1:], id=c[0]) for c in APPEAL_CASES])
+@pytest.mark.parametrize(
+    ("payload", "expected"), [pytest.param(*c[1:], id=c[0]) for c in APPEAL_CASES]
+)
 def test_appeals_reject_bad_input(client, headers, engine, blocking, payload, expected):
     moderate(client, headers, "you walnut", id="c-1")
     response = post(client, headers, "/api/v1/comments/c-1/appeal", payload)
@@ -444,13 +537,24 @@ def test_appeals_reject_bad_input(client, headers, engine, blocking, payload, ex
 
 @pytest.mark.parametrize("path", ["/api/v1/comments/nope/reports", "/api/v1/comments/nope/appeal"])
 def test_posts_about_unknown_comments_are_404(client, headers, path):
-    response = post(client, headers, path, {"reporter_id": "r", "reason": "spam"} if path.endswith("reports") else {"text": "x"})
+    response = post(
+        client,
+        headers,
+        path,
+        {"reporter_id": "r", "reason": "spam"} if path.endswith("reports") else {"text": "x"},
+    )
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", "/api/v1/authors/u"), ("get", "/api/v1/stories/s"), ("patch", "/api/v1/stories/s"), ("post", "/api/v1/comments/c/reports"), ("post", "/api/v1/comments/c/appeal")],
+    [
+        ("get", "/api/v1/authors/u"),
+        ("get", "/api/v1/stories/s"),
+        ("patch", "/api/v1/stories/s"),
+        ("post", "/api/v1/comments/c/reports"),
+        ("post", "/api/v1/comments/c/appeal"),
+    ],
 )
 def test_desk_routes_need_a_key(client, method, path):
     response = getattr(client, method)(path, json={})

@@ -66,8 +66,8 @@ def test_the_desk_migration_links_existing_comments(database_url):
             site_id = conn.execute(
                 text(
                     "INSERT INTO sites (name, key_hash, key_prefix, created_at, block_words,"
-                    " suspect_words, allow_words) VALUES ('old', :h, 'mod_o', :at, '[]', '[]', '[]')"
-                    " RETURNING id"
+                    " suspect_words, allow_words)"
+                    " VALUES ('old', :h, 'mod_o', :at, '[]', '[]', '[]') RETURNING id"
                 ),
                 {"h": "b" * 64, "at": old},
             ).scalar_one()
@@ -98,7 +98,11 @@ def test_the_desk_migration_links_existing_comments(database_url):
         storage.upgrade(engine)
         with engine.connect() as conn:
             site = sites.get_site_by_name(conn, "old")
-            assert (site.report_threshold, site.appeal_days, site.new_author_premoderation) == (1, 14, 0)
+            assert (site.report_threshold, site.appeal_days, site.new_author_premoderation) == (
+                1,
+                14,
+                0,
+            )
             ann = authors_store.get_author(conn, site.id, "u1")
             assert ann.name == "Annie"  # the newest name
             assert ann.first_seen_at == old
@@ -165,7 +169,9 @@ def test_a_rotated_key_keeps_working_for_its_grace_period(db):
     # When the grace period ends, the old key stops.
     with storage.transaction(db) as conn:
         conn.execute(
-            update(sites_table).values(previous_key_expires_at=storage.now() - dt.timedelta(seconds=1))
+            update(sites_table).values(
+                previous_key_expires_at=storage.now() - dt.timedelta(seconds=1)
+            )
         )
     assert active(db, first) is None and active(db, second) is not None
     # A second rotation ends the first key at once: two keys at most.
@@ -210,11 +216,18 @@ def test_desk_settings_are_bounded_and_audited(db):
     with storage.transaction(db) as conn:
         site = sites.set_desk_setting(conn, "example", "report_threshold", 3)
         assert site.report_threshold == 3
-        for setting, value in (("report_threshold", 0), ("appeal_days", -1), ("appeal_days", True), ("nope", 1)):
+        for setting, value in (
+            ("report_threshold", 0),
+            ("appeal_days", -1),
+            ("appeal_days", True),
+            ("nope", 1),
+        ):
             with pytest.raises(sites.SiteError):
                 sites.set_desk_setting(conn, "example", setting, value)
         entries, _ = review.audit_entries(conn, review.AuditFilter(action="site.report_threshold"))
-    assert entries[0].before == {"report_threshold": 1} and entries[0].after == {"report_threshold": 3}
+    assert entries[0].before == {"report_threshold": 1} and entries[0].after == {
+        "report_threshold": 3
+    }
 
 
 # -- reports and appeals -------------------------------------------------------------------------
@@ -250,11 +263,19 @@ def test_a_reported_comment_can_be_reviewed_again_which_closes_its_reports(db, s
         insert(conn, site_id, "c1")
         assert review.decide_comment(conn, "c1", decision="approve", actor="ann").ok
         # Decided, and nothing new: not reviewable.
-        assert review.decide_comment(conn, "c1", decision="reject", actor="bob").problem == "already_decided"
+        assert (
+            review.decide_comment(conn, "c1", decision="reject", actor="bob").problem
+            == "already_decided"
+        )
         reports_store.add_report(conn, site_id, "c1", "r1", "abuse", None)
         version = review.get_comment(conn, "c1").version
         outcome = review.decide_comment(
-            conn, "c1", decision="reject", actor="bob", reason_code="insult", expected_version=version
+            conn,
+            "c1",
+            decision="reject",
+            actor="bob",
+            reason_code="insult",
+            expected_version=version,
         )
         assert outcome.ok
         assert (outcome.comment.status, outcome.comment.open_reports) == ("reject", 0)
@@ -283,7 +304,11 @@ def test_an_appeal_is_resolved_once_and_not_by_the_decider(db, site_id):
     with storage.transaction(db) as conn:
         done = appeals_store.resolve_appeal(conn, appeal.id, "reverse", actor="bob", note="fair")
     assert done.ok and done.appeal.status == "reversed"
-    assert (done.comment.status, done.comment.human_decision, done.comment.decided_by) == ("allow", "approve", "bob")
+    assert (done.comment.status, done.comment.human_decision, done.comment.decided_by) == (
+        "allow",
+        "approve",
+        "bob",
+    )
     with storage.transaction(db) as conn:
         again = appeals_store.resolve_appeal(conn, appeal.id, "uphold", actor="cid", note="n")
     assert again.problem == "resolved"
@@ -302,7 +327,9 @@ def test_upholding_an_automatic_rejection_records_a_person_and_is_final(db, site
     appeal = open_appeal(db, "c1")
     assert appeal.decided_by is None
     with storage.transaction(db) as conn:
-        done = appeals_store.resolve_appeal(conn, appeal.id, "uphold", actor="ann", note="stands", reason_code="threat")
+        done = appeals_store.resolve_appeal(
+            conn, appeal.id, "uphold", actor="ann", note="stands", reason_code="threat"
+        )
     assert done.ok
     assert (done.comment.human_decision, done.comment.reason_code) == ("reject", "threat")
     with storage.reading(db) as conn:

@@ -2,7 +2,8 @@
 
 A comment with a `story_id` belongs to the story with that id; one without, but with a
 `url`, to the story at that URL. The first comment creates the story; later ones fill in
-a missing URL and keep the title current (PATCH /api/v1/stories/<story> sets either). A story can be pre-moderated (every new comment held), audited.
+a missing URL and keep the title current (PATCH /api/v1/stories/<story> sets either).
+A story can be pre-moderated (every new comment held), audited.
 """
 
 from __future__ import annotations
