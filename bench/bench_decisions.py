@@ -10,7 +10,7 @@ counts a row as flagged when the decision is hold or reject:
   * each contrast set (training.evalsets.contrast_sets): accuracy (flag rows flagged, allow rows
     allowed), the flag rows' recall, the allow rows' pass rate, and the category accuracy (flag
     rows flagged with the expected category among the decision's reason categories);
-  * the word-rule tables tests/fixtures/innocent*.txt and abusive*.txt, when they exist (one
+  * the word-rule tables tests/fixtures/word_rules_innocent.tsv and word_rules_abusive.tsv (one
     sentence a line, "#" comments; in a line with tabs the last field is the text): innocent
     sentences rejected (target 0) and held (target <= 5%), abusive ones flagged (target >= 95%).
 alt-profanity-check (`predict_prob` >= 0.5 = flagged; it has no categories) runs on the same
@@ -121,12 +121,17 @@ def contrast_figures(
 
 
 def table_texts(path: Path) -> list[str]:
-    """A word-rule table's sentences: one a line, '#' comments; the last tab field if tabbed."""
+    """A word-rule table's sentences: one a line, '#' comments; the last tab field if tabbed.
+    The tables are ASCII with Python escapes for everything else ("\\u0456"), as their
+    header says; they are decoded here as the tests decode them."""
     texts = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        texts.append(line.split("\t")[-1].strip() if "\t" in line else line.strip())
+        text = line.split("\t")[-1].strip() if "\t" in line else line.strip()
+        if text.isascii():
+            text = text.encode("ascii").decode("unicode_escape")
+        texts.append(text)
     return texts
 
 
@@ -150,7 +155,7 @@ def table_result(name: str, texts: list[str], moderation: Moderation, predict_pr
     """One word-rule table's figures against its targets, with the rows it gets wrong."""
     decisions = decide(moderation, texts, name)
     figures = table_figures(decisions, [float(p) for p in predict_prob(texts)])
-    innocent = name.startswith("innocent")
+    innocent = "innocent" in name
     figures["kind"] = "innocent" if innocent else "abusive"
     if innocent:
         figures["meets"] = (
@@ -213,12 +218,12 @@ def run(classifier: Classifier, fixtures: Path = FIXTURES) -> dict:
         }
 
     tables = {}
-    for path in sorted([*fixtures.glob("innocent*.txt"), *fixtures.glob("abusive*.txt")]):
+    for path in sorted([*fixtures.glob("*innocent*.tsv"), *fixtures.glob("*abusive*.tsv")]):
         texts = table_texts(path)
         if texts:
             tables[path.name] = table_result(path.name, texts, moderation, predict_prob)
     if not tables:
-        log(f"no innocent*.txt or abusive*.txt in {fixtures}: word-rule tables skipped")
+        log(f"no word-rule tables (*innocent*.tsv, *abusive*.tsv) in {fixtures}: skipped")
 
     return {
         "model": classifier.label(),
@@ -291,7 +296,7 @@ def markdown(r: dict) -> str:
         )
     lines += ["", "## Word-rule tables", ""]
     if not r["word_rule_tables"]:
-        lines.append("No tests/fixtures/innocent*.txt or abusive*.txt yet: skipped.")
+        lines.append("No tests/fixtures/*innocent*.tsv or *abusive*.tsv: skipped.")
     else:
         lines += [
             "| table | sentences | rejected | held | flagged | alt-profanity-check flagged "

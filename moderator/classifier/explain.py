@@ -68,30 +68,7 @@ def analyse(clf: Classifier, original: str) -> Analysis:
     contributions = np.zeros((len(tokens), len(clf._names)))
     if not tokens:
         return Analysis(original, normalised, matches, tokens, contributions)
-    lo, hi = clf._ngrams
-    positions: dict[int, list[tuple[int, ...]]] = {}
-    for n in range(lo, hi + 1):
-        for i in range(len(tokens) - n + 1):
-            idx = clf._vocab.get(" ".join(tokens[i : i + n]))
-            if idx is not None:
-                positions.setdefault(idx, []).append(tuple(range(i, i + n)))
-    if positions:
-        features = np.fromiter(positions.keys(), dtype=np.intp, count=len(positions))
-        tf = np.array([len(p) for p in positions.values()], dtype=np.float64)
-        if clf._sublinear:
-            tf = np.log(tf) + 1.0
-        w = tf * clf._idf[features]
-        per_feature = (w / math.sqrt(w @ w))[:, None] * clf._coef_t[features]
-        feature, token, share = [], [], []
-        for f, occurrences in enumerate(positions.values()):
-            each = 1.0 / (len(occurrences) * len(occurrences[0]))
-            for occurrence in occurrences:
-                for i in occurrence:
-                    feature.append(f)
-                    token.append(i)
-                    share.append(each)
-        values = per_feature[feature] * np.array(share)[:, None]
-        contributions += _sum_rows(np.array(token, dtype=np.intp), values, len(tokens))
+    contributions += _word_contributions(clf, tokens)
     if clf._chars:
         chars = normalised.text.lower() if clf._char_lowercase else normalised.text
         chunks = list(_CHUNK.finditer(chars))
@@ -113,6 +90,55 @@ def analyse(clf: Classifier, original: str) -> Analysis:
             token_share = 1.0 / np.bincount(token_chunk, minlength=len(chunks))[token_chunk]
             contributions += per_chunk[token_chunk] * token_share[:, None]
     return Analysis(original, normalised, matches, tokens, contributions)
+
+
+def _word_contributions(clf: Classifier, tokens: list[str]) -> np.ndarray:
+    """Each token's share of the word block's contribution, (tokens x categories).
+
+    The same features scoring counts (unigrams and bigrams through the compiled word ids), in
+    numpy: a feature seen k times gives each occurrence 1/k of its weight x coefficient, and
+    a bigram occurrence splits its share between its two tokens.
+    """
+    n = len(tokens)
+    out = np.zeros((n, len(clf._names)))
+    get, unknown = clf._words.get, clf._unknown_id
+    ids = np.array([get(t, unknown) for t in tokens], dtype=np.int64)
+    lo, hi = clf._ngrams
+    positions, features, widths = [], [], []
+    if lo == 1:
+        unigram = clf._unigram[ids]
+        at = np.flatnonzero(unigram >= 0)
+        positions.append(at)
+        features.append(unigram[at])
+        widths.append(np.ones(len(at)))
+    if hi == 2 and n > 1 and len(clf._bigram_keys):
+        keys = ids[:-1] * clf._width + ids[1:]
+        pos = np.searchsorted(clf._bigram_keys, keys)
+        pos[pos == len(clf._bigram_keys)] = 0
+        found = (ids[:-1] != unknown) & (ids[1:] != unknown) & (clf._bigram_keys[pos] == keys)
+        at = np.flatnonzero(found)
+        positions.append(at)
+        features.append(clf._bigram_features[pos[found]])
+        widths.append(np.full(len(at), 2.0))
+    if not positions:
+        return out
+    at = np.concatenate(positions)
+    feature = np.concatenate(features)
+    width = np.concatenate(widths)
+    if not len(feature):
+        return out
+    unique, inverse, counts = np.unique(feature, return_inverse=True, return_counts=True)
+    tf = counts.astype(np.float64)
+    if clf._sublinear:
+        tf = np.log(tf) + 1.0
+    w = tf * clf._idf[unique]
+    per_feature = (w / math.sqrt(w @ w))[:, None] * clf._coef_t[unique]
+    share = per_feature[inverse] / (counts[inverse] * width)[:, None]
+    out += _sum_rows(at, share, n)
+    bigrams = width == 2.0
+    if bigrams.any():
+        out += _sum_rows(at[bigrams] + 1, share[bigrams], n)
+    return out
 
 
 def _sum_rows(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

@@ -43,6 +43,8 @@ TYPE_RATIO = 0.8
 #: Joins a batch for one regex pass; a private-use character, which normalise() removes.
 _SEPARATOR = "\ue000"
 
+#: Analyses kept for explain(): a few comments' worth of whole texts and sentences.
+_EXPLAINED_CACHE = 16
 #: Distinct words whose character n-grams are kept; the cache is emptied when full.
 _GRAM_CACHE_SIZE = 200_000
 #: What scikit-learn's char_wb analyzer collapses before splitting on whitespace.
@@ -195,8 +197,9 @@ class Classifier:
             self._char_coef_t = np.ascontiguousarray(coef[:, len(idf) :].T)
             self._char_weighted = np.ascontiguousarray(self._char_coef_t * char_idf[:, None])
             self._gram_cache: dict[str, np.ndarray] = {}
-        # The last text explained: policy.decide asks once per category that crossed.
-        self._explained: tuple[str, explanations.Analysis] | None = None
+        # Texts explained lately: policy.decide asks once per category that crossed, and the
+        # categories of one comment may come from different sentences of it.
+        self._explained: dict[str, explanations.Analysis] = {}
 
     def _word_grams(self, word: str) -> np.ndarray:
         """Character-block feature ids of one whitespace-separated word (cached).
@@ -386,12 +389,12 @@ class Classifier:
             j = self._index[str(category)]
         except KeyError:
             raise ValueError(f"unknown category {category!r}") from None
-        cached = self._explained
-        if cached is not None and cached[0] == original:
-            analysis = cached[1]
-        else:
+        analysis = self._explained.get(original)
+        if analysis is None:
             analysis = explanations.analyse(self, original)
-            self._explained = (original, analysis)
+            if len(self._explained) >= _EXPLAINED_CACHE:
+                self._explained.clear()
+            self._explained[original] = analysis
         return explanations.select(self, analysis, j, top)
 
 

@@ -58,6 +58,7 @@ from training.datasets.templates import counterfactuals
 from training.datasets.templates import identity_terms
 from training.datasets.templates import load_attack_templates
 from training.datasets.templates import load_counter_templates
+from training.datasets.templates import load_innocent_words
 from training.datasets.templates import load_templates
 from training.datasets.templates import load_threat_templates
 
@@ -94,6 +95,7 @@ __all__ = [
     "load_fox_news",
     "load_ghc",
     "load_hasoc",
+    "load_innocent_words",
     "load_mlma",
     "load_olid",
     "load_templates",
@@ -122,6 +124,7 @@ NO_VALIDATION = frozenset(
         "threat_templates",
         "attack_templates",
         "counter_templates",
+        "innocent_words",
         "counterfactual",
     }
 )
@@ -219,6 +222,7 @@ def load_all(data_dir: Path, extras: Sequence[Path] = (), log=None, seed: int = 
     examples.extend(load_threat_templates())
     examples.extend(load_attack_templates())
     examples.extend(load_counter_templates())
+    examples.extend(load_innocent_words())
     for path in extras:
         loaded = load_extra(path)
         if log:
@@ -294,6 +298,7 @@ def file_hashes(data_dir: Path, extras: Sequence[Path] = ()) -> dict[str, str]:
         "threat_templates.txt",
         "attack_templates.txt",
         "counter_templates.txt",
+        "innocent_words.txt",
     ):
         hashes[f"training/data/{name}"] = _sha256(TEMPLATE_DIR / name)
     for path in extras:

@@ -139,6 +139,11 @@ LABEL_MAPPING: dict[str, dict[str, str]] = {
         "label 1": "toxicity 1, identity_attack 1 (the same abuse meant)",
         "why": "counter-speech was flagged most of the time: the abusive words alone decided",
     },
+    "innocent_words": {
+        "training/data/innocent_words.txt": "all five categories 0",
+        "why": "place names, surnames and everyday words that hold a profane string (Scunthorpe, "
+        "shiitake, cockpit): the character n-grams that catch disguises would flag them",
+    },
     "counterfactual": {
         "every training row naming a group of identity_terms.txt": (
             "copies with the group swapped for other groups (same labels, weight shared), so "

@@ -126,6 +126,14 @@ def _possessive(target: str) -> str:
     return target + ("'" if target.endswith("s") else "'s")
 
 
+def load_innocent_words(template_dir: Path = TEMPLATE_DIR) -> list[Example]:
+    """Innocent sentences whose words hold a profane string (Scunthorpe, shiitake, cockpit)."""
+    return [
+        Example(line, every(0), "innocent_words", TRAIN)
+        for line in read_lines(template_dir / "innocent_words.txt")
+    ]
+
+
 def counterfactuals(
     examples: Sequence[Example],
     template_dir: Path = TEMPLATE_DIR,
@@ -172,7 +180,14 @@ def counterfactuals(
 
 
 _NOT_COPIED = frozenset(
-    {"templates", "threat_templates", "attack_templates", "counter_templates", "extra"}
+    {
+        "templates",
+        "threat_templates",
+        "attack_templates",
+        "counter_templates",
+        "innocent_words",
+        "extra",
+    }
 )
 
 
