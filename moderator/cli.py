@@ -297,6 +297,8 @@ def sites_list(as_json: bool) -> None:
             f"{site.id}\t{site.name}\t{site.key_prefix}...\t{record['created_at']}\t{status}"
             f"\tthresholds {json.dumps(site.thresholds or {})}\twords: {lists}"
             f"\twordlist_action {site.wordlist_action}"
+            f"\treport_threshold {site.report_threshold}\tappeal_days {site.appeal_days}"
+            f"\tnew_author_premoderation {site.new_author_premoderation}"
         )
     if not rows and not as_json:
         click.echo("no sites yet: moderator sites create NAME", err=True)
@@ -464,3 +466,7 @@ def users_create(username: str, admin: bool, password_stdin: bool) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="moderator")
+
+
+# The desk's commands attach themselves to the groups above.
+from moderator import desk_commands  # noqa: E402, F401
