@@ -9,6 +9,7 @@ undo each; every change is audited with the author as its subject.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -184,36 +186,53 @@ def touch_authors(
 
     The name is the one most recently sent (kept when a comment comes without one).
     """
-    for external_id, (name, at) in seen.items():
-        values = {
-            "site_id": site_id,
-            "external_id": external_id,
-            "name": name,
-            "first_seen_at": at,
-            "last_seen_at": at,
-        }
-        dialect = conn.dialect.name
-        if dialect in ("sqlite", "postgresql"):
-            insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-            statement = insert(authors).values(values)
-            statement = statement.on_conflict_do_update(
-                index_elements=["site_id", "external_id"],
-                set_={
-                    "name": func.coalesce(statement.excluded.name, authors.c.name),
-                    "last_seen_at": statement.excluded.last_seen_at,
-                },
-            )
-            conn.execute(statement)
-            continue
-        found = get_author(conn, site_id, external_id)
+    rows = [
+        {"site_id": site_id, "external_id": external_id, "name": name, "seen": at}
+        for external_id, (name, at) in seen.items()
+    ]
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        conn.execute(_upsert_statement(dialect), rows)
+        return
+    for row in rows:
+        found = get_author(conn, site_id, row["external_id"])
         if found is None:
-            conn.execute(authors.insert().values(values))
+            conn.execute(
+                authors.insert().values(
+                    site_id=site_id,
+                    external_id=row["external_id"],
+                    name=row["name"],
+                    first_seen_at=row["seen"],
+                    last_seen_at=row["seen"],
+                )
+            )
         else:
             conn.execute(
                 authors.update()
                 .where(authors.c.id == found.id)
-                .values(name=name or found.name, last_seen_at=at)
+                .values(name=row["name"] or found.name, last_seen_at=row["seen"])
             )
+
+
+@functools.cache
+def _upsert_statement(dialect: str):
+    """INSERT ... ON CONFLICT (site, id) DO UPDATE name, last_seen_at; built once per dialect
+    (building `excluded` costs more than running the statement)."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = insert(authors).values(
+        site_id=bindparam("site_id"),
+        external_id=bindparam("external_id"),
+        name=bindparam("name"),
+        first_seen_at=bindparam("seen"),
+        last_seen_at=bindparam("seen"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["site_id", "external_id"],
+        set_={
+            "name": func.coalesce(statement.excluded.name, authors.c.name),
+            "last_seen_at": statement.excluded.last_seen_at,
+        },
+    )
 
 
 def get_author(conn: Connection, site_id: int, external_id: str) -> Author | None:
@@ -235,8 +254,9 @@ def find_authors(conn: Connection, site_id: int, external_ids: Iterable[str]) ->
     wanted = sorted(set(external_ids))
     found: dict[str, Author] = {}
     for start in range(0, len(wanted), 500):
+        # No join for the site's name: this runs before every decision that names an author.
         rows = conn.execute(
-            _select().where(
+            select(authors).where(
                 authors.c.site_id == site_id,
                 authors.c.external_id.in_(wanted[start : start + 500]),
             )

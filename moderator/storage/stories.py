@@ -9,6 +9,7 @@ A story can be pre-moderated (every new comment held), audited.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -129,8 +131,9 @@ def find_stories(conn: Connection, site_id: int, hashes: Iterable[str]) -> dict[
     wanted = sorted(set(hashes))
     found: dict[str, Story] = {}
     for start in range(0, len(wanted), 500):
+        # No join for the site's name: this runs before every decision that names a story.
         rows = conn.execute(
-            _select().where(
+            select(stories).where(
                 stories.c.site_id == site_id,
                 stories.c.key_hash.in_(wanted[start : start + 500]),
             )
@@ -158,20 +161,7 @@ def touch_story(conn: Connection, site_id: int, ref: StoryRef, at: dt.datetime |
     }
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = insert(stories).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["site_id", "key_hash"],
-            set_={
-                # The first URL stays (later comments may send permalinks); titles change.
-                "url": func.coalesce(stories.c.url, statement.excluded.url),
-                "title": func.coalesce(statement.excluded.title, stories.c.title),
-                "last_comment_at": func.coalesce(
-                    statement.excluded.last_comment_at, stories.c.last_comment_at
-                ),
-            },
-        ).returning(stories.c.id)
-        return conn.execute(statement).scalar_one()
+        return conn.execute(_upsert_statement(dialect), values).scalar_one()
     found = find_stories(conn, site_id, [digest]).get(digest)
     if found is None:
         return conn.execute(stories.insert().values(values)).inserted_primary_key[0]
@@ -185,6 +175,27 @@ def touch_story(conn: Connection, site_id: int, ref: StoryRef, at: dt.datetime |
         )
     )
     return found.id
+
+
+@functools.cache
+def _upsert_statement(dialect: str):
+    """INSERT ... ON CONFLICT (site, key) DO UPDATE ... RETURNING id, built once per dialect."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = insert(stories).values({name: bindparam(name) for name in _TOUCHED})
+    return statement.on_conflict_do_update(
+        index_elements=["site_id", "key_hash"],
+        set_={
+            # The first URL stays (later comments may send permalinks); titles change.
+            "url": func.coalesce(stories.c.url, statement.excluded.url),
+            "title": func.coalesce(statement.excluded.title, stories.c.title),
+            "last_comment_at": func.coalesce(
+                statement.excluded.last_comment_at, stories.c.last_comment_at
+            ),
+        },
+    ).returning(stories.c.id)
+
+
+_TOUCHED = ("site_id", "key_hash", "external_id", "url", "title", "created_at", "last_comment_at")
 
 
 def get_story(conn: Connection, story_id: int) -> Story | None:
