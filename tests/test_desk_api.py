@@ -22,6 +22,7 @@ from moderator import storage
 from moderator.storage import authors as authors_store
 from moderator.storage import sites
 from moderator.storage.tables import appeals
+from moderator.storage.tables import authors as authors_table
 from moderator.storage.tables import comments
 from moderator.storage.tables import reports
 
@@ -157,7 +158,7 @@ def test_a_suspension_rejects_until_its_date(client, headers, engine):
     # Once the date has passed, the suspension no longer applies.
     with storage.transaction(engine) as conn:
         conn.execute(
-            authors_store.authors.update().values(
+            authors_table.update().values(
                 suspended_until=storage.now() - dt.timedelta(seconds=1)
             )
         )
