@@ -158,9 +158,7 @@ def test_a_suspension_rejects_until_its_date(client, headers, engine):
     # Once the date has passed, the suspension no longer applies.
     with storage.transaction(engine) as conn:
         conn.execute(
-            authors_table.update().values(
-                suspended_until=storage.now() - dt.timedelta(seconds=1)
-            )
+            authors_table.update().values(suspended_until=storage.now() - dt.timedelta(seconds=1))
         )
     assert (
         moderate(client, headers, "hello a third time", author={"id": "u-3"})["decision"] == "allow"
