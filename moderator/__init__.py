@@ -46,7 +46,9 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import accounts
     from moderator import api
     from moderator import auth
+    from moderator import coral
     from moderator import dashboard
+    from moderator import language
     from moderator import metrics
     from moderator import openapi
     from moderator import perspective
@@ -72,7 +74,13 @@ def create_app(config: Config | None = None) -> Flask:
     except ModelLoadError as error:
         log.error("no model loaded, holding every comment for review: %s", error)
         classifier = None
-    moderation = Moderation(classifier)
+    try:
+        identifier = language.shared_identifier()
+    except Exception:
+        # Comments are still decided: each is then recorded without a language.
+        log.exception("language identifier not loaded; languages will not be identified")
+        identifier = None
+    moderation = Moderation(classifier, identifier=identifier)
 
     register_error_handlers(app)
     # Before the limiter, so requests it turns away are timed and counted too.
@@ -91,6 +99,8 @@ def create_app(config: Config | None = None) -> Flask:
     for blueprint in (api.bp, perspective.bp):
         limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
+    app.register_blueprint(perspective.discovery_bp)
+    app.register_blueprint(coral.bp)
     app.register_blueprint(api.health)
     app.register_blueprint(openapi.bp)
     accounts.init_app(app, config)

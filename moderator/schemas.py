@@ -47,6 +47,10 @@ class CommentIn:
     #: The site's id of the story (article) the comment is on, and the story's title.
     story_id: str | None = None
     story_title: str | None = None
+    #: Set by the other doors: perspective, coral, suggestscore (None: the JSON API).
+    door: str | None = None
+    #: Ids another system gave the comment, stored with it (Coral's story, tenant, ...).
+    context: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,9 @@ def dashboard_routes(app) -> list[tuple[str, str]]:
         "author_id": 1,
         "story_id": 1,
         "appeal_id": 1,
+        "label": "sec_0",
+        "endpoint_id": 1,
+        "delivery_id": "msg_0",
     }
     routes = []
     for rule in app.url_map.iter_rules():
@@ -124,6 +127,14 @@ ROUTES = [
     ("POST", "/dashboard/sites/1/words"),
     ("POST", "/dashboard/sites/1/wordlist-action"),
     ("POST", "/dashboard/sites/1/revoke"),
+    ("GET", "/dashboard/sites/1/integrations"),
+    ("POST", "/dashboard/sites/1/coral-secrets"),
+    ("POST", "/dashboard/sites/1/coral-secrets/sec_0/remove"),
+    ("POST", "/dashboard/sites/1/settings"),
+    ("POST", "/dashboard/sites/1/webhooks"),
+    ("POST", "/dashboard/sites/1/webhooks/1/remove"),
+    ("GET", "/dashboard/webhooks"),
+    ("POST", "/dashboard/webhooks/msg_0/retry"),
     ("POST", "/dashboard/logout"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
@@ -167,6 +178,14 @@ ADMIN_ONLY = [
     ("POST", "/dashboard/sites/1/word"),
     ("POST", "/dashboard/sites/1/desk"),
     ("POST", "/dashboard/sites/1/rotate-key"),
+    ("GET", "/dashboard/sites/1/integrations"),
+    ("POST", "/dashboard/sites/1/coral-secrets"),
+    ("POST", "/dashboard/sites/1/coral-secrets/sec_0/remove"),
+    ("POST", "/dashboard/sites/1/settings"),
+    ("POST", "/dashboard/sites/1/webhooks"),
+    ("POST", "/dashboard/sites/1/webhooks/1/remove"),
+    ("GET", "/dashboard/webhooks"),
+    ("POST", "/dashboard/webhooks/msg_0/retry"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
@@ -189,7 +208,7 @@ def test_the_admin_route_list_is_complete(app):
     admin_endpoints = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith(("/dashboard/sites", "/dashboard/users"))
+        if rule.rule.startswith(("/dashboard/sites", "/dashboard/users", "/dashboard/webhooks"))
     }
     assert listed == admin_endpoints
 
@@ -254,7 +273,7 @@ def test_item_shows_reasons_scores_model_and_author(mod, client, held):
     # The suspect word's reason, with its word highlighted in the reasons list too.
     assert '<span class="cat">obscene</span>' in page
     assert '<span class="words"><mark><bdi>kitten</bdi></mark></span>' in page
-    assert re.search(r"model <bdi>\S+</bdi> · version 1", page)
+    assert re.search(r"model <bdi>\S+</bdi> · language \S+ · version 1", page)
     assert "external id <bdi>c2</bdi>" in page
     # The reject form preselects the first reason's category.
     assert '<option value="obscene" selected>' in page

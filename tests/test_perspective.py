@@ -106,7 +106,17 @@ def test_methods_example_asks_for_an_attribute_we_do_not_have():
     assert error["code"] == 400
     assert error["status"] == "INVALID_ARGUMENT"
     assert error["message"] == "Attribute UNSUBSTANTIAL does not support request languages: en"
-    assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    # Perspective's own detail for an attribute or language it can't score.
+    assert error["details"] == [
+        {
+            "@type": "type.googleapis.com/google.commentanalyzer.v1alpha1.Error",
+            "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+            "languageNotSupportedByAttributeError": {
+                "attribute": "UNSUBSTANTIAL",
+                "requestedLanguages": ["en"],
+            },
+        }
+    ]
 
 
 def test_unsupported_language_gets_perspectives_message():
@@ -269,7 +279,11 @@ def test_bad_bodies_get_invalid_argument(raw, message):
         "status": "INVALID_ARGUMENT",
         "details": error["details"],
     }
-    assert error["details"][0]["fieldViolations"][0]["description"] == message
+    detail = error["details"][0]
+    if detail.get("errorType") == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE":
+        assert detail["@type"] == "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+    else:
+        assert detail["fieldViolations"][0]["description"] == message
 
 
 @pytest.mark.parametrize(
@@ -526,14 +540,12 @@ def test_unsupported_attribute_is_an_error_and_nothing_is_stored(client, headers
             "status": "INVALID_ARGUMENT",
             "details": [
                 {
-                    "@type": "type.googleapis.com/google.rpc.BadRequest",
-                    "fieldViolations": [
-                        {
-                            "field": "requestedAttributes.UNSUBSTANTIAL",
-                            "description": "Attribute UNSUBSTANTIAL does not support request "
-                            "languages: en",
-                        }
-                    ],
+                    "@type": "type.googleapis.com/google.commentanalyzer.v1alpha1.Error",
+                    "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+                    "languageNotSupportedByAttributeError": {
+                        "attribute": "UNSUBSTANTIAL",
+                        "requestedLanguages": ["en"],
+                    },
                 }
             ],
         }

@@ -69,7 +69,8 @@ def test_first_migration_creates_exactly_the_declared_schema(db):
     assert diff == []
     names = set(inspect(db).get_table_names())
     assert {
-        "sites", "comments", "users", "audit_log", "alembic_version",
+        "sites", "comments", "users", "audit_log", "alembic_version", "site_secrets",
+        "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
         "stories", "authors", "reports", "appeals",
     } == names  # fmt: skip
 
@@ -82,12 +83,14 @@ def test_schema_has_the_columns_the_dashboard_builds_on(db):
         "thresholds", "block_words", "suspect_words", "allow_words", "wordlist_action",
         "report_threshold", "appeal_days", "new_author_premoderation",
         "previous_key_hash", "previous_key_prefix", "previous_key_expires_at",
+        "unsupported_language", "perspective_reflects_decision",
     }  # fmt: skip
     assert columns["comments"] == {
         "id", "site_id", "external_id", "text", "author_id", "author_name", "url",
         "parent_text", "decision", "status", "scores", "reasons", "model", "created_at",
         "human_decision", "decided_by", "decided_at", "note", "reason_code", "version",
         "story", "top_score", "report_count", "open_reports",
+        "language", "door", "context",
     }  # fmt: skip
     assert columns["users"] == {
         "id", "username", "password_hash", "role", "created_at", "disabled",

@@ -18,6 +18,7 @@ from moderator import accounts
 from moderator import standing
 from moderator.policy import CATEGORIES
 from moderator.policy import CLASSIFIER_UNAVAILABLE
+from moderator.policy import LANGUAGE_UNSUPPORTED
 from moderator.storage import review
 
 bp = Blueprint(
@@ -36,7 +37,12 @@ MAX_SEARCH = 200
 MAX_BULK = 200
 MAX_WORDS = 5000
 MAX_WORD = 100
-FILTER_CATEGORIES = (*(str(c) for c in CATEGORIES), CLASSIFIER_UNAVAILABLE, *standing.REASONS)
+FILTER_CATEGORIES = (
+    *(str(c) for c in CATEGORIES),
+    CLASSIFIER_UNAVAILABLE,
+    LANGUAGE_UNSUPPORTED,
+    *standing.REASONS,
+)
 
 #: The list views: title, status shown (None: all) and default order (storage ORDERS).
 VIEWS = {
@@ -117,6 +123,7 @@ def _nav_counts() -> dict:
 # The route modules attach their views to `bp`, so they are imported once it exists.
 from moderator.dashboard import admin  # noqa: E402, F401
 from moderator.dashboard import desk  # noqa: E402, F401
+from moderator.dashboard import integrations  # noqa: E402, F401
 from moderator.dashboard import views  # noqa: E402, F401
 from moderator.dashboard.display import highlight  # noqa: E402, F401
 from moderator.dashboard.display import safe_url  # noqa: E402, F401

@@ -54,11 +54,6 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def appeal_path(comment_id: str) -> str:
-    """Where a site sends an author's appeal."""
-    return f"POST /api/v1/comments/{comment_id}/appeal"
-
-
 def _comment_state(
     conn: Connection, site: Site, comment: comments_store.Comment, at: dt.datetime
 ) -> dict:
@@ -71,7 +66,9 @@ def _comment_state(
         if story is None
         else {"story_id": story.external_id, "url": story.url, "title": story.title},
         "reports": comment.report_count,
-        "statement": statements.statement(comment, window, appeals, appeal_path(comment.id)),
+        "statement": statements.statement(
+            comment, window, appeals, statements.appeal_path(comment.id)
+        ),
         "appeal": appeals[-1].to_dict() if appeals else None,
     }
 

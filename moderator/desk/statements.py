@@ -173,3 +173,14 @@ def explain(ground: str, by_person: bool, detected: bool, words: Sequence[str]) 
     if words and ground != AUTHOR_BANNED:
         text += " The words that weighed most: " + ", ".join(words[:10]) + "."
     return text
+
+
+def appeal_path(comment_id: str) -> str:
+    """Where a site sends an author's appeal."""
+    return f"POST /api/v1/comments/{comment_id}/appeal"
+
+
+def for_new_rejection(comment: DecidedComment, appeal_days: int) -> dict | None:
+    """The statement of a comment rejected just now (nothing appealed yet)."""
+    window = appeal_window(comment, appeal_days, (), decision_at(comment))
+    return statement(comment, window, (), appeal_path(comment.id))

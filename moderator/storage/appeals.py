@@ -25,6 +25,7 @@ from moderator.storage import audit
 from moderator.storage import isoformat
 from moderator.storage import now
 from moderator.storage import utc
+from moderator.storage.review.decisions import announce_decision
 from moderator.storage.review.queue import ReviewComment
 from moderator.storage.review.queue import comment_from_row
 from moderator.storage.review.queue import comment_select
@@ -270,6 +271,8 @@ def resolve_appeal(
             # The comment changed under us; undo the claim with the caller's rollback.
             raise DecisionRace(comment.id)
     after = get_comment(conn, comment.id)
+    if values is not None:
+        announce_decision(conn, after)
     audit.record(
         conn,
         actor,

@@ -48,6 +48,12 @@ class Comment:
     top_score: float | None = None
     report_count: int = 0
     open_reports: int = 0
+    #: The identified language (ISO 639-1), None when undetermined or not identified.
+    language: str | None = None
+    #: The door it came in by: api, perspective, coral, suggestscore (None: api).
+    door: str | None = None
+    #: Ids another system gave it (Coral's story, site, tenant, parent, ...).
+    context: dict | None = None
 
     def values(self) -> dict:
         """Column values for an insert."""
@@ -73,6 +79,8 @@ class Comment:
             "note": self.note,
             "reason_code": self.reason_code,
             "version": self.version,
+            "language": self.language,
+            "door": self.door or "api",
         }
 
 
@@ -154,3 +162,35 @@ def count_comments(conn: Connection, site_id: int | None = None) -> int:
 def find_comment(conn: Connection, site_id: int, ref: str) -> Comment | None:
     """The site's comment with our id `ref`, else with the site's own id `ref`."""
     return get_comment(conn, site_id, ref) or find_by_external_ids(conn, site_id, [ref]).get(ref)
+
+
+def unlinked_since(
+    conn: Connection, site_id: int, door: str, since: dt.datetime, statuses: Iterable[str]
+) -> list[Comment]:
+    """The site's comments from `door` with no external id yet, stored since `since`."""
+    rows = conn.execute(
+        comments.select()
+        .where(
+            comments.c.site_id == site_id,
+            comments.c.door == door,
+            comments.c.external_id.is_(None),
+            comments.c.created_at >= since,
+            comments.c.status.in_(list(statuses)),
+        )
+        .order_by(comments.c.created_at, comments.c.id)
+        .limit(1000)
+    )
+    return [_comment(r) for r in rows]
+
+
+def set_external_id(conn: Connection, comment_id: str, external_id: str) -> bool:
+    """Give a comment the other system's id, unless it has one or the id is taken."""
+    row = conn.execute(select(comments.c.site_id).where(comments.c.id == comment_id)).first()
+    if row is None or find_by_external_ids(conn, row.site_id, [external_id]):
+        return False
+    result = conn.execute(
+        comments.update()
+        .where(comments.c.id == comment_id, comments.c.external_id.is_(None))
+        .values(external_id=external_id)
+    )
+    return result.rowcount == 1

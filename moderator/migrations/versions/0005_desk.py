@@ -1,7 +1,7 @@
 """The moderation desk: authors, stories, reader reports, appeals, key rotation.
 
 Revision ID: 0005_desk
-Revises: 0002_wordlist_action
+Revises: 0004_coral_webhooks
 Create Date: 2026-11-27
 
 New tables `stories`, `authors`, `reports` and `appeals`; comments gain their story, their
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_desk"
-down_revision = "0002_wordlist_action"
+down_revision = "0004_coral_webhooks"
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from moderator.policy import CATEGORIES
 from moderator.storage import audit
 from moderator.storage import now
+from moderator.storage import outbox
 from moderator.storage.review.queue import ReviewComment
 from moderator.storage.review.queue import get_comment
 from moderator.storage.tables import comments
@@ -94,6 +95,7 @@ def decide_comment(
         problem = "changed" if current.reviewable else "already_decided"
         return DecisionOutcome(current, ok=False, problem=problem)
     after = get_comment(conn, comment_id)
+    announce_decision(conn, after)
     if before.status == "reject":
         # An automatic rejection under appeal: this person's decision answers the appeal.
         from moderator.storage import appeals
@@ -110,3 +112,14 @@ def decide_comment(
         after={**after.snapshot(), "open_reports": after.open_reports},
     )
     return DecisionOutcome(after, ok=True)
+
+
+def announce_decision(conn: Connection, comment: ReviewComment) -> None:
+    """Queue the site's comment.decided webhooks for a person's decision, in its transaction
+    (the site hears of it exactly when it is recorded); a rejection carries its statement."""
+    from moderator.desk import statements
+
+    data = outbox.human_decision_data(comment)
+    if comment.status == "reject":
+        data["statement"] = statements.for_new_rejection(comment, comment.appeal_days)
+    outbox.enqueue(conn, comment.site_id, "comment.decided", comment.id, data, note=comment.note)

@@ -25,6 +25,7 @@ class HumanLabel:
     reason_code: str | None
     decided_by: str | None
     decided_at: dt.datetime
+    language: str | None = None
 
 
 def human_labels(
@@ -40,6 +41,7 @@ def human_labels(
             comments.c.reason_code,
             comments.c.decided_by,
             comments.c.decided_at,
+            comments.c.language,
         )
         .join(sites, sites.c.id == comments.c.site_id)
         .where(comments.c.human_decision.is_not(None))
@@ -58,4 +60,5 @@ def human_labels(
             reason_code=row.reason_code,
             decided_by=row.decided_by,
             decided_at=utc(row.decided_at),
+            language=row.language,
         )

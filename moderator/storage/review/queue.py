@@ -54,6 +54,8 @@ class ReviewComment:
     note: str | None
     reason_code: str | None
     version: int
+    language: str | None = None
+    door: str | None = None
     story: int | None = None
     story_title: str | None = None
     story_url: str | None = None
@@ -63,6 +65,7 @@ class ReviewComment:
     report_count: int = 0
     open_reports: int = 0
     report_threshold: int = 1
+    appeal_days: int = 14
 
     @property
     def reviewable(self) -> bool:
@@ -133,6 +136,8 @@ def comment_from_row(row) -> ReviewComment:
         note=row.note,
         reason_code=row.reason_code,
         version=row.version,
+        language=row.language,
+        door=row.door,
         story=row.story,
         story_title=row.story_title,
         story_url=row.story_url,
@@ -142,6 +147,7 @@ def comment_from_row(row) -> ReviewComment:
         report_count=row.report_count or 0,
         open_reports=row.open_reports or 0,
         report_threshold=row.report_threshold or 1,
+        appeal_days=row.appeal_days,
     )
 
 
@@ -157,6 +163,7 @@ def comment_select():
         comments,
         sites.c.name.label("site_name"),
         sites.c.report_threshold.label("report_threshold"),
+        sites.c.appeal_days.label("appeal_days"),
         stories.c.title.label("story_title"),
         stories.c.url.label("story_url"),
         stories.c.external_id.label("story_external_id"),
