@@ -58,7 +58,6 @@ def _comment_state(
     conn: Connection, site: Site, comment: comments_store.Comment, at: dt.datetime
 ) -> dict:
     appeals = appeals_store.appeals_of(conn, [comment.id]).get(comment.id, [])
-    window = statements.appeal_window(comment, site.appeal_days, appeals, at)
     story = stories_store.get_story(conn, comment.story) if comment.story is not None else None
     return {
         **comment.to_dict(),
@@ -66,9 +65,7 @@ def _comment_state(
         if story is None
         else {"story_id": story.external_id, "url": story.url, "title": story.title},
         "reports": comment.report_count,
-        "statement": statements.statement(
-            comment, window, appeals, statements.appeal_path(comment.id)
-        ),
+        "statement": statements.current(comment, site.appeal_days, appeals, at),
         "appeal": appeals[-1].to_dict() if appeals else None,
     }
 

@@ -180,7 +180,14 @@ def appeal_path(comment_id: str) -> str:
     return f"POST /api/v1/comments/{comment_id}/appeal"
 
 
+def current(
+    comment: DecidedComment, appeal_days: int, appeals: Sequence[AppealLike], at: dt.datetime
+) -> dict | None:
+    """The statement of a comment as it stands at `at`, with its appeals (None unless rejected)."""
+    window = appeal_window(comment, appeal_days, appeals, at)
+    return statement(comment, window, appeals, appeal_path(comment.id))
+
+
 def for_new_rejection(comment: DecidedComment, appeal_days: int) -> dict | None:
     """The statement of a comment rejected just now (nothing appealed yet)."""
-    window = appeal_window(comment, appeal_days, (), decision_at(comment))
-    return statement(comment, window, (), appeal_path(comment.id))
+    return current(comment, appeal_days, (), decision_at(comment))

@@ -95,12 +95,13 @@ def decide_comment(
         problem = "changed" if current.reviewable else "already_decided"
         return DecisionOutcome(current, ok=False, problem=problem)
     after = get_comment(conn, comment_id)
-    announce_decision(conn, after)
     if before.status == "reject":
         # An automatic rejection under appeal: this person's decision answers the appeal.
         from moderator.storage import appeals
 
         appeals.close_by_decision(conn, before, decision, actor, note)
+    # After the appeal is closed: the statement's appeal window counts it.
+    announce_decision(conn, after)
     audit.record(
         conn,
         actor,
@@ -116,10 +117,13 @@ def decide_comment(
 
 def announce_decision(conn: Connection, comment: ReviewComment) -> None:
     """Queue the site's comment.decided webhooks for a person's decision, in its transaction
-    (the site hears of it exactly when it is recorded); a rejection carries its statement."""
+    (the site hears of it exactly when it is recorded); a rejection carries its statement,
+    as GET /api/v1/comments/<id> gives it (an appeal it answered closes the window)."""
     from moderator.desk import statements
+    from moderator.storage import appeals
 
     data = outbox.human_decision_data(comment)
     if comment.status == "reject":
-        data["statement"] = statements.for_new_rejection(comment, comment.appeal_days)
+        history = appeals.appeals_of(conn, [comment.id]).get(comment.id, [])
+        data["statement"] = statements.current(comment, comment.appeal_days, history, now())
     outbox.enqueue(conn, comment.site_id, "comment.decided", comment.id, data, note=comment.note)
