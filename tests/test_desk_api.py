@@ -408,6 +408,37 @@ def test_each_reporter_is_rate_limited_per_site(app, config, make_site):
     limited.extensions["moderator"].engine.dispose()
 
 
+DESK_CALLS = [
+    ("get", "/api/v1/authors/u-1", None),
+    ("get", "/api/v1/stories/s-1", None),
+    ("patch", "/api/v1/stories/s-1", {"premoderated": True, "reason": "ugly thread"}),
+    ("get", "/api/v1/comments/c-0", None),
+    ("post", "/api/v1/comments/c-0/reports", {"reporter_id": "r-1", "reason": "spam"}),
+    ("post", "/api/v1/comments/c-0/appeal", {"text": "please look again"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "payload"), DESK_CALLS, ids=lambda v: str(v))
+def test_desk_routes_share_the_keys_rate_limit(config, make_site, method, path, payload):
+    limited = create_app(dataclasses.replace(config, rate_limit="2/minute"))
+    client = limited.test_client()
+    first = {"Authorization": f"Bearer {make_site('limited')}"}
+    second = {"Authorization": f"Bearer {make_site('unlimited')}"}
+    moderate(client, first, "a comment", id="c-0", author={"id": "u-1"}, story_id="s-1")
+    # Flask-Limiter counts each route of the key apart: two calls pass, the third is refused.
+    for _ in range(2):
+        assert getattr(client, method)(path, json=payload, headers=first).status_code < 429
+    over = getattr(client, method)(path, json=payload, headers=first)
+    assert over.status_code == 429
+    assert over.mimetype == "application/problem+json"
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    # Another site's key has its own budget; it sees nothing of the first site's (a PATCH
+    # makes the second site a story of its own).
+    other = getattr(client, method)(path, json=payload, headers=second).status_code
+    assert other == (201 if method == "patch" else 404)
+    limited.extensions["moderator"].engine.dispose()
+
+
 REPORT_CASES = [
     ("missing-reporter", {"reason": "abuse"}, field_problem("reporter_id", "required")),
     ("blank-reporter", {"reporter_id": " ", "reason": "abuse"}, field_problem("reporter_id", "must not be blank")),
