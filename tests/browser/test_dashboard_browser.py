@@ -151,14 +151,13 @@ def test_corals_queue_keys_f_and_d_work_too(server, browser_page, accounts, hold
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "2 held comments awaiting review" in page.inner_text("#count")
-    with page.expect_navigation():
-        page.keyboard.press("f")
-    assert "Approved comment" in page.inner_text(".flash")
-    assert page.locator(f"#c-{first}").count() == 0
-    with page.expect_navigation():
-        page.keyboard.press("d")
-    assert "Rejected comment" in page.inner_text(".flash")
-    assert page.locator(f"#c-{second}").count() == 0
+    # Decisions are sent without a reload: the card leaves, the live region says what happened.
+    page.keyboard.press("f")
+    page.locator(f"#c-{first}").wait_for(state="detached")
+    assert "Approved comment" in page.inner_text("#live")
+    page.keyboard.press("d")
+    page.locator(f"#c-{second}").wait_for(state="detached")
+    assert "Rejected comment" in page.inner_text("#live")
     headers = {"Authorization": f"Bearer {hold_all}"}
     approved = page.request.get(f"{server}/api/v1/comments/{first}", headers=headers).json()
     rejected = page.request.get(f"{server}/api/v1/comments/{second}", headers=headers).json()
