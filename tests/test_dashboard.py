@@ -136,9 +136,12 @@ ROUTES = [
     ("GET", "/dashboard/webhooks"),
     ("POST", "/dashboard/webhooks/msg_0/retry"),
     ("POST", "/dashboard/logout"),
+    ("GET", "/dashboard/password"),
+    ("POST", "/dashboard/password"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
+    ("POST", "/dashboard/users/1/password"),
 ]
 
 
@@ -189,6 +192,7 @@ ADMIN_ONLY = [
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
+    ("POST", "/dashboard/users/1/password"),
 ]
 
 
