@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from flask import Flask
-    from flask_limiter import Limiter
     from sqlalchemy import Engine
 
     from moderator.config import Config
+    from moderator.ratelimit import RateLimiter
     from moderator.service import Moderation
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Services:
     config: Config
     engine: Engine
     moderation: Moderation
-    limiter: Limiter
+    limiter: RateLimiter
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -40,7 +40,6 @@ def create_app(config: Config | None = None) -> Flask:
     held with reason `classifier_unavailable` and /readyz answers 503.
     """
     from flask import Flask
-    from flask_limiter import Limiter
 
     from moderator import accesslog
     from moderator import accounts
@@ -50,11 +49,11 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import metrics
     from moderator import openapi
     from moderator import perspective
+    from moderator import ratelimit
     from moderator import storage
     from moderator.classifier import Classifier
     from moderator.classifier import ModelLoadError
     from moderator.config import Config
-    from moderator.errors import rate_limited
     from moderator.errors import register_error_handlers
     from moderator.service import Moderation
 
@@ -78,18 +77,13 @@ def create_app(config: Config | None = None) -> Flask:
     # Before the limiter, so requests it turns away are timed and counted too.
     accesslog.init_app(app)
     metrics.init_app(app)
-    limiter = Limiter(
-        auth.rate_limit_key,
-        app=app,
-        storage_uri=config.rate_limit_storage_uri,
-        on_breach=rate_limited,
-        # A rate-limit store outage must not take the API down with it.
-        swallow_errors=True,
+    limiter = ratelimit.RateLimiter(
+        config.rate_limit, config.rate_limit_storage_uri, config.rate_limit_on_storage_error
     )
+    ratelimit.init_app(app, limiter)
     app.extensions["moderator"] = Services(config, engine, moderation, limiter)
 
     for blueprint in (api.bp, perspective.bp):
-        limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(api.health)
     app.register_blueprint(openapi.bp)

@@ -72,13 +72,22 @@ class Config:
     )
     rate_limit: str = _setting(
         "MODERATOR_RATE_LIMIT",
-        "Requests allowed per API key, in Flask-Limiter syntax (e.g. '600/minute;20/second').",
+        "Requests allowed per API key, one budget across every API and Perspective route, "
+        "in the limits library's syntax (e.g. '600/minute;20/second').",
         default="600/minute",
     )
     rate_limit_storage_uri: str = _setting(
         "MODERATOR_RATE_LIMIT_STORAGE_URI",
-        "Where rate-limit counters live: memory:// (per process) or e.g. redis://host:6379.",
+        "Where rate-limit counters live: memory:// (each worker process counts on its own) "
+        "or redis://host:6379 (one budget per key across every worker and instance).",
         default="memory://",
+    )
+    rate_limit_on_storage_error: str = _setting(
+        "MODERATOR_RATE_LIMIT_ON_STORAGE_ERROR",
+        "What to do while the rate-limit storage is unreachable (always logged at ERROR and "
+        "counted in moderator_rate_limit_storage_errors_total): open = keep serving, counting "
+        "each key in the process meanwhile; closed = answer 503 with Retry-After.",
+        default="open",
     )
     max_text_bytes: int = _setting(
         "MODERATOR_MAX_TEXT_BYTES",
@@ -129,6 +138,11 @@ class Config:
             )
         _check_rate_limit(self.rate_limit)
         _check_rate_limit_storage(self.rate_limit_storage_uri)
+        if self.rate_limit_on_storage_error not in ("open", "closed"):
+            raise ConfigError(
+                "MODERATOR_RATE_LIMIT_ON_STORAGE_ERROR must be open or closed, "
+                f"got {self.rate_limit_on_storage_error!r}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -247,6 +261,8 @@ def _parse(f: dataclasses.Field, raw: str):
             raise ConfigError(f"{env} must be a positive integer, got {raw!r}") from None
     if f.name == "database_url" and "://" not in raw:
         raise ConfigError(f"{env} must be a URL (sqlite:///path, postgresql://...), got {raw!r}")
+    if f.name == "rate_limit_on_storage_error":
+        return raw.lower()
     if f.name == "secret_key" and len(raw) < 16:
         raise ConfigError(f"{env} must be at least 16 characters")
     return raw

@@ -1,14 +1,13 @@
 """The one error shape: RFC 9457 `application/problem+json`.
 
 `problem()` builds every JSON error body, whether it comes from our own `ApiError`, from
-Flask/Werkzeug (404, 405, 413 from MAX_CONTENT_LENGTH, 429 from Flask-Limiter) or from an
+Flask/Werkzeug (404, 405, 413 from MAX_CONTENT_LENGTH, 429 and 503 from `ratelimit`) or from an
 unexpected exception (a bare 500, logged with its traceback, never with request data).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -108,16 +107,6 @@ def _handle_storage_unavailable(error: Exception) -> Response:
     )
 
 
-def rate_limited(limit) -> Response:
-    """Flask-Limiter's on_breach: a 429 problem whose Retry-After is the time left."""
-    retry_after = max(1, int(limit.reset_at - time.time()))
-    return problem(
-        429,
-        f"rate limit exceeded ({limit.limit}); retry in {retry_after}s",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
 def _handle_http_exception(error: HTTPException):
     if error.response is not None:
         return error.response  # already rendered, e.g. by rate_limited
@@ -127,8 +116,11 @@ def _handle_http_exception(error: HTTPException):
     headers = {}
     if error.code == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
-    if error.code == 429:
-        headers["Retry-After"] = "1"
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    elif error.code in (429, 503):
+        headers["Retry-After"] = "1" if error.code == 429 else str(STORAGE_RETRY_AFTER)
     if error.code == 401:
         headers["WWW-Authenticate"] = "Bearer"
     detail = error.description if error.code not in (404, 405) else None

@@ -467,9 +467,13 @@ def _http_error(error: HTTPException) -> Response:
     code = error.code or 500
     if code == 413:
         return GoogleError(413, "Request payload size exceeds the limit.").response()
-    if code == 429:
-        response = GoogleError(429, "Quota exceeded for this API key; retry later.").response()
-        if error.response is not None and "Retry-After" in error.response.headers:
-            response.headers["Retry-After"] = error.response.headers["Retry-After"]
+    if code in (429, 503):
+        message = {
+            429: "Quota exceeded for this API key; retry later.",
+            503: "The service is unavailable; retry later.",
+        }[code]
+        response = GoogleError(code, message).response()
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
     return GoogleError(code, error.description or error.name).response()
