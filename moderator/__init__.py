@@ -51,6 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import perspective
     from moderator import ratelimit
     from moderator import storage
+    from moderator.bodylimit import BodyLimit
     from moderator.classifier import Classifier
     from moderator.classifier import ModelLoadError
     from moderator.config import Config
@@ -64,6 +65,8 @@ def create_app(config: Config | None = None) -> Flask:
         SECRET_KEY=config.resolved_secret_key(),
         MAX_CONTENT_LENGTH=config.max_content_length,
     )
+
+    app.wsgi_app = BodyLimit(app.wsgi_app, config.max_content_length)
 
     engine = storage.init_app(app, config.database_url)
     try:

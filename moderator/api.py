@@ -50,7 +50,9 @@ def moderate():
 def moderate_batch():
     """Decide up to `batch_max` comments; each result is a decision or its own problem."""
     s = _services()
-    items = schemas.parse_batch(request, s.config.max_text_bytes, s.config.batch_max)
+    items = schemas.parse_batch(
+        request, s.config.max_text_bytes, s.config.batch_max, s.config.max_batch_bytes
+    )
     valid = [item for item in items if not isinstance(item, BatchItemError)]
     decided = iter(service.moderate_batch(s.engine, s.moderation, g.site, valid) if valid else [])
     results = []

@@ -99,10 +99,17 @@ class Config:
         "Most comments in one POST /api/v1/moderate/batch request.",
         default=100,
     )
+    max_batch_bytes: int = _setting(
+        "MODERATOR_MAX_BATCH_BYTES",
+        "Most UTF-8 bytes of text (text and parent_text, all comments together) in one "
+        "POST /api/v1/moderate/batch request; more gets 413. Bounds one request's work.",
+        default=256 * 1024,
+    )
     max_content_length: int = _setting(
         "MODERATOR_MAX_CONTENT_LENGTH",
-        "Largest request body in bytes (Flask's MAX_CONTENT_LENGTH); larger gets 413.",
-        default=4 * 1024 * 1024,
+        "Largest request body in bytes, with or without Content-Length (chunked bodies are "
+        "counted as they arrive); larger gets 413.",
+        default=1024 * 1024,
     )
     session_cookie_secure: bool = _setting(
         "MODERATOR_SESSION_COOKIE_SECURE",
@@ -136,6 +143,8 @@ class Config:
             raise ConfigError(
                 "MODERATOR_MAX_CONTENT_LENGTH must be at least MODERATOR_MAX_TEXT_BYTES"
             )
+        if self.max_batch_bytes < self.max_text_bytes:
+            raise ConfigError("MODERATOR_MAX_BATCH_BYTES must be at least MODERATOR_MAX_TEXT_BYTES")
         _check_rate_limit(self.rate_limit)
         _check_rate_limit_storage(self.rate_limit_storage_uri)
         if self.rate_limit_on_storage_error not in ("open", "closed"):
@@ -238,6 +247,7 @@ def _read_secret(path: Path) -> str:
 _POSITIVE_INTS = (
     "max_text_bytes",
     "batch_max",
+    "max_batch_bytes",
     "max_content_length",
     "session_idle_minutes",
     "login_max_failures",
