@@ -44,7 +44,6 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import accesslog
     from moderator import accounts
     from moderator import api
-    from moderator import auth
     from moderator import dashboard
     from moderator import metrics
     from moderator import openapi
