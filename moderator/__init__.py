@@ -67,7 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.wsgi_app = BodyLimit(app.wsgi_app, config.max_content_length)
 
-    engine = storage.init_app(app, config.database_url)
+    engine = storage.init_app(app, config.database_url, config.database_timeout)
     try:
         classifier = Classifier.load(config.model_path)
     except ModelLoadError as error:

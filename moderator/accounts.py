@@ -24,6 +24,7 @@ from flask import Flask
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -312,6 +313,8 @@ def _current_path() -> str:
 def render_error(error):
     """The dashboard's HTML error pages (errors/<code>.html)."""
     if isinstance(error, storage.StorageUnavailable):
+        # Render as nobody: loading the user would ask the unavailable database again.
+        g._login_user = login_manager.anonymous_user()
         response = current_app.make_response((render_template("errors/503.html"), 503))
         response.headers["Retry-After"] = "5"
         return response

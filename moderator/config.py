@@ -58,6 +58,14 @@ class Config:
         default=None,
         repr=False,  # may hold a password
     )
+    database_timeout: float = _setting(
+        "MODERATOR_DATABASE_TIMEOUT",
+        "Seconds one request's database work may take: waiting for a pooled connection, "
+        "connecting, every statement and the commit together (PostgreSQL also gets it as "
+        "statement_timeout and lock_timeout; SQLite as its busy timeout). Past it the request "
+        "gets 503 with Retry-After. At most 20, below gunicorn's 30 s worker timeout.",
+        default=3.0,
+    )
     model_path: Path = _setting(
         "MODERATOR_MODEL_PATH",
         "Model directory (model.joblib + model.json). Default: the shipped models/default.",
@@ -145,6 +153,13 @@ class Config:
             )
         if self.max_batch_bytes < self.max_text_bytes:
             raise ConfigError("MODERATOR_MAX_BATCH_BYTES must be at least MODERATOR_MAX_TEXT_BYTES")
+        timeout = self.database_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise ConfigError(f"MODERATOR_DATABASE_TIMEOUT must be a number, got {timeout!r}")
+        if not 0.1 <= timeout <= 20:
+            raise ConfigError(
+                f"MODERATOR_DATABASE_TIMEOUT must be between 0.1 and 20 seconds, got {timeout!r}"
+            )
         _check_rate_limit(self.rate_limit)
         _check_rate_limit_storage(self.rate_limit_storage_uri)
         if self.rate_limit_on_storage_error not in ("open", "closed"):
@@ -264,6 +279,11 @@ def _parse(f: dataclasses.Field, raw: str):
         if raw.lower() not in _BOOLEANS:
             raise ConfigError(f"{env} must be true or false, got {raw!r}")
         return _BOOLEANS[raw.lower()]
+    if f.name == "database_timeout":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{env} must be a number of seconds, got {raw!r}") from None
     if f.name in _POSITIVE_INTS:
         try:
             return int(raw)
