@@ -99,6 +99,14 @@ def model_path(tmp_path_factory, fixture_data_dir) -> Path:
 
 
 @pytest.fixture
+def postgres_url() -> str:
+    """The test PostgreSQL server's URL; skips without MODERATOR_TEST_DATABASE_URL."""
+    if POSTGRES_URL is None:
+        pytest.skip("needs MODERATOR_TEST_DATABASE_URL (a PostgreSQL server)")
+    return POSTGRES_URL
+
+
+@pytest.fixture
 def database_url(request, tmp_path):
     """SQLite in tmp_path, or (parametrized "postgresql") a fresh schema on the test server."""
     kind = getattr(request, "param", "sqlite")

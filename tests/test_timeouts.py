@@ -23,8 +23,6 @@ from moderator import create_app
 from moderator import storage
 from moderator.storage import comments
 
-from conftest import POSTGRES_URL  # noqa: I001
-
 #: The target: every request answered within this many seconds while the database is frozen.
 ANSWER_WITHIN = 5.0
 TIMEOUT = 2.0
@@ -99,21 +97,16 @@ class Relay:
                 return
 
 
-needs_postgres = pytest.mark.skipif(
-    POSTGRES_URL is None, reason="needs MODERATOR_TEST_DATABASE_URL (a PostgreSQL server)"
-)
-
-
 @pytest.fixture
-def relay():
-    url = make_url(POSTGRES_URL)
+def relay(postgres_url):
+    url = make_url(postgres_url)
     relay = Relay((url.host or "127.0.0.1", url.port or 5432))
     yield relay
     relay.close()
 
 
 @pytest.fixture
-def frozen_app(request, tmp_path, model_path, relay):
+def frozen_app(postgres_url, tmp_path, model_path, relay):
     """The app on a fresh PostgreSQL schema reached through `relay`, with a 2 s timeout."""
     import uuid
 
@@ -121,10 +114,10 @@ def frozen_app(request, tmp_path, model_path, relay):
     from sqlalchemy import text
 
     schema = "test_" + uuid.uuid4().hex[:16]
-    admin = create_engine(POSTGRES_URL)
+    admin = create_engine(postgres_url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).set(host="127.0.0.1", port=relay.port)
+    url = make_url(postgres_url).set(host="127.0.0.1", port=relay.port)
     url = url.update_query_dict({"options": f"-csearch_path={schema}"})
     from moderator.config import Config
 
@@ -178,7 +171,7 @@ def make_key(app, name: str) -> str:
     return key
 
 
-@needs_postgres
+@pytest.mark.postgres
 def test_frozen_postgres_gives_api_requests_503_within_seconds(frozen_app, relay):
     key = make_key(frozen_app, "frozen")
     client = frozen_app.test_client()
@@ -214,7 +207,7 @@ def test_frozen_postgres_gives_api_requests_503_within_seconds(frozen_app, relay
     assert client.get("/api/v1/comments/b", headers=bearer).json["text"] == "before"
 
 
-@needs_postgres
+@pytest.mark.postgres
 def test_frozen_postgres_gives_the_perspective_door_503_unavailable(frozen_app, relay):
     key = make_key(frozen_app, "google")
     client = frozen_app.test_client()
@@ -230,7 +223,7 @@ def test_frozen_postgres_gives_the_perspective_door_503_unavailable(frozen_app, 
     assert seconds < ANSWER_WITHIN
 
 
-@needs_postgres
+@pytest.mark.postgres
 def test_frozen_postgres_gives_the_dashboard_its_503_page(frozen_app, relay, monkeypatch):
     from werkzeug.security import generate_password_hash
 
@@ -253,7 +246,7 @@ def test_frozen_postgres_gives_the_dashboard_its_503_page(frozen_app, relay, mon
     assert logged_in.status_code == 302
     relay.freeze()
     for path in ("/dashboard/", "/dashboard/audit", "/dashboard/stats"):
-        response, seconds = timed(lambda: client.get(path, headers={"Accept": "text/html"}))
+        response, seconds = timed(lambda p=path: client.get(p, headers={"Accept": "text/html"}))
         assert response.status_code == 503, (path, response.status_code)
         assert response.mimetype == "text/html"
         assert int(response.headers["Retry-After"]) >= 1
@@ -273,7 +266,7 @@ def test_frozen_postgres_gives_the_dashboard_its_503_page(frozen_app, relay, mon
     assert int(response.headers["Retry-After"]) >= 1
 
 
-@needs_postgres
+@pytest.mark.postgres
 def test_frozen_postgres_makes_readyz_503_within_seconds(frozen_app, relay):
     client = frozen_app.test_client()
     assert client.get("/readyz").status_code == 200
@@ -287,7 +280,7 @@ def test_frozen_postgres_makes_readyz_503_within_seconds(frozen_app, relay):
     assert response.status_code == 200 and seconds < 1.0
 
 
-@needs_postgres
+@pytest.mark.postgres
 def test_a_commit_lost_in_a_freeze_is_answered_503_and_a_retry_is_safe(frozen_app, relay):
     key = make_key(frozen_app, "retry")
     client = frozen_app.test_client()
