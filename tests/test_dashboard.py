@@ -102,9 +102,13 @@ ROUTES = [
     ("POST", "/dashboard/sites/1/words"),
     ("POST", "/dashboard/sites/1/revoke"),
     ("POST", "/dashboard/logout"),
+    ("GET", "/dashboard/account"),
+    ("POST", "/dashboard/account"),
+    ("POST", "/dashboard/account/sessions/end"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
+    ("POST", "/dashboard/users/1/sessions/end"),
 ]
 
 
@@ -143,6 +147,7 @@ ADMIN_ONLY = [
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
+    ("POST", "/dashboard/users/1/sessions/end"),
 ]
 
 

@@ -62,12 +62,12 @@ def new_site(engine, name: str = "example") -> sites.Site:
         return sites.create_site(conn, name, name.encode().hex().ljust(64, "0"), "mod_test")
 
 
-def test_first_migration_creates_exactly_the_declared_schema(db):
+def test_migrations_create_exactly_the_declared_schema(db):
     with db.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     names = set(inspect(db).get_table_names())
-    assert {"sites", "comments", "users", "audit_log", "alembic_version"} == names
+    assert {"sites", "comments", "users", "audit_log", "sessions", "alembic_version"} == names
 
 
 def test_schema_has_the_columns_the_dashboard_builds_on(db):
