@@ -86,7 +86,12 @@ def _template_globals(state) -> None:
         default_reason=display.default_reason,
         past_tense=display.past_tense,
     )
-    state.app.jinja_env.filters.update(timestamp=display.timestamp, shown=display.shown)
+    state.app.jinja_env.filters.update(
+        timestamp=display.timestamp,
+        shown=display.shown,
+        bdi=display.isolate,
+        strip_bidi=display.strip_bidi,
+    )
 
 
 # The route modules attach their views to `bp`, so they are imported once it exists.
