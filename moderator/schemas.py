@@ -29,6 +29,8 @@ from moderator.errors import ApiError
 MAX_ID_LENGTH = 255
 MAX_NAME_LENGTH = 255
 MAX_URL_LENGTH = 2048
+#: The largest integer a JSON number carries exactly in every client (JavaScript's).
+MAX_SAFE_INTEGER = 2**53 - 1
 #: Client-supplied field names are cut to this many characters in error messages.
 MAX_FIELD_NAME = 100
 
@@ -258,7 +260,15 @@ def _identifier(field: str, value: object, errors: list[dict]) -> str | None:
     """An id: a non-blank string or an integer (kept as its decimal string), or null."""
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        value = int(value)  # JSON has one number type: 32.0 is the integer 32
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INTEGER:
+            # Beyond 2^53 a JSON number loses digits in most clients: send such ids as strings.
+            errors.append(
+                _error(field, "an integer id must be within ±(2^53-1); send it as a string")
+            )
+            return None
         value = str(value)
     if not isinstance(value, str):
         errors.append(_error(field, "must be a string or an integer"))
