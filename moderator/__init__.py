@@ -66,6 +66,11 @@ def create_app(config: Config | None = None) -> Flask:
     )
 
     app.wsgi_app = BodyLimit(app.wsgi_app, config.max_content_length)
+    if config.proxy_count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = config.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
 
     engine = storage.init_app(app, config.database_url, config.database_timeout)
     try:

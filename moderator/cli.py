@@ -156,6 +156,16 @@ def _migrated_engine(config):
     return engine
 
 
+#: gunicorn kills a worker that has not reported for this many seconds.
+WORKER_TIMEOUT = 30
+
+
+def _fresh_connections(_server, worker) -> None:
+    """gunicorn post_fork: a worker never uses a database connection its parent opened."""
+    app = worker.app.wsgi()  # preloaded: the app the master built
+    app.extensions["moderator"].engine.dispose(close=False)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -178,10 +188,19 @@ def _safe_url(url: str) -> str:
     type=click.IntRange(1, 64),
     help="gunicorn worker processes (each loads the model).",
 )
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker (gunicorn's gthread worker): a slow request never blocks /healthz.",
+)
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Migrate the database, then serve the API and dashboard.
 
+    gunicorn with threaded workers, meant to sit behind a buffering proxy (deploy/ has nginx's
+    configuration): the proxy holds slow clients, gunicorn only ever sees whole requests.
     Reads every setting from the environment (see the README's Configuration section).
     """
     import dataclasses
@@ -207,10 +226,26 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             self.cfg.set("bind", [bind])
             self.cfg.set("workers", workers)
+            # Threads, so /healthz and short requests are answered while another thread of
+            # the same worker runs a long batch (the GIL switches every 5 ms).
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
             self.cfg.set("proc_name", "moderator")
+            # Above MODERATOR_DATABASE_TIMEOUT (at most 20 s): a worker is only killed when
+            # it is stuck for real, never for a slow database, which is answered with 503.
+            self.cfg.set("timeout", WORKER_TIMEOUT)
+            self.cfg.set("graceful_timeout", 20)
+            # Proxies hold kept-alive connections open; keep them a little longer than
+            # nginx's upstream keepalive_timeout (60 s) would close them.
+            self.cfg.set("keepalive", 75)
+            # The app (and its model) is built once, before the port is bound: a starting
+            # or restarting instance refuses connections (the proxy tries another) instead
+            # of accepting requests it can't answer for seconds. Workers share the model's
+            # memory until they write to it.
+            self.cfg.set("preload_app", True)
+            self.cfg.set("post_fork", _fresh_connections)
 
         def load(self):
-            # Runs in each worker, so engines and models are never shared across a fork.
             return create_app(config)
 
     Server().run()

@@ -97,6 +97,13 @@ class Config:
         "each key in the process meanwhile; closed = answer 503 with Retry-After.",
         default="open",
     )
+    proxy_count: int = _setting(
+        "MODERATOR_PROXY_COUNT",
+        "How many reverse proxies (e.g. the shipped nginx) stand in front of the app: their "
+        "X-Forwarded-For and X-Forwarded-Proto are trusted that many hops deep, so login "
+        "throttling and rate limits see the client's address. 0: trust no such header.",
+        default=0,
+    )
     max_text_bytes: int = _setting(
         "MODERATOR_MAX_TEXT_BYTES",
         "Largest comment text (and parent_text) accepted, in UTF-8 bytes; larger gets 413.",
@@ -147,6 +154,10 @@ class Config:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{env_name(name)} must be a positive integer, got {value!r}")
+        if isinstance(self.proxy_count, bool) or not isinstance(self.proxy_count, int):
+            raise ConfigError(f"MODERATOR_PROXY_COUNT must be an integer, got {self.proxy_count!r}")
+        if not 0 <= self.proxy_count <= 10:
+            raise ConfigError(f"MODERATOR_PROXY_COUNT must be 0-10, got {self.proxy_count!r}")
         if self.max_content_length < self.max_text_bytes:
             raise ConfigError(
                 "MODERATOR_MAX_CONTENT_LENGTH must be at least MODERATOR_MAX_TEXT_BYTES"
@@ -284,6 +295,11 @@ def _parse(f: dataclasses.Field, raw: str):
             return float(raw)
         except ValueError:
             raise ConfigError(f"{env} must be a number of seconds, got {raw!r}") from None
+    if f.name == "proxy_count":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{env} must be an integer, got {raw!r}") from None
     if f.name in _POSITIVE_INTS:
         try:
             return int(raw)

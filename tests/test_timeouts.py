@@ -196,6 +196,7 @@ def test_frozen_postgres_gives_api_requests_503_within_seconds(frozen_app, relay
         assert int(response.headers["Retry-After"]) >= 1
         assert seconds < ANSWER_WITHIN
     relay.thaw()
+    time.sleep(storage.BREAKER_OPEN + 0.1)  # requests fail fast for a moment after a timeout
     # The pool drops the connections that timed out; the next requests work again.
     statuses = [
         client.post(
@@ -293,6 +294,7 @@ def test_a_commit_lost_in_a_freeze_is_answered_503_and_a_retry_is_safe(frozen_ap
     )
     assert response.status_code == 503
     relay.thaw()
+    time.sleep(storage.BREAKER_OPEN + 0.1)
     retried = client.post("/api/v1/moderate", json={"text": "retry me", "id": "r1"}, headers=bearer)
     assert retried.status_code == 200
     with storage.reading(frozen_app.extensions["moderator"].engine) as conn:
@@ -343,3 +345,44 @@ def test_deadlines_nest_to_the_earlier_one():
         with storage.deadline(60):
             assert storage.remaining(99) <= outer
     assert storage.remaining(99) == 99
+
+
+@pytest.mark.postgres
+def test_after_one_timeout_requests_fail_fast_then_recover(frozen_app, relay):
+    key = make_key(frozen_app, "breaker")
+    client = frozen_app.test_client()
+    bearer = {"Authorization": f"Bearer {key}"}
+
+    def post(i):
+        return client.post("/api/v1/moderate", json={"text": "x", "id": f"f{i}"}, headers=bearer)
+
+    relay.freeze()
+    first, waited = timed(lambda: post(0))
+    assert first.status_code == 503 and waited >= TIMEOUT * 0.9
+    # Threads queued behind a frozen database would each wait the whole timeout again;
+    # instead they are answered at once while the breaker is open.
+    for i in range(1, 4):
+        response, seconds = timed(lambda i=i: post(i))
+        assert response.status_code == 503 and seconds < 0.5
+        assert int(response.headers["Retry-After"]) >= 1
+    relay.thaw()
+    time.sleep(storage.BREAKER_OPEN + 0.1)
+    response, _ = timed(lambda: post(9))
+    assert response.status_code == 200
+    assert all(post(10 + i).status_code == 200 for i in range(3))
+
+
+def test_the_breaker_lets_one_probe_through_at_a_time(monkeypatch):
+    monkeypatch.setattr(storage, "BREAKER_OPEN", 0.0)
+    breaker = storage.Breaker()
+    assert breaker.enter() is False  # closed: nobody probes
+    breaker.failed(False, timed_out=False)
+    assert breaker.enter() is False  # a quick failure doesn't open it
+    breaker.failed(False, timed_out=True)
+    assert breaker.enter() is True  # open, then half-open: this caller probes
+    with pytest.raises(storage.StorageUnavailable):
+        breaker.enter()  # another caller, while the probe runs
+    breaker.failed(True, timed_out=False)  # the probe failed: still open
+    assert breaker.enter() is True
+    breaker.succeeded(True)
+    assert breaker.enter() is False and not breaker.tripped

@@ -16,6 +16,11 @@ frozen or partitioned database costs a request a few seconds and a 503, never a 
   discarded, and a new connection is only attempted while time is left; the server also
   gets `statement_timeout` and `lock_timeout` for queries that are merely slow;
 - on SQLite the busy timeout is the same number of seconds.
+
+When an operation runs into its deadline, the engine's `Breaker` opens: for BREAKER_OPEN
+seconds every request fails at once (503) instead of queueing behind threads that are
+waiting for a frozen server, then one request at a time tries the database again until one
+succeeds. So a frozen database costs each request at most one timeout, never several.
 """
 
 from __future__ import annotations
@@ -53,7 +58,53 @@ class StorageUnavailable(Exception):
     """The database can't be reached or written to right now; the client should retry."""
 
 
+#: Seconds a timed-out database is not asked again (requests fail at once meanwhile).
+BREAKER_OPEN = 1.0
+
 _deadlines = threading.local()
+
+
+class Breaker:
+    """Fail fast after a timeout; then let one request at a time try the database again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open_until = 0.0
+        self.tripped = False
+        self.probing = False
+
+    def enter(self) -> bool:
+        """Raise StorageUnavailable while open; True when this caller is the one probe."""
+        now = time.monotonic()
+        with self._lock:
+            if not self.tripped:
+                return False
+            if now < self.open_until or self.probing:
+                raise StorageUnavailable("the database timed out moments ago; not waiting again")
+            self.probing = True
+            return True
+
+    def succeeded(self, probe: bool) -> None:
+        if probe or self.tripped:
+            with self._lock:
+                if probe:
+                    self.probing = False
+                    self.tripped = False
+
+    def failed(self, probe: bool, timed_out: bool) -> None:
+        with self._lock:
+            if probe:
+                self.probing = False
+            if timed_out or probe:
+                self.tripped = True
+                self.open_until = time.monotonic() + BREAKER_OPEN
+                log.warning("database timed out: failing fast for %.1fs", BREAKER_OPEN)
+
+    def released(self, probe: bool) -> None:
+        """The caller left without a verdict (its own error): let another probe."""
+        if probe:
+            with self._lock:
+                self.probing = False
 
 
 def remaining(default: float) -> float:
@@ -88,6 +139,7 @@ def make_engine(url: str, timeout: float = COMMAND_TIMEOUT) -> Engine:
             parsed, pool_pre_ping=True, hide_parameters=True, pool_timeout=timeout
         )
         engine.storage_timeout = timeout
+        engine.storage_breaker = Breaker()
         if parsed.get_driver_name() == "psycopg":
             event.listen(engine, "do_connect", _psycopg_connect(timeout))
         event.listen(engine, "connect", _postgres_settings(timeout))
@@ -97,6 +149,7 @@ def make_engine(url: str, timeout: float = COMMAND_TIMEOUT) -> Engine:
             parsed, pool_pre_ping=True, hide_parameters=True, pool_timeout=timeout
         )
         engine.storage_timeout = timeout
+        engine.storage_breaker = Breaker()
         return engine
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -107,6 +160,7 @@ def make_engine(url: str, timeout: float = COMMAND_TIMEOUT) -> Engine:
         connect_args={"timeout": timeout, "check_same_thread": False},
     )
     engine.storage_timeout = timeout
+    engine.storage_breaker = Breaker()
     event.listen(engine, "connect", _sqlite_pragmas(timeout))
     return engine
 
@@ -212,21 +266,39 @@ UNAVAILABLE_ERRORS = (exc.OperationalError, exc.InterfaceError, exc.Disconnectio
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """`engine.begin()` within the engine's timeout; failures raise StorageUnavailable."""
-    try:
+    with _guarded(engine):
         with deadline(_timeout(engine)), engine.begin() as conn:
             yield conn
-    except UNAVAILABLE_ERRORS as error:
-        raise StorageUnavailable(_describe(error)) from error
 
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for reads within the engine's timeout; failures raise StorageUnavailable."""
-    try:
+    with _guarded(engine):
         with deadline(_timeout(engine)), engine.connect() as conn:
             yield conn
+
+
+@contextmanager
+def _guarded(engine: Engine) -> Iterator[None]:
+    """Database failures as StorageUnavailable, through the engine's breaker."""
+    breaker = getattr(engine, "storage_breaker", None)
+    probe = breaker.enter() if breaker is not None else False
+    started = time.monotonic()
+    try:
+        yield
     except UNAVAILABLE_ERRORS as error:
+        if breaker is not None:
+            timed_out = time.monotonic() - started >= 0.9 * _timeout(engine)
+            breaker.failed(probe, timed_out)
         raise StorageUnavailable(_describe(error)) from error
+    except BaseException:
+        if breaker is not None:
+            breaker.released(probe)
+        raise
+    else:
+        if breaker is not None:
+            breaker.succeeded(probe)
 
 
 def _timeout(engine: Engine) -> float:
