@@ -118,7 +118,7 @@ class Config:
         "MODERATOR_MAX_BATCH_BYTES",
         "Most UTF-8 bytes of text (text and parent_text, all comments together) in one "
         "POST /api/v1/moderate/batch request; more gets 413. Bounds one request's work.",
-        default=256 * 1024,
+        default=64 * 1024,
     )
     max_content_length: int = _setting(
         "MODERATOR_MAX_CONTENT_LENGTH",

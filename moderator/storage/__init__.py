@@ -58,6 +58,8 @@ class StorageUnavailable(Exception):
     """The database can't be reached or written to right now; the client should retry."""
 
 
+#: Seconds one round trip to PostgreSQL may always take, even past the deadline.
+WAIT_FLOOR = 0.5
 #: Seconds a timed-out database is not asked again (requests fail at once meanwhile).
 BREAKER_OPEN = 1.0
 
@@ -245,7 +247,9 @@ def _deadline_connection_class():
         storage_timeout = COMMAND_TIMEOUT
 
         def wait(self, gen, interval=0.1, timeout=None):
-            left = max(0.0, remaining(self.storage_timeout))
+            # At least WAIT_FLOOR for one round trip: a deadline eaten by this process's own
+            # CPU work (threads sharing the GIL) must not fail a server that answers.
+            left = max(WAIT_FLOOR, remaining(self.storage_timeout))
             if timeout is None or timeout > left:
                 timeout = left
             try:
