@@ -32,6 +32,7 @@ import os
 import platform
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -235,10 +236,12 @@ def run(args) -> dict:
     bodies = Path(tempfile.mkstemp(suffix=".jsonl")[1])
     write_bodies(bodies)
     results: dict = {
+        "load_average_before": os.getloadavg()[0],
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "slow_connections": args.slow,
         "seconds_per_phase": args.duration,
+        "rounds": args.rounds,
     }
     with Cluster(instances=1, workers=2, threads=4, rate_limit="1000000/minute") as cluster:
         key = cluster.create_site("bench-normal")
@@ -246,23 +249,49 @@ def run(args) -> dict:
         gunicorn, nginx = cluster.app_ports[0], cluster.proxy_port
         run_wrk(f"http://127.0.0.1:{nginx}", key, bodies, 3)  # warm-up
         phases = []
-        phases.append(phase("normal, through nginx", cluster, nginx, key, bodies, args.duration))
-        phases.append(
-            phase("normal, straight to gunicorn", cluster, gunicorn, key, bodies, args.duration)
-        )
-        for target, port in (("through nginx", nginx), ("straight to gunicorn", gunicorn)):
+
+        def attacked(port: int, label: str) -> dict:
             loris = SlowLoris(port, args.slow)
             loris.start()
             time.sleep(2)
-            result = phase(
-                f"{args.slow} slow connections, {target}", cluster, port, key, bodies, args.duration
-            )
+            result = phase(label, cluster, port, key, bodies, args.duration)
             result["slow_opened"] = loris.opened
             result["slow_closed_by_server"] = loris.closed_by_server
             loris.stop.set()
             loris.join()
-            phases.append(result)
-            time.sleep(3)
+            time.sleep(2)
+            return result
+
+        # Normal and attacked rounds alternate, so drift in the machine's other load (it is
+        # shared) falls on both alike; the medians are compared.
+        rounds = {"normal": [], "slow": []}
+        for i in range(args.rounds):
+            rounds["normal"].append(
+                phase(
+                    f"normal, through nginx (round {i + 1})",
+                    cluster,
+                    nginx,
+                    key,
+                    bodies,
+                    args.duration,
+                )
+            )
+            rounds["slow"].append(
+                attacked(nginx, f"{args.slow} slow connections, through nginx (round {i + 1})")
+            )
+        phases += rounds["normal"] + rounds["slow"]
+        results["median"] = {
+            name: {
+                figure: statistics.median(r[figure] for r in runs)
+                for figure in ("throughput_per_s", "p50_ms", "p99_ms")
+            }
+            for name, runs in rounds.items()
+        }
+        results["median"]["slow"]["failures"] = sum(r["failures"] for r in rounds["slow"])
+        phases.append(
+            phase("normal, straight to gunicorn", cluster, gunicorn, key, bodies, args.duration)
+        )
+        phases.append(attacked(gunicorn, f"{args.slow} slow connections, straight to gunicorn"))
         workers = cluster.worker_pids(0)
         idle = {pid: rss_kb(pid) for pid in workers}
         sampler = RssSampler(workers)
@@ -305,9 +334,10 @@ def run(args) -> dict:
             max(sampler.peak[p] / idle[p] for p in workers if idle[p]), 2
         )
     bodies.unlink()
+    results["load_average_after"] = os.getloadavg()[0]
     results["phases"] = phases
-    base = phases[0]["throughput_per_s"]
-    slow = phases[2]
+    base = results["median"]["normal"]["throughput_per_s"]
+    slow = results["median"]["slow"]
     hostile_phase = phases[-2]
     results["targets"] = {
         "slow: /healthz p99 <= 100 ms (through nginx)": slow["p99_ms"] <= 100
@@ -329,15 +359,30 @@ def markdown(r: dict) -> str:
             f"{p['max_ms']} | {p['failures']} of {p['probes']} |"
         )
     hostile = r["phases"][-2]
+    med = r["median"]
     lines = [
         "# Slow and hostile clients",
         "",
         f"Command: `python bench/bench_slow_clients.py --slow {r['slow_connections']} "
-        f"--duration {r['seconds_per_phase']}`, Python {r['python']}, {r['cpus']} CPUs shared by",
-        "nginx, one `moderator serve` instance (2 gunicorn gthread workers x 4 threads),",
-        "PostgreSQL, Redis, wrk (8 connections posting comments) and the attackers, on loopback.",
+        f"--duration {r['seconds_per_phase']} --rounds {r['rounds']}`, Python {r['python']},",
+        f"{r['cpus']} CPUs shared by nginx, one `moderator serve` instance (2 gunicorn gthread",
+        "workers x 4 threads), PostgreSQL, Redis, wrk (8 connections posting comments, closed",
+        "loop: the CPUs are saturated) and the attackers, on loopback, and by other work on this",
+        f"machine (1-minute load average {r['load_average_before']:.1f} before,"
+        f" {r['load_average_after']:.1f} after).",
         f"Each phase {r['seconds_per_phase']} s; /healthz probed every 50 ms on a new connection",
         "(2 s timeout = failure).",
+        "",
+        "Medians of the alternating rounds through nginx:",
+        "",
+        "| | comments/s | /healthz p50 ms | p99 ms |",
+        "|---|---:|---:|---:|",
+        f"| normal | {med['normal']['throughput_per_s']} | {med['normal']['p50_ms']} | "
+        f"{med['normal']['p99_ms']} |",
+        f"| {r['slow_connections']} slow connections | {med['slow']['throughput_per_s']} | "
+        f"{med['slow']['p50_ms']} | {med['slow']['p99_ms']} |",
+        "",
+        "Every phase:",
         "",
         "| phase | comments/s (wrk 200s) | /healthz p50 ms | p99 ms | max ms | probes failed |",
         "|---|---:|---:|---:|---:|---|",
@@ -363,6 +408,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slow", type=int, default=60, help="Slow connections (>= 50).")
     parser.add_argument("--duration", type=int, default=20, help="Seconds per phase.")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Alternating normal / slow-client rounds."
+    )
     args = parser.parse_args()
     result = run(args)
     write_results("slow-clients", result, markdown(result))

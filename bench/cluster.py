@@ -172,6 +172,8 @@ class Cluster:
     extra_env: dict[str, str] = field(default_factory=dict)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="moderator-cluster-")))
     use_proxy: bool = True
+    #: False: SQLite in the run's folder and per-process rate limits (no PostgreSQL, no Redis).
+    servers: bool = True
 
     def __post_init__(self) -> None:
         self.pg_port = free_port()
@@ -184,6 +186,9 @@ class Cluster:
         self.apps: list[Server] = []
         self.database_url = f"postgresql+psycopg://moderator@127.0.0.1:{self.pg_port}/moderator"
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        if not self.servers:
+            self.database_url = f"sqlite:///{self.root / 'moderator.sqlite3'}"
+            self.redis_url = "memory://"
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -200,8 +205,9 @@ class Cluster:
 
     def start(self) -> None:
         self.root.chmod(0o755)
-        self._start_postgres()
-        self._start_redis()
+        if self.servers:
+            self._start_postgres()
+            self._start_redis()
         self._migrate()
         for index in range(self.instances):
             self.apps.append(self._app(index))

@@ -85,7 +85,10 @@ def create_app(config: Config | None = None) -> Flask:
     accesslog.init_app(app)
     metrics.init_app(app)
     limiter = ratelimit.RateLimiter(
-        config.rate_limit, config.rate_limit_storage_uri, config.rate_limit_on_storage_error
+        config.rate_limit,
+        config.rate_limit_storage_uri,
+        config.rate_limit_on_storage_error,
+        cpu_seconds_per_minute=config.key_cpu_seconds or None,
     )
     ratelimit.init_app(app, limiter)
     app.extensions["moderator"] = Services(config, engine, moderation, limiter)

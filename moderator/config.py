@@ -104,6 +104,13 @@ class Config:
         "throttling and rate limits see the client's address. 0: trust no such header.",
         default=0,
     )
+    key_cpu_seconds: float = _setting(
+        "MODERATOR_KEY_CPU_SECONDS",
+        "CPU seconds one API key may use per minute, over every API and Perspective route "
+        "and every instance (counted where the rate limits are); past it, 429 until the "
+        "minute is over. 0 turns the CPU budget off.",
+        default=30.0,
+    )
     max_text_bytes: int = _setting(
         "MODERATOR_MAX_TEXT_BYTES",
         "Largest comment text (and parent_text) accepted, in UTF-8 bytes; larger gets 413.",
@@ -170,6 +177,11 @@ class Config:
         if not 0.1 <= timeout <= 20:
             raise ConfigError(
                 f"MODERATOR_DATABASE_TIMEOUT must be between 0.1 and 20 seconds, got {timeout!r}"
+            )
+        cpu = self.key_cpu_seconds
+        if isinstance(cpu, bool) or not isinstance(cpu, int | float) or not 0 <= cpu <= 3600:
+            raise ConfigError(
+                f"MODERATOR_KEY_CPU_SECONDS must be a number of seconds from 0 to 3600, got {cpu!r}"
             )
         _check_rate_limit(self.rate_limit)
         _check_rate_limit_storage(self.rate_limit_storage_uri)
@@ -290,7 +302,7 @@ def _parse(f: dataclasses.Field, raw: str):
         if raw.lower() not in _BOOLEANS:
             raise ConfigError(f"{env} must be true or false, got {raw!r}")
         return _BOOLEANS[raw.lower()]
-    if f.name == "database_timeout":
+    if f.name in ("database_timeout", "key_cpu_seconds"):
         try:
             return float(raw)
         except ValueError:

@@ -7,6 +7,11 @@ a key gets what the setting says and not that once per route. The counters live 
 worker and each instance has its own budget), `redis://host:6379` shares one budget across
 every worker and instance.
 
+Each key also has a CPU budget (`MODERATOR_KEY_CPU_SECONDS` per minute, counted in the same
+storage from each request's own thread CPU time): a key that spends it (say, with a stream of
+the largest batches) gets 429 until its minute is over, so it can't take every core from
+every other site.
+
 When that storage can't be reached, every such request is logged at ERROR (at most once
 every LOG_EVERY seconds per process, with the count since the last line) and counted in
 `moderator_rate_limit_storage_errors_total`, and `MODERATOR_RATE_LIMIT_ON_STORAGE_ERROR`
@@ -18,6 +23,7 @@ costs each request nothing rather than a connection timeout.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -25,8 +31,10 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask
+from flask import g
 from flask import request
 from limits import RateLimitItem
+from limits import RateLimitItemPerMinute
 from limits import parse_many
 from limits.storage import MemoryStorage
 from limits.storage import Storage
@@ -44,6 +52,7 @@ log = logging.getLogger(__name__)
 LIMITED_BLUEPRINTS = frozenset({"api", "perspective"})
 #: The namespace of our counters in the storage.
 SCOPE = "moderator"
+CPU_SCOPE = "moderator-cpu-ms"
 #: Seconds the storage is left alone after it failed.
 RETRY_STORAGE_AFTER = 5.0
 #: At most one ERROR line about the storage per this many seconds, per process.
@@ -74,6 +83,19 @@ class RateLimited(TooManyRequests):
         )
 
 
+class CpuBudgetSpent(TooManyRequests):
+    """The key spent its CPU seconds for this minute."""
+
+    def __init__(self, limit: RateLimitItem, retry_after: int) -> None:
+        super().__init__(
+            description=(
+                f"this key used its CPU budget ({limit.amount / 1000:g} CPU seconds per minute); "
+                f"retry in {retry_after}s"
+            ),
+            retry_after=retry_after,
+        )
+
+
 class LimitStorageUnavailable(ServiceUnavailable):
     """The limit storage is down and MODERATOR_RATE_LIMIT_ON_STORAGE_ERROR is `closed`."""
 
@@ -94,10 +116,22 @@ class _Outage:
 class RateLimiter:
     """Fixed-window counters per key in the configured storage, with a per-process fallback."""
 
-    def __init__(self, limits: str, storage_uri: str, on_storage_error: str = "open") -> None:
+    def __init__(
+        self,
+        limits: str,
+        storage_uri: str,
+        on_storage_error: str = "open",
+        cpu_seconds_per_minute: float | None = None,
+    ) -> None:
         if on_storage_error not in ON_STORAGE_ERROR:
             raise ValueError(f"on_storage_error must be open or closed, got {on_storage_error!r}")
         self.limits = parse_many(limits)
+        #: The CPU budget in milliseconds per minute (None: no CPU budget).
+        self.cpu_limit = (
+            RateLimitItemPerMinute(max(1, int(cpu_seconds_per_minute * 1000)))
+            if cpu_seconds_per_minute
+            else None
+        )
         self.storage_uri = storage_uri
         self.on_storage_error = on_storage_error
         self.storage = _storage(storage_uri)
@@ -115,17 +149,33 @@ class RateLimiter:
             try:
                 self._hit(self.shared, key)
                 return
-            except RateLimited:
+            except TooManyRequests:  # over a budget: an answer, not a storage failure
                 raise
             except Exception as error:  # any storage failure: connection, timeout, protocol
                 strategy = self._on_error(error)
         self._hit(strategy, key)
 
     def _hit(self, strategy: FixedWindowRateLimiter, key: str) -> None:
+        if self.cpu_limit is not None and not strategy.test(self.cpu_limit, CPU_SCOPE, key):
+            reset = strategy.get_window_stats(self.cpu_limit, CPU_SCOPE, key).reset_time
+            raise CpuBudgetSpent(self.cpu_limit, max(1, math.ceil(reset - time.time())))
         for limit in self.limits:
             if not strategy.hit(limit, SCOPE, key):
                 reset = strategy.get_window_stats(limit, SCOPE, key).reset_time
                 raise RateLimited(limit, max(1, math.ceil(reset - time.time())))
+
+    def charge_cpu(self, key: str, seconds: float) -> None:
+        """Count `seconds` of CPU against `key`'s budget (never raises)."""
+        if self.cpu_limit is None or seconds <= 0:
+            return
+        cost = max(1, round(seconds * 1000))
+        strategy = self.fallback if time.monotonic() < self._outage.down_until else self.shared
+        try:
+            strategy.hit(self.cpu_limit, CPU_SCOPE, key, cost=cost)
+        except Exception as error:  # the storage went away meanwhile: count it here instead
+            with contextlib.suppress(LimitStorageUnavailable):
+                self._on_error(error)
+            self.fallback.hit(self.cpu_limit, CPU_SCOPE, key, cost=cost)
 
     def _on_error(self, error: Exception | None) -> FixedWindowRateLimiter:
         """Count and log a storage failure; the strategy to use instead, or raise 503."""
@@ -179,6 +229,15 @@ def init_app(app: Flask, limiter: RateLimiter) -> None:
 
     def check_rate_limit() -> None:
         if request.blueprint in LIMITED_BLUEPRINTS:
-            limiter.check(auth.rate_limit_key())
+            g.rate_limit_key = auth.rate_limit_key()
+            limiter.check(g.rate_limit_key)
+            g.cpu_started = time.thread_time()
+
+    def charge_cpu(response):
+        started = g.pop("cpu_started", None)
+        if started is not None:
+            limiter.charge_cpu(g.rate_limit_key, time.thread_time() - started)
+        return response
 
     app.before_request(check_rate_limit)
+    app.after_request(charge_cpu)

@@ -254,3 +254,63 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_key_that_spent_its_cpu_budget_waits_and_others_do_not(config, dispose):
+    # 1 ms of CPU a minute: the first request spends it (each costs at least 1 ms).
+    app = limited_app(config, key_cpu_seconds=0.001)
+    dispose(app)
+    spender, other = make_site_on(app, "spender"), make_site_on(app, "other")
+    client = app.test_client()
+    first = client.post("/api/v1/moderate", json={"text": "hello"}, headers=bearer(spender))
+    assert first.status_code == 200
+    second = client.post("/api/v1/moderate", json={"text": "again"}, headers=bearer(spender))
+    assert second.status_code == 429
+    assert "CPU budget" in second.json["detail"]
+    assert 1 <= int(second.headers["Retry-After"]) <= 60
+    google = client.post(f"{URL}?key={spender}", json=ANALYZE)
+    assert google.status_code == 429
+    assert google.json["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert (
+        client.post("/api/v1/moderate", json={"text": "hi"}, headers=bearer(other)).status_code
+        == 200
+    )
+
+
+def test_the_cpu_budget_is_shared_by_instances_through_redis(config, redis_server, dispose):
+    first = limited_app(config, key_cpu_seconds=0.001, rate_limit_storage_uri=redis_server.url)
+    second = create_app(first.extensions["moderator"].config)
+    for app in (first, second):
+        dispose(app)
+    key = make_site_on(first, "cpu-shared")
+    body = {"comments": [{"text": f"comment number {i}"} for i in range(20)]}
+    assert (
+        first.test_client()
+        .post("/api/v1/moderate/batch", json=body, headers=bearer(key))
+        .status_code
+        == 200
+    )
+    response = second.test_client().post(
+        "/api/v1/moderate", json={"text": "x"}, headers=bearer(key)
+    )
+    assert response.status_code == 429 and "CPU budget" in response.json["detail"]
+
+
+def test_a_zero_cpu_budget_turns_it_off(config, dispose):
+    app = limited_app(config, key_cpu_seconds=0)
+    dispose(app)
+    key = make_site_on(app, "unbudgeted")
+    client = app.test_client()
+    assert all(
+        client.post("/api/v1/moderate", json={"text": "x"}, headers=bearer(key)).status_code == 200
+        for _ in range(5)
+    )
+
+
+@pytest.mark.parametrize("bad", ["-1", "3601", "lots", "nan"])
+def test_cpu_budget_setting_is_checked(bad):
+    from moderator.config import Config
+    from moderator.config import ConfigError
+
+    with pytest.raises(ConfigError, match="MODERATOR_KEY_CPU_SECONDS"):
+        Config.from_env({"MODERATOR_KEY_CPU_SECONDS": bad})

@@ -218,3 +218,27 @@ def test_batch_text_budget_must_hold_one_text():
 
     with pytest.raises(ConfigError, match="MODERATOR_MAX_BATCH_BYTES"):
         Config.from_env({"MODERATOR_MAX_BATCH_BYTES": "100", "MODERATOR_MAX_TEXT_BYTES": "200"})
+
+
+@pytest.mark.parametrize(("count", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_comes_from_the_proxy_only_when_configured(config, count, seen):
+    from flask import request
+
+    app = create_app(dataclasses.replace(config, proxy_count=count))
+    app.add_url_rule("/_address", "address", lambda: request.remote_addr)
+    response = app.test_client().get(
+        "/_address",
+        headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert response.get_data(as_text=True) == seen
+    app.extensions["moderator"].engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["-1", "11", "one"])
+def test_proxy_count_setting_is_checked(value):
+    from moderator.config import Config
+    from moderator.config import ConfigError
+
+    with pytest.raises(ConfigError, match="MODERATOR_PROXY_COUNT"):
+        Config.from_env({"MODERATOR_PROXY_COUNT": value})
