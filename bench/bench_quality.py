@@ -6,8 +6,10 @@ Scores the same held-out rows (OLID official test, Davidson's seeded 20%, HASOC 
 GHC official tests de-duplicated against train, EDOS official test) with the model and with
 alt-profanity-check's `predict_prob` (one "profane" score, used for every category), and
 reports AUC per dataset and category, OLID subtask A macro-F1, Davidson 3-class weighted F1
-and hate recall, the false-flag rate on tests/fixtures/neutral_identity.txt, and the
-model's explanation char-F1 on toxic_spans trial. Operating points: the model's come from
+and hate recall, the false-flag rate on the neutral identity sentences of training/eval/
+(training/evalsets.py), and the model's explanation char-F1 on toxic_spans trial. The model's
+scores are the decision path's (each text whole and sentence by sentence, the highest per
+category: moderator.service.Moderation.scores). Operating points: the model's come from
 model.json (chosen on validation rows); alt-profanity-check uses its own `predict`
 threshold, 0.5. Writes bench/results/quality.json and quality.md, and copies the summary
 into the model's MODEL_CARD.md. Progress goes to stderr.
@@ -32,11 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from moderator.classifier import Classifier  # noqa: E402
-from moderator.text import normalise  # noqa: E402
+from moderator.service import Moderation  # noqa: E402
 from training.artifacts import replace_bench_section  # noqa: E402
 from training.datasets import SPANS  # noqa: E402
 from training.datasets import TEST  # noqa: E402
 from training.datasets import load_all  # noqa: E402
+from training.evalsets import neutral_identity  # noqa: E402
 from training.evaluate import NAMES  # noqa: E402
 from training.evaluate import apply_davidson_head  # noqa: E402
 from training.evaluate import explanation_span_f1  # noqa: E402
@@ -57,7 +60,9 @@ def main() -> None:
     )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     parser.add_argument(
-        "--neutral", default=str(ROOT / "tests" / "fixtures" / "neutral_identity.txt")
+        "--neutral",
+        default=None,
+        help="neutral sentences, one a line (default: training/eval's neutral identity set)",
     )
     args = parser.parse_args()
 
@@ -71,7 +76,8 @@ def main() -> None:
     test = [e for e in examples if e.split == TEST]
     raw = [e.text for e in test]
     started = time.perf_counter()
-    ours = np.array([[s[n] for n in NAMES] for s in classifier.score([normalise(t) for t in raw])])
+    scorer = Moderation(classifier)
+    ours = np.array([[s[n] for n in NAMES] for s in scorer.scores(raw)])
     ours_seconds = time.perf_counter() - started
     started = time.perf_counter()
     alt = np.asarray(predict_prob(raw), dtype=float)
@@ -119,12 +125,15 @@ def main() -> None:
             "hate_recall": round(float(recall_score(truth == 0, pred == 0)), 4),
         }
 
-    neutral = [
-        line.strip()
-        for line in Path(args.neutral).read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    scores = classifier.score([normalise(t) for t in neutral])
+    if args.neutral is None:
+        neutral = neutral_identity()
+    else:
+        neutral = [
+            line.strip()
+            for line in Path(args.neutral).read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    scores = scorer.scores(neutral)
     ours_flags = [
         t
         for t, s in zip(neutral, scores, strict=True)

@@ -1,11 +1,15 @@
-"""Word rules: better-profanity's contains_profanity against WordList.check on real texts.
+"""Word rules: better-profanity against WordList.check, and the word tables' decisions.
 
     python bench/bench_rules.py --data-dir ../shared/data [--sample 2000] [--seed 20240]
+                                [--model models/default]
 
 Times both, one call per text, on the same seeded sample of the shared datasets (per-text
 median and p99, ratio of medians), counts the texts where they agree (flagged or not, and
 the exact censored spans), times WordList.check over the whole corpus and WordList.compile
-for the default list and a per-site list. Writes bench/results/rules.json and rules.md;
+for the default list and a per-site list, and the policy list's check_comment (tiers and
+context rules) on the same sample. Then decides the innocent and abusive tables of
+tests/fixtures/word_rules_*.tsv with the word rules alone (wordlist_action reject and hold) and
+with the full decision (the model in --model). Writes bench/results/rules.json and rules.md;
 progress goes to stderr. Figures, not assertions: quote the ratio measured on one machine.
 """
 
@@ -24,12 +28,19 @@ from pathlib import Path
 
 from better_profanity import profanity
 
+from moderator.policy import Action
+from moderator.policy import ListKind
+from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
 from moderator.rules import default_wordlist
+from moderator.rules import policy_wordlist
+from moderator.text import normalise
 from training.datasets import LOADERS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+FIXTURES = ROOT / "tests" / "fixtures"
+TABLES = {"innocent": "word_rules_innocent.tsv", "abusive": "word_rules_abusive.tsv"}
 
 
 def log(message: str) -> None:
@@ -74,6 +85,52 @@ def censored(text: str, hits) -> str:
     return "".join(parts) + text[position:]
 
 
+def load_table(name: str) -> list[str]:
+    """The sentences of a word table (tests/test_word_tables.py reads them the same way)."""
+    rows = []
+    for line in (FIXTURES / name).read_text(encoding="ascii").splitlines():
+        if line and not line.startswith("#"):
+            rows.append(line.split("\t")[1].encode("ascii").decode("unicode_escape"))
+    return rows
+
+
+def rules_alone(texts: list[str], action: str) -> dict[str, int]:
+    """How the word rules alone decide each text: the worst hit's effect, or allow."""
+    wordlist = policy_wordlist(action)
+    counts = {"allow": 0, "hold": 0, "reject": 0}
+    for text in texts:
+        kinds = {h.kind for h in wordlist.check_comment(text)}
+        worst = "reject" if ListKind.BLOCK in kinds else "hold" if kinds else "allow"
+        counts[worst] += 1
+    return counts
+
+
+def full_decision(moderation, texts: list[str], action: str) -> dict[str, int]:
+    """How the full decision (rules, classifier, policy) decides each text."""
+    site = moderation.site_rules(wordlist_action=action)
+    counts = {str(a): 0 for a in Action}
+    for decision in moderation.decide_batch(texts, site):
+        counts[str(decision.action)] += 1
+    return counts
+
+
+def tables(model: Path) -> dict:
+    """Both word tables through the rules alone and the full decision, per wordlist_action."""
+    from moderator.classifier import Classifier
+    from moderator.service import Moderation
+
+    moderation = Moderation(Classifier.load(model))
+    result = {"model": moderation.model_label}
+    for name, file in TABLES.items():
+        texts = load_table(file)
+        result[name] = {
+            "sentences": len(texts),
+            "rules_alone": {a: rules_alone(texts, a) for a in WORDLIST_ACTIONS},
+            "full_decision": {a: full_decision(moderation, texts, a) for a in WORDLIST_ACTIONS},
+        }
+    return result
+
+
 def summary(seconds: list[float]) -> dict[str, float]:
     return {
         "median_us": round(statistics.median(seconds) * 1e6, 2),
@@ -95,6 +152,9 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=20240, help="seed of the sample")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where rules.json/.md go")
+    parser.add_argument(
+        "--model", type=Path, default=ROOT / "models" / "default", help="model for the tables"
+    )
     args = parser.parse_args()
     if not args.data_dir.is_dir():
         raise SystemExit(f"no data directory {args.data_dir}: pass --data-dir")
@@ -118,6 +178,17 @@ def main() -> None:
         censored(t, h) == profanity.censor(t) for t, h in zip(sample, wl_hits, strict=True)
     )
 
+    log("policy list check_comment (tiers, context rules) on the sample")
+    policy = policy_wordlist()
+    normalised = [normalise(t) for t in sample]
+    for text, norm in zip(sample[:200], normalised[:200], strict=True):
+        policy.check_comment(text, norm)
+    pairs = list(zip(sample, normalised, strict=True))
+    policy_seconds, _ = time_each(lambda p: policy.check_comment(*p), pairs, "check_comment")
+
+    log("word tables")
+    table_result = tables(args.model)
+
     log("WordList.check over the whole corpus")
     corpus_seconds = best_of(lambda: [wordlist.check(t) for t in corpus], repeats=3)
 
@@ -126,6 +197,7 @@ def main() -> None:
         "allow": ["hell", "god", "dick cheney", "len"] + [f"allowed{i}" for i in range(16)],
     }
     compile_default = best_of(WordList.compile)
+    compile_policy = best_of(lambda: policy_wordlist(suspect=["x"]))
     compile_site = best_of(lambda: WordList.compile(**site))
     compile_site_only = best_of(lambda: WordList.compile(block=site["suspect"]))
 
@@ -137,6 +209,7 @@ def main() -> None:
         "seed": args.seed,
         "better_profanity_contains_profanity": bp,
         "wordlist_check": wl,
+        "policy_check_comment": summary(policy_seconds),
         "ratio_of_medians": round(bp["median_us"] / wl["median_us"], 1),
         "ratio_of_p99": round(bp["p99_us"] / wl["p99_us"], 1),
         "flagged_by_better_profanity": sum(bp_flags),
@@ -149,7 +222,9 @@ def main() -> None:
             "default_list": round(compile_default * 1e3, 2),
             "default_plus_51_suspect_20_allow": round(compile_site * 1e3, 2),
             "site_list_of_51_words_only": round(compile_site_only * 1e3, 2),
+            "policy_list_tiers_and_contexts": round(compile_policy * 1e3, 2),
         },
+        "tables": table_result,
         "environment": {
             "python": platform.python_version(),
             "better_profanity": version("better-profanity"),
@@ -164,12 +239,33 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
+def share(part: int, whole: int) -> str:
+    return f"{part} ({part / whole:.1%})"
+
+
+def table_rows(t: dict) -> str:
+    lines = []
+    for name in ("innocent", "abusive"):
+        n = t[name]["sentences"]
+        for how in ("rules_alone", "full_decision"):
+            for action in WORDLIST_ACTIONS:
+                c = t[name][how][action]
+                label = "word rules alone" if how == "rules_alone" else "full decision"
+                flagged = c["hold"] + c["reject"]
+                lines.append(
+                    f"| {name} ({n}) | {label} | {action} | {share(c['reject'], n)} |"
+                    f" {share(c['hold'], n)} | {share(flagged, n)} |"
+                )
+    return "\n".join(lines)
+
+
 def row(times: dict[str, float]) -> str:
     return " | ".join(f"{times[k]:,.1f} µs" for k in ("median_us", "p99_us", "mean_us"))
 
 
 def markdown(r: dict) -> str:
     bp, wl, c = r["better_profanity_contains_profanity"], r["wordlist_check"], r["compile_ms"]
+    pc, t = r["policy_check_comment"], r["tables"]
     n = r["sample"]
     return f"""# Word rules benchmark
 
@@ -182,6 +278,7 @@ shared datasets, one call per text, Python {r["environment"]["python"]}, better-
 | better-profanity `contains_profanity` | {row(bp)} |
 | `WordList.check` (default list) | {row(wl)} |
 | ratio | **{r["ratio_of_medians"]:,}x** | {r["ratio_of_p99"]:,}x | |
+| `check_comment`, policy list (tiers, context rules; normalised text given) | {row(pc)} |
 
 Same flag on {r["same_flag"]:,} of {n:,} texts and the same censored spans on
 {r["same_censored_spans"]:,} of {n:,} ({r["flagged_by_better_profanity"]:,} flagged).
@@ -194,6 +291,19 @@ Same flag on {r["same_flag"]:,} of {n:,} texts and the same censored spans on
 | default list | {c["default_list"]} |
 | default + 51 suspect + 20 allow entries (a site) | {c["default_plus_51_suspect_20_allow"]} |
 | a site's own 51-word list | {c["site_list_of_51_words_only"]} |
+| policy list: tiers, context rules and one site word | {c["policy_list_tiers_and_contexts"]} |
+
+## Word tables
+
+`tests/fixtures/word_rules_innocent.tsv` (names, places, animals, idioms, medicine, history,
+crime reports, sport) and `word_rules_abusive.tsv` (profane and abusive comments, plain and
+disguised), decided by the word rules alone and by the full decision with model
+`{t["model"]}`, under each `wordlist_action`. Targets: innocent 0 rejects and at most 5% held;
+abusive at least 95% held or rejected.
+
+| table | decided by | wordlist_action | rejected | held | held or rejected |
+|---|---|---|---:|---:|---:|
+{table_rows(t)}
 """
 
 

@@ -8,6 +8,9 @@ Measures, pinned to one core with one BLAS thread:
   * single-comment latency of the full decision (normalise, word rules, classifier, policy),
     p50 and p99 over real comments, against one alt-profanity-check call and one
     better-profanity contains_profanity call on the same comments.
+With `--baseline REF` (a git commit, e.g. the main before a change), the full decision is also
+measured for that commit's code and its own models/default, in child processes pinned to the
+same core and alternated with the current tree's, so the two are compared in the same run.
 Writes bench/results/speed.json and speed.md. Figures, not assertions: the machine is noisy,
 so quote medians of repeated runs and ratios measured here.
 """
@@ -106,6 +109,67 @@ def cli_throughput(texts: list[str], model: Path, repeats: int) -> list[float]:
     return rates
 
 
+# Measures one tree's full decision path in a child process: the tree's own package and model.
+_CHILD = """
+import json, sys, time
+tree, texts_path, model, latency_texts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+sys.path.insert(0, tree)
+from moderator.classifier import Classifier
+from moderator.service import Moderation
+texts = json.load(open(texts_path, encoding="utf-8"))
+moderation = Moderation(Classifier.load(model))
+moderation.decide_batch(texts[:1000])
+started = time.perf_counter()
+for i in range(0, len(texts), 1000):
+    moderation.decide_batch(texts[i : i + 1000])
+rate = len(texts) / (time.perf_counter() - started)
+latency = []
+for text in texts[:latency_texts]:
+    t0 = time.perf_counter()
+    moderation.decide(text)
+    latency.append(time.perf_counter() - t0)
+print(json.dumps({"rate": rate, "latency": latency}))
+"""
+
+
+def compare_with(ref: str, texts: list[str], latency_texts: int, repeats: int) -> dict:
+    """decide_batch throughput and decide latency of this tree and of commit `ref`, alternated."""
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = Path(tmp) / "baseline"
+        baseline.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
+        texts_path = Path(tmp) / "texts.json"
+        texts_path.write_text(json.dumps(texts), encoding="utf-8")
+        trees = {"current": ROOT, "baseline": baseline}
+        runs: dict[str, list[dict]] = {name: [] for name in trees}
+        for round_ in range(repeats):
+            order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+            for name in order:
+                tree = trees[name]
+                command = [sys.executable, "-c", _CHILD, str(tree), str(texts_path)]
+                command += [str(tree / "models" / "default"), str(latency_texts)]
+                if hasattr(os, "sched_setaffinity"):
+                    command = ["taskset", "-c", "0", *command]
+                out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+                runs[name].append(json.loads(out.strip().splitlines()[-1]))
+                log(f"{name} round {round_ + 1}: {runs[name][-1]['rate']:,.0f} comments/s")
+    result = {"ref": ref}
+    for name, measured in runs.items():
+        latency = [x for run in measured for x in run["latency"]]
+        result[name] = {
+            "decide_batch_per_s": statistics.median(run["rate"] for run in measured),
+            "decide_p50_ms": percentile(latency, 50) * 1e3,
+            "decide_p99_ms": percentile(latency, 99) * 1e3,
+        }
+    result["throughput_ratio"] = (
+        result["current"]["decide_batch_per_s"] / result["baseline"]["decide_batch_per_s"]
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
@@ -115,6 +179,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure the full decision of this git commit, alternated in the same run",
+    )
     args = parser.parse_args()
 
     if hasattr(os, "sched_setaffinity"):
@@ -154,6 +223,11 @@ def main() -> None:
     log("single-comment latency: better-profanity contains_profanity")
     bp_one = time_each(profanity.contains_profanity, few[:500])
 
+    comparison = None
+    if args.baseline:
+        log(f"full decision: this tree against {args.baseline}, alternated")
+        comparison = compare_with(args.baseline, texts, len(few), args.repeats)
+
     def summary(values: list[float]) -> dict:
         return {"p50_ms": percentile(values, 50) * 1e3, "p99_ms": percentile(values, 99) * 1e3}
 
@@ -182,6 +256,8 @@ def main() -> None:
         ]
         / result["latency"]["moderator_decide"]["p50_ms"],
     }
+    if comparison is not None:
+        result["baseline"] = comparison
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "speed.json").write_text(json.dumps(result, indent=2) + "\n")
     b, lat = result["batch_comments_per_s"], result["latency"]
@@ -211,6 +287,22 @@ def main() -> None:
         f"single-comment p50: {speedup:.1f}x"
         " faster than one alt-profanity-check call.",
     ]
+    if comparison is not None:
+        c, base = comparison["current"], comparison["baseline"]
+        lines += [
+            "",
+            f"Against commit `{comparison['ref']}` (its code and its models/default), measured "
+            f"alternately in child processes in this run ({args.repeats} rounds each):",
+            "",
+            "| | decide_batch comments/s | decide p50 | p99 |",
+            "|---|---:|---:|---:|",
+            f"| this tree | {c['decide_batch_per_s']:,.0f} | {c['decide_p50_ms']:.3f} ms | "
+            f"{c['decide_p99_ms']:.3f} ms |",
+            f"| `{comparison['ref']}` | {base['decide_batch_per_s']:,.0f} | "
+            f"{base['decide_p50_ms']:.3f} ms | {base['decide_p99_ms']:.3f} ms |",
+            "",
+            f"Throughput, this tree over the baseline: {comparison['throughput_ratio']:.2f}x.",
+        ]
     (args.out / "speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

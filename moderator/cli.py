@@ -321,7 +321,7 @@ def sites_create(name: str) -> None:
 @sites.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per site.")
 def sites_list(as_json: bool) -> None:
-    """List sites: id, name, key prefix, created, status and settings."""
+    """List sites: id, name, key prefix, created, status and settings (wordlist_action too)."""
     from moderator.storage import isoformat
     from moderator.storage import sites as site_store
 
@@ -343,6 +343,7 @@ def sites_list(as_json: bool) -> None:
         click.echo(
             f"{site.id}\t{site.name}\t{site.key_prefix}...\t{record['created_at']}\t{status}"
             f"\tthresholds {json.dumps(site.thresholds or {})}\twords: {lists}"
+            f"\twordlist_action {site.wordlist_action}"
         )
     if not rows and not as_json:
         click.echo("no sites yet: moderator sites create NAME", err=True)
@@ -447,6 +448,25 @@ def sites_wordlist(name, kind, added, removed, from_file, clear) -> None:
 
     site = _site_command(change)
     click.echo(f"{site.name}: {len(site.words(kind))} {kind} words")
+
+
+@sites.command("wordlist-action")
+@click.argument("name")
+@click.argument("action", required=False, type=click.Choice(["reject", "hold"]))
+def sites_wordlist_action(name: str, action: str | None) -> None:
+    """Show or set what the default word list's reject-tier words do for site NAME.
+
+    reject (the default): words abusive in every sense (fuck, cunt, slurs) reject the
+    comment. hold: they hold it for a moderator instead. Words with innocent senses
+    (dick, bitch, ...) hold at most either way; the site's own block list always rejects.
+    """
+    from moderator.storage import sites as site_store
+
+    if action is None:
+        site = _site_command(lambda conn: site_store.require_site(conn, name))
+    else:
+        site = _site_command(lambda conn: site_store.set_wordlist_action(conn, name, action))
+    click.echo(f"{site.name}: wordlist_action {site.wordlist_action}")
 
 
 @cli.group()

@@ -132,16 +132,22 @@ class Reason:
     source: Source
     words: tuple[str, ...] = ()
     spans: tuple[tuple[int, int], ...] = ()
+    #: [start, end) of the sentence whose score fired, when it was not the whole comment.
+    sentence: tuple[int, int] | None = None
 
     def to_dict(self) -> dict:
-        """The JSON shape every caller returns: category, score, source, words, spans."""
-        return {
+        """The JSON shape every caller returns: category, score, source, words, spans,
+        and `sentence` for a classifier reason that a single sentence of the comment fired."""
+        data = {
             "category": self.category,
             "score": None if self.score is None else round(float(self.score), 4),
             "source": str(self.source),
             "words": list(self.words),
             "spans": [list(s) for s in self.spans],
         }
+        if self.sentence is not None:
+            data["sentence"] = list(self.sentence)
+        return data
 
 
 @dataclass(frozen=True)
@@ -161,8 +167,13 @@ class Decision:
         }
 
 
-#: Called for a category whose score crossed its threshold: the words that drove it, with spans.
-Explainer = Callable[[Category], tuple[Iterable[str], Iterable[tuple[int, int]]]]
+#: Called for a category whose score crossed its threshold: the words that drove it, with spans,
+#: and optionally the [start, end) sentence whose score crossed (None: the whole comment).
+Explainer = Callable[
+    [Category],
+    tuple[Iterable[str], Iterable[tuple[int, int]]]
+    | tuple[Iterable[str], Iterable[tuple[int, int]], tuple[int, int] | None],
+]
 
 
 def decide(
@@ -217,7 +228,9 @@ def decide(
         fired.append((score, category))
 
     for score, category in sorted(fired, key=lambda sc: -sc[0]):
-        words, spans = explain(category) if explain else ((), ())
+        explained = explain(category) if explain else ((), ())
+        words, spans = explained[0], explained[1]
+        sentence = explained[2] if len(explained) > 2 else None
         reasons.append(
             Reason(
                 category=str(category),
@@ -225,6 +238,7 @@ def decide(
                 source=Source.CLASSIFIER,
                 words=tuple(words),
                 spans=tuple(tuple(s) for s in spans),
+                sentence=None if sentence is None else tuple(sentence),
             )
         )
     return Decision(action=action, scores=dict(scores), reasons=tuple(reasons))

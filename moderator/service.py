@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import astuple
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -25,13 +24,12 @@ from moderator.policy import Category
 from moderator.policy import Decision
 from moderator.policy import RuleHit
 from moderator.policy import Threshold
+from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
-from moderator.rules import policy_allow_words
-from moderator.rules import policy_block_words
 from moderator.rules import policy_wordlist
 from moderator.storage import comments as comments_store
 from moderator.text import normalise
-from moderator.text import normalise_with_offsets
+from moderator.text import sentences
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -51,7 +49,9 @@ class SiteRules:
     allow: frozenset[str] = frozenset()
 
     def unmask(self, normalised: str) -> str:
-        """The normalised text without allow-listed words, so they never trigger by themselves."""
+        """The text the classifier scores: without allow-listed words, so they never trigger
+        by themselves, nor words a context rule excuses (`the bitch had puppies`)."""
+        normalised = self.wordlist.mask_excused(normalised)
         if not self.allow:
             return normalised
         return _allow_pattern(self.allow).sub(" ", normalised)
@@ -91,34 +91,32 @@ class Moderation:
         block: Iterable[str] | None = None,
         suspect: Iterable[str] = (),
         allow: Iterable[str] = (),
+        wordlist_action: str = WORDLIST_ACTIONS[0],
     ) -> SiteRules:
         """A site's rules from its stored settings, compiled once and cached.
 
-        `thresholds` overrides the model's defaults category by category; `block=None`
-        keeps the default policy's list (better-profanity's, minus data/default_allow.txt),
-        and a site's own block and suspect words are added to it.
+        `thresholds` overrides the model's defaults category by category. The default list
+        (data/default_words.tsv) always applies: its reject-tier words reject under
+        `wordlist_action="reject"` and hold under `"hold"`, its hold-tier words hold at most.
+        A site's own block words always reject, its suspect words hold, its allow words never
+        trigger (rules/defaults.py).
         """
         key = (
             _freeze(thresholds),
-            None if block is None else tuple(block),
+            tuple(block or ()),
             tuple(suspect),
             tuple(allow),
+            wordlist_action,
         )
         rules = self._site_rules.get(key)
         if rules is not None:
             return rules
         merged = dict(self.default_rules.thresholds)
         merged.update(policy.thresholds_from_dict(thresholds or {}))
-        if not (key[1] or key[2] or key[3]):
+        if not (key[1] or key[2] or key[3]) and wordlist_action == WORDLIST_ACTIONS[0]:
             wordlist = self.default_rules.wordlist
         else:
-            # A site's own block or suspect word wins over the default allow list.
-            listed = {w.split(":", 1)[0].strip().lower() for w in (*(key[1] or ()), *key[2])}
-            wordlist = WordList.compile(
-                block=policy_block_words() + list(key[1] or ()),
-                suspect=key[2],
-                allow=[w for w in policy_allow_words() if w not in listed] + list(key[3]),
-            )
+            wordlist = policy_wordlist(wordlist_action, key[1], key[2], key[3])
         rules = SiteRules(
             thresholds=merged,
             wordlist=wordlist,
@@ -134,19 +132,49 @@ class Moderation:
         return self.decide_batch([text], site)[0]
 
     def decide_batch(self, texts: Sequence[str], site: SiteRules | None = None) -> list[Decision]:
-        """Decide many comments with one classifier call; results in input order."""
+        """Decide many comments with one classifier call; results in input order.
+
+        Every comment is scored whole and, when it has more than one sentence, sentence by
+        sentence (moderator.text.sentences), all in the same batch. A category's score is
+        the highest of the whole comment's and its sentences', so one abusive sentence is not
+        diluted by polite ones; its reason's words come from the text that gave that score.
+        """
         rules = site or self.default_rules
         normalised = [normalise(t) for t in texts]
-        all_scores = self._score([rules.unmask(n) for n in normalised])
+        combined = self._combined(texts, normalised, rules)
         return [
             policy.decide(
                 self._hits(text, norm, rules),
-                scores,
+                best.scores,
                 rules.thresholds,
-                explain=self._explainer(text, rules),
+                explain=self._explainer(text, rules, best),
             )
-            for text, norm, scores in zip(texts, normalised, all_scores, strict=True)
+            for text, norm, best in zip(texts, normalised, combined, strict=True)
         ]
+
+    def scores(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
+        """Sentence-aware scores of raw texts, as decide_batch uses them (None: no model)."""
+        normalised = [normalise(t) for t in texts]
+        return [c.scores for c in self._combined(texts, normalised, self.default_rules)]
+
+    def _combined(
+        self, texts: Sequence[str], normalised: Sequence[str], rules: SiteRules
+    ) -> list[_Scored]:
+        """Each text scored whole and, with more than one sentence, sentence by sentence."""
+        batch = [rules.unmask(n) for n in normalised]
+        owners: list[tuple[int, int, int]] = []
+        if self.classifier is not None:
+            for i, text in enumerate(texts):
+                spans = sentences(text)
+                if len(spans) > 1:
+                    for start, end in spans:
+                        owners.append((i, start, end))
+                        batch.append(rules.unmask(normalise(text[start:end])))
+        scored = self._score(batch)
+        combined = [_Scored(s) for s in scored[: len(texts)]]
+        for (i, start, end), scores in zip(owners, scored[len(texts) :], strict=True):
+            combined[i].add(scores, start, end)
+        return combined
 
     def _score(self, normalised: list[str]) -> list[dict[str, float] | None]:
         if self.classifier is None:
@@ -161,39 +189,49 @@ class Moderation:
             return [None] * len(normalised)
 
     def _hits(self, text: str, normalised: str, rules: SiteRules) -> list[RuleHit]:
-        """Word-list hits with spans in the original text.
+        """Word-list hits with spans in the original text, context rules applied.
 
-        The lists are matched once, on the normalised text, so disguised words (`f u c k`,
-        `sh1t`, zero-width joins, look-alike letters) hit like plain ones; spans are mapped
-        back through the alignment, which a flagged comment's explanation reuses (cached).
+        Matched once on the normalised text (disguised words hit like plain ones) and mapped
+        back to `text` by `WordList.check_comment`.
         """
-        hits = rules.wordlist.check(normalised)
-        if not hits or normalised == text:
-            return hits
-        if text.isascii() and normalised == text.lower():
-            return [RuleHit(text[h.start : h.end], *astuple(h)[1:]) for h in hits]
-        aligned = normalise_with_offsets(text)
-        mapped = []
-        for h in hits:
-            start, end = aligned.original_span(h.start, h.end)
-            mapped.append(RuleHit(text[start:end], start, end, h.kind, h.category))
-        return mapped
+        return rules.wordlist.check_comment(text, normalised)
 
-    def _explainer(self, text: str, rules: SiteRules) -> policy.Explainer | None:
+    def _explainer(self, text: str, rules: SiteRules, best: _Scored) -> policy.Explainer | None:
         classifier = self.classifier
         if classifier is None:
             return None
 
         def explain(category: Category):
-            words, spans = classifier.explain(text, category)
-            if not rules.allow:
-                return words, spans
+            start, end = best.source.get(str(category), (0, len(text)))
+            words, spans = classifier.explain(text[start:end], category)
             kept = [
-                (w, s) for w, s in zip(words, spans, strict=True) if w.lower() not in rules.allow
+                (w, (a + start, b + start))
+                for w, (a, b) in zip(words, spans, strict=True)
+                if w.lower() not in rules.allow
             ]
-            return [w for w, _ in kept], [s for _, s in kept]
+            sentence = (start, end) if (start, end) != (0, len(text)) else None
+            return [w for w, _ in kept], [s for _, s in kept], sentence
 
         return explain
+
+
+class _Scored:
+    """A comment's per-category scores: the highest of the whole text's and its sentences'."""
+
+    __slots__ = ("scores", "source")
+
+    def __init__(self, scores: dict[str, float] | None) -> None:
+        self.scores = None if scores is None else dict(scores)
+        #: category -> [start, end) of the sentence that gave its score, if not the whole.
+        self.source: dict[str, tuple[int, int]] = {}
+
+    def add(self, scores: dict[str, float] | None, start: int, end: int) -> None:
+        if self.scores is None or scores is None:
+            return
+        for category, value in scores.items():
+            if value > self.scores[category]:
+                self.scores[category] = value
+                self.source[category] = (start, end)
 
 
 def _freeze(value):
@@ -246,9 +284,10 @@ def rules_for(moderation: Moderation, site: Site) -> SiteRules:
     """The site's compiled rules from its stored settings (cached by Moderation)."""
     return moderation.site_rules(
         site.thresholds,
-        block=site.block_words or None,
+        block=site.block_words,
         suspect=site.suspect_words,
         allow=site.allow_words,
+        wordlist_action=site.wordlist_action,
     )
 
 

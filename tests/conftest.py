@@ -65,6 +65,14 @@ FIXTURE_LAYOUT = {
     "train_edos.csv": "edos/edos_labelled_aggregated.csv",
     "train_tsd_train.csv": "toxic_spans/tsd_train.csv",
     "train_tsd_trial.csv": "toxic_spans/tsd_trial.csv",
+    "train_ts_comments.csv": "toxic_spans/subtypes/ts_comments.csv",
+    "train_ts_annotations.csv": "toxic_spans/subtypes/ts_annotations.csv",
+    "train_ts_spans.csv": "toxic_spans/subtypes/ts_spans.csv",
+    "train_fox.jsonl": "fox_news_comments/fox-news-comments.json",
+    "train_mlma.csv": "mlma/en_dataset_with_stop_words.csv",
+    "train_convabuse_train.csv": "convabuse/ConvAbuseEMNLPtrain.csv",
+    "train_convabuse_valid.csv": "convabuse/ConvAbuseEMNLPvalid.csv",
+    "train_convabuse_test.csv": "convabuse/ConvAbuseEMNLPtest.csv",
 }
 
 
@@ -96,6 +104,16 @@ def model_path(tmp_path_factory, fixture_data_dir) -> Path:
     result = CliRunner().invoke(training_cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The shared datasets; tests using it are marked `data` and skip without them."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    path = Path(os.environ.get("MODERATOR_DATA_DIR", default))
+    if not (path / "olid" / "olid_train.csv").is_file():
+        pytest.skip(f"shared data not found at {path}")
+    return path
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import joblib
@@ -17,6 +18,7 @@ from moderator.policy import Category
 from moderator.policy import Threshold
 from moderator.text import normalise
 from training import artifacts
+from training.evalsets import neutral_identity
 from training.pipeline import build_pipeline
 from training.pipeline import slim
 
@@ -137,7 +139,7 @@ FIXTURE_TEXTS = [
     "Ｓｔｕｐｉｄ  ʏᴏᴜ 😀 مرحبا 你好",
     "shit " * 2000,
     "idiot\ue000you",  # the batch separator inside a text: the slow path must agree
-    *(Path(__file__).parent / "fixtures" / "neutral_identity.txt").read_text().splitlines(),
+    *neutral_identity()[::40],
 ]
 
 
@@ -154,7 +156,7 @@ def test_fast_path_equals_the_pipeline(classifier):
 def test_fast_path_stays_exact_when_the_word_cache_overflows(model_dir, monkeypatch):
     import moderator.classifier
 
-    monkeypatch.setattr(moderator.classifier, "_GRAM_CACHE_SIZE", 3)
+    monkeypatch.setattr(moderator.classifier.model, "_GRAM_CACHE_SIZE", 3)
     fresh = Classifier.load(model_dir)
     texts = [normalise(t) for t in FIXTURE_TEXTS]
     expected = fresh.pipeline.predict_proba(texts)
@@ -263,3 +265,26 @@ def test_load_refuses_bad_thresholds(model_dir, tmp_path):
 def test_load_refuses_a_missing_directory(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         Classifier.load(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("never", ["muslims", [1, 2], {"a": 1}])
+def test_load_refuses_a_bad_never_list(model_dir, tmp_path, never):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    meta["explain"]["never"] = never
+    (copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="explain.never"):
+        Classifier.load(copy)
+
+
+def test_explanations_never_name_a_function_word_or_a_listed_group(model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    meta["explain"]["never"] = ["idiot"]
+    (copy / "model.json").write_text(json.dumps(meta))
+    blinded = Classifier.load(copy)
+    words, _ = blinded.explain("you are an idiot and a moron", Category.TOXICITY)
+    assert "idiot" not in [w.lower() for w in words]
+    assert not {w.lower() for w in words} & {"you", "are", "an", "and", "a"}

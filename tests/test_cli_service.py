@@ -31,8 +31,6 @@ def test_init_db_migrates_a_fresh_database(tmp_path):
     runner = CliRunner(env={"MODERATOR_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": None})
     result = run(runner, "init-db")
     assert result.exit_code == 0, result.output
-    from moderator import storage
-
     assert f"at revision {storage.head_revision()}" in result.output
     assert (tmp_path / "moderator.sqlite3").is_file()
     assert run(runner, "init-db").exit_code == 0  # idempotent
@@ -179,6 +177,42 @@ def test_wordlist_rejects_entries_that_cannot_work(runner, site_key, args, messa
     assert message in result.output
 
 
+def test_wordlist_action_shows_sets_lists_and_audits(runner, client, engine, site_key):
+    headers = {"Authorization": f"Bearer {site_key}"}
+    assert run(runner, "sites", "wordlist-action", "example").output == (
+        "example: wordlist_action reject\n"
+    )
+    before = client.post("/api/v1/moderate", json={"text": "fuck"}, headers=headers).json
+    assert before["decision"] == "reject"
+    result = run(runner, "sites", "wordlist-action", "example", "hold")
+    assert result.exit_code == 0 and result.output == "example: wordlist_action hold\n"
+    after = client.post("/api/v1/moderate", json={"text": "fuck"}, headers=headers).json
+    assert [r["source"] for r in after["reasons"] if r["category"] == "obscene"][0] == "wordlist"
+    assert "wordlist_action hold" in run(runner, "sites", "list").output
+    [record] = [
+        json.loads(line) for line in run(runner, "sites", "list", "--json").stdout.splitlines()
+    ]
+    assert record["wordlist_action"] == "hold"
+    with engine.connect() as conn:
+        from moderator.storage import audit
+
+        entry = audit.entries(conn, site_id=1)[0]
+    assert (entry["action"], entry["actor"]) == ("site.wordlist_action", "cli")
+
+
+@pytest.mark.parametrize("action", ["allow", "REJECT", "", "hold now", "reject\x00"])
+def test_wordlist_action_refuses_unknown_values(runner, site_key, action):
+    result = runner.invoke(cli, ["sites", "wordlist-action", "example", action])
+    assert result.exit_code == 2
+    assert "is not one of 'reject', 'hold'" in result.output
+
+
+def test_wordlist_action_for_an_unknown_site(runner, app):
+    for args in (["ghost"], ["ghost", "hold"]):
+        result = runner.invoke(cli, ["sites", "wordlist-action", *args])
+        assert result.exit_code == 1 and "no site named 'ghost'" in result.output
+
+
 def test_wordlist_for_an_unknown_site(runner, app):
     result = runner.invoke(cli, ["sites", "wordlist", "ghost", "block"])
     assert result.exit_code == 1 and "no site named 'ghost'" in result.output
@@ -193,7 +227,7 @@ def test_python_dash_m_moderator_is_the_same_command():
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
-    for command in ("create", "list", "revoke", "set-threshold", "wordlist"):
+    for command in ("create", "list", "revoke", "set-threshold", "wordlist", "wordlist-action"):
         assert command in result.stdout
 
 

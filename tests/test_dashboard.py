@@ -100,6 +100,7 @@ ROUTES = [
     ("GET", "/dashboard/sites/1"),
     ("POST", "/dashboard/sites/1/thresholds"),
     ("POST", "/dashboard/sites/1/words"),
+    ("POST", "/dashboard/sites/1/wordlist-action"),
     ("POST", "/dashboard/sites/1/revoke"),
     ("POST", "/dashboard/logout"),
     ("GET", "/dashboard/account"),
@@ -143,6 +144,7 @@ ADMIN_ONLY = [
     ("GET", "/dashboard/sites/1"),
     ("POST", "/dashboard/sites/1/thresholds"),
     ("POST", "/dashboard/sites/1/words"),
+    ("POST", "/dashboard/sites/1/wordlist-action"),
     ("POST", "/dashboard/sites/1/revoke"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
@@ -675,6 +677,67 @@ def test_admin_sets_word_lists(admin, client, engine, site_key, send_comment):
 )
 def test_bad_word_lists_are_400(admin, site_key, form):
     assert admin.post("/dashboard/sites/1/words", form).status_code == 400
+
+
+def test_admin_sets_the_wordlist_action_and_it_is_audited(
+    admin, client, engine, send_comment, site_key
+):
+    page = text_of(client.get("/dashboard/sites/1"))
+    assert 'value="reject" checked' in page and 'value="hold">' in page
+    assert send_comment(site_key, "fuck")["decision"] == "reject"
+    response = admin.post("/dashboard/sites/1/wordlist-action", {"wordlist_action": "hold"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/dashboard/sites/1"
+    assert 'value="hold" checked' in text_of(client.get("/dashboard/sites/1"))
+    assert "<td>hold</td>" in text_of(client.get("/dashboard/sites"))
+    # The word list now holds `fuck` (the test model may still reject it on its own score).
+    assert any(r["source"] == "wordlist" for r in send_comment(site_key, "fuck")["reasons"])
+    with storage.reading(engine) as conn:
+        from moderator.storage import audit
+        from moderator.storage import sites
+
+        assert sites.get_site(conn, 1).wordlist_action == "hold"
+        entry = audit.entries(conn, site_id=1)[0]
+    assert (entry["action"], entry["actor"]) == ("site.wordlist_action", "admin")
+    assert entry["after"] == {"wordlist_action": "hold"}
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"wordlist_action": ""},
+        {"wordlist_action": "allow"},
+        {"wordlist_action": "HOLD"},
+        {"wordlist_action": "hold\x00"},
+        {"wordlist_action": "<script>alert(1)</script>"},
+        {"wordlist_action": "x" * 100_000},
+    ],
+)
+def test_bad_wordlist_actions_are_400_and_change_nothing(admin, engine, site_key, form):
+    response = admin.post("/dashboard/sites/1/wordlist-action", form)
+    assert response.status_code == 400
+    assert "<script>alert" not in text_of(response)
+    with storage.reading(engine) as conn:
+        from moderator.storage import sites
+
+        assert sites.get_site(conn, 1).wordlist_action == "reject"
+
+
+def test_wordlist_action_without_csrf_token_is_refused(admin, client, engine, site_key):
+    response = client.post("/dashboard/sites/1/wordlist-action", data={"wordlist_action": "hold"})
+    assert response.status_code == 400
+    with storage.reading(engine) as conn:
+        from moderator.storage import sites
+
+        assert sites.get_site(conn, 1).wordlist_action == "reject"
+
+
+def test_wordlist_action_for_a_missing_site_is_404(admin):
+    assert (
+        admin.post("/dashboard/sites/42/wordlist-action", {"wordlist_action": "hold"}).status_code
+        == 404
+    )
 
 
 def test_admin_revokes_a_site(admin, client, site_key):

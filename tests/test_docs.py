@@ -97,3 +97,14 @@ def test_curl_examples_of_the_json_api_are_valid_requests(client, headers):
             path, data=body, headers={**headers, "Content-Type": "application/json"}
         )
         assert response.status_code == 200, (path, response.json)
+
+
+def test_every_word_context_rule_and_tier_is_documented():
+    from moderator.rules import Tier
+    from moderator.rules import context_rules
+
+    documented = section("wordrules")
+    missing = [r.name for r in context_rules() if f"`{r.name}`" not in documented]
+    assert missing == [], "document these context rules under <!-- SECTION:wordrules -->"
+    assert all(f"`{tier}`" in documented for tier in Tier)
+    assert "`wordlist_action`" in documented

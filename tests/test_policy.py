@@ -61,6 +61,15 @@ def test_reasons_ordered_by_score_and_explained_only_when_fired():
     }
 
 
+def test_a_reason_names_the_sentence_that_fired_it():
+    def explain(category):
+        return ["idiot"], [(31, 36)], (20, 37)
+
+    decision = decide([], scores(insult=0.6), THRESHOLDS, explain)
+    assert decision.reasons[0].sentence == (20, 37)
+    assert decision.reasons[0].to_dict()["sentence"] == [20, 37]
+
+
 def test_block_word_rejects_and_suspect_word_holds():
     block = RuleHit("shit", 4, 8, ListKind.BLOCK, Category.OBSCENE)
     suspect = RuleHit("idiot", 0, 5, ListKind.SUSPECT, Category.INSULT)

@@ -1,4 +1,4 @@
-"""Word rules: the same matches as better-profanity on its list, site lists, bad input."""
+"""Word rules: better-profanity's matches on its list, site lists, the default list in tiers."""
 
 import itertools
 import os
@@ -20,8 +20,13 @@ from moderator.policy import ListKind
 from moderator.policy import RuleHit
 from moderator.rules import MAX_ENTRIES
 from moderator.rules import MAX_ENTRY_LENGTH
+from moderator.rules import WORDLIST_ACTIONS
+from moderator.rules import DefaultEntry
+from moderator.rules import Tier
 from moderator.rules import WordList
+from moderator.rules import default_entries
 from moderator.rules import default_wordlist
+from moderator.rules import policy_wordlist
 
 DATA_DIR = Path(
     os.environ.get("MODERATOR_DATA_DIR")
@@ -368,45 +373,202 @@ def test_100kb_text_is_checked_quickly_with_exact_spans(filler):
     assert elapsed < 2.0, elapsed
 
 
-# -- the default policy's word list -------------------------------------------------------
+# -- the default list in tiers (data/default_words.tsv) -----------------------------------
+
+
+def tiers() -> dict[str, DefaultEntry]:
+    return {e.word: e for e in default_entries()}
+
+
+def test_every_better_profanity_entry_has_exactly_one_tier():
+    words = [w.lower() for w in read_wordlist(get_complete_path_of_file("profanity_wordlist.txt"))]
+    listed = [e.word for e in default_entries()]
+    assert len(listed) == len(set(listed))
+    assert set(words) <= set(listed), set(words) - set(listed)
+    # Our additions sit in their own section of the file, after better-profanity's.
+    text = (Path(__file__).resolve().parents[1] / "moderator/data/default_words.tsv").read_text()
+    additions = text.split("Moderator's additions", 1)[1]
+    added = {line.split("\t")[0].lower() for line in additions.splitlines() if "\t" in line}
+    assert added == set(listed) - set(words)
+
+
+@pytest.mark.parametrize(
+    ("word", "tier", "category"),
+    [
+        ("fuck", Tier.REJECT, Category.OBSCENE),
+        ("motherfucker", Tier.REJECT, Category.OBSCENE),
+        ("cunt", Tier.REJECT, Category.OBSCENE),
+        ("shit", Tier.REJECT, Category.OBSCENE),
+        ("nigger", Tier.REJECT, Category.IDENTITY_ATTACK),
+        ("kike", Tier.REJECT, Category.IDENTITY_ATTACK),
+        ("wetback", Tier.REJECT, Category.IDENTITY_ATTACK),
+        ("dumbass", Tier.REJECT, Category.INSULT),
+        ("douchebag", Tier.REJECT, Category.INSULT),
+        ("moron", Tier.HOLD, Category.INSULT),
+        ("retard", Tier.HOLD, Category.INSULT),
+        ("bitch", Tier.HOLD, Category.INSULT),
+        ("bastard", Tier.HOLD, Category.INSULT),
+        ("dick", Tier.HOLD, Category.OBSCENE),
+        ("cock", Tier.HOLD, Category.OBSCENE),
+        ("ass", Tier.HOLD, Category.OBSCENE),
+        ("pussy", Tier.HOLD, Category.OBSCENE),
+        ("dyke", Tier.HOLD, Category.IDENTITY_ATTACK),
+        ("fag", Tier.HOLD, Category.IDENTITY_ATTACK),
+        ("chink", Tier.HOLD, Category.IDENTITY_ATTACK),
+        ("piss", Tier.HOLD, Category.OBSCENE),
+        ("stupid", Tier.ALLOW, None),
+        ("kill", Tier.ALLOW, None),
+        ("murder", Tier.ALLOW, None),
+        ("howtokill", Tier.ALLOW, None),
+        ("gay", Tier.ALLOW, None),
+        ("penis", Tier.ALLOW, None),
+        ("rape", Tier.ALLOW, None),
+        ("screw", Tier.ALLOW, None),
+    ],
+)
+def test_default_entries_have_the_right_tier_and_category(word, tier, category):
+    entry = tiers()[word]
+    assert (entry.tier, entry.category) == (tier, category)
+
+
+def test_no_threat_word_is_a_word_rule():
+    # The classifier judges threats in context; a word list would flag every crime report.
+    for word in ("kill", "murder", "howtokill", "howtomurdep", "sniper", "napalm", "uzi"):
+        assert tiers()[word].tier is Tier.ALLOW
+    assert all(e.category is not Category.THREAT for e in default_entries())
+
+
+def test_every_held_word_with_an_innocent_sense_has_a_context_rule():
+    from moderator.rules.context import rules_by_word
+
+    for word in ("dick", "cock", "bitch", "ass", "pussy", "dyke", "tit", "hoe", "fag", "chink"):
+        assert rules_by_word().get(word), word
 
 
 @pytest.mark.parametrize(
     "text",
     [
         "Dick Cheney was vice president",
-        "Dick Cheney's energy policy",
         "one hell of a week",
         "My sister is gay and my brother is straight",
         "She graduated summa cum laude",
         "The sniper was arrested on Tuesday",
         "He had a stroke last year",
         "The jury heard the rape case",
+        "The pen is mightier than the sword",
+        "They promised to be hard on crime",
     ],
 )
-def test_policy_wordlist_leaves_ordinary_words_to_the_classifier(text):
-    from moderator.rules import policy_wordlist
-
+def test_policy_wordlist_leaves_ordinary_words_alone(text):
     assert default_wordlist().check(text), "better-profanity itself flags this"
-    assert policy_wordlist().check(text) == []
+    assert policy_wordlist().check_comment(text) == []
 
 
-def test_policy_wordlist_still_blocks_profanity_and_tags_slurs():
-    from moderator.rules import policy_wordlist
-
-    hits = policy_wordlist().check("you fucking nigger, dick")
+def test_policy_wordlist_rejects_profanity_holds_ambiguous_words_and_tags_slurs():
+    hits = policy_wordlist().check_comment("you fucking nigger, dick, you dumbass moron")
     assert [(h.word, h.kind, h.category) for h in hits] == [
         ("fucking", ListKind.BLOCK, Category.OBSCENE),
         ("nigger", ListKind.BLOCK, Category.IDENTITY_ATTACK),
-        ("dick", ListKind.BLOCK, Category.OBSCENE),
+        ("dick", ListKind.SUSPECT, Category.OBSCENE),
+        ("dumbass", ListKind.BLOCK, Category.INSULT),
+        ("moron", ListKind.SUSPECT, Category.INSULT),
     ]
 
 
-def test_policy_data_files_name_words_on_better_profanitys_list():
-    from moderator.rules import _data_words
-    from moderator.rules import _default_words
+def test_wordlist_action_hold_turns_default_rejects_into_holds():
+    hits = policy_wordlist("hold").check_comment("fuck this, you dick")
+    assert [(h.word, h.kind) for h in hits] == [
+        ("fuck", ListKind.SUSPECT),
+        ("dick", ListKind.SUSPECT),
+    ]
+    assert all(
+        h.kind is ListKind.SUSPECT
+        for h in policy_wordlist("hold").check_comment("cunt shit motherfucker nigger")
+    )
 
-    listed = {w.lower() for w in _default_words()}
-    for name in ("default_allow.txt", "identity_slurs.txt"):
-        single = [w for w in _data_words(name) if " " not in w]
-        assert single and set(single) <= listed, set(single) - listed
+
+def test_a_sites_own_block_list_always_rejects_even_under_hold():
+    wordlist = policy_wordlist("hold", block=["wombat:insult", "dick"], suspect=["quokka"])
+    hits = wordlist.check_comment("wombat quokka fuck Dick Van Dyke")
+    assert [(h.word, h.kind, h.category) for h in hits] == [
+        ("wombat", ListKind.BLOCK, Category.INSULT),
+        ("quokka", ListKind.SUSPECT, Category.OBSCENE),
+        ("fuck", ListKind.SUSPECT, Category.OBSCENE),
+        # The site blocks `dick` itself: its own entry has no context rule and wins.
+        ("Dick", ListKind.BLOCK, Category.OBSCENE),
+    ]
+
+
+def test_a_sites_suspect_entry_has_no_context_and_its_allow_entry_wins():
+    assert policy_wordlist(suspect=["dick"]).check_comment("Moby Dick is long")[0].word == "Dick"
+    assert policy_wordlist(allow=["fuck"]).check_comment("fuck it") == []
+
+
+def test_a_sites_block_or_suspect_word_overrides_the_default_allow_tier():
+    assert policy_wordlist().check_comment("kill") == []
+    [hit] = policy_wordlist(block=["kill:threat"]).check_comment("I will kill")
+    assert (hit.word, hit.kind, hit.category) == ("kill", ListKind.BLOCK, Category.THREAT)
+    [hit] = policy_wordlist(suspect=["gay"]).check_comment("so gay")
+    assert hit.kind is ListKind.SUSPECT
+
+
+@pytest.mark.parametrize("action", ["", "REJECT", "allow", None, 1])
+def test_unknown_wordlist_action_is_refused(action):
+    with pytest.raises(ValueError, match="wordlist_action must be one of reject, hold"):
+        policy_wordlist(action)
+
+
+def test_bad_site_entries_are_refused_like_compile():
+    with pytest.raises(ValueError, match="unknown category 'rude'"):
+        policy_wordlist(block=["word:rude"])
+    with pytest.raises(ValueError, match="suspect list must be a list of words, not str"):
+        policy_wordlist(suspect="fuck")
+
+
+def test_policy_wordlist_without_site_lists_is_compiled_once_per_action():
+    assert policy_wordlist() is policy_wordlist("reject")
+    assert policy_wordlist("hold") is policy_wordlist("hold")
+    assert policy_wordlist("hold") is not policy_wordlist()
+
+
+def test_site_and_storage_agree_on_the_wordlist_actions():
+    from moderator.storage.sites import WORDLIST_ACTIONS as STORED
+
+    assert STORED == WORDLIST_ACTIONS
+
+
+def test_check_comment_maps_disguised_hits_back_to_the_original_text():
+    text = "You are a <b>FUCK</b>ing f\u200bu\u200bc\u200bk and a b i t c h"
+    hits = policy_wordlist().check_comment(text)
+    assert [h.word for h in hits] == [text[h.start : h.end] for h in hits]
+    assert [h.kind for h in hits][-1] is ListKind.SUSPECT
+    assert "b i t c h" in hits[-1].word
+    with pytest.raises(TypeError, match="text must be a str"):
+        policy_wordlist().check_comment(b"fuck")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("fuck\treject\n", "line 2: expected entry, tier and category"),
+        ("fuck\tnuke\tobscene\n", "line 2: unknown tier 'nuke'"),
+        ("fuck\treject\trude\n", "line 2: unknown category 'rude'"),
+        ("fuck\tallow\tobscene\n", "line 2: an allow entry takes no category"),
+        ("fuck\treject\tobscene\nFUCK\thold\tobscene\n", "line 3: 'fuck' is listed twice"),
+    ],
+)
+def test_default_words_file_errors_name_the_line(content, message):
+    from moderator.rules.defaults import parse_default_words
+
+    with pytest.raises(ValueError, match=message):
+        parse_default_words("# header\n" + content)
+
+
+def test_default_words_file_format():
+    from moderator.rules.defaults import parse_default_words
+
+    parsed = parse_default_words("# c\n\nHoe\thold\tinsult\nkill\tallow\t-\n")
+    assert parsed == (
+        DefaultEntry("hoe", Tier.HOLD, Category.INSULT),
+        DefaultEntry("kill", Tier.ALLOW, None),
+    )

@@ -104,6 +104,61 @@ def test_site_block_and_suspect_words(moderation):
     assert moderation.decide("shit", site).action is Action.REJECT  # default list still applies
 
 
+def test_wordlist_action_hold_holds_default_rejects_but_site_blocks_still_reject(moderation):
+    strict = {"obscene": {"hold": 0.99, "reject": 1.0}, "toxicity": {"hold": 0.99, "reject": 1.0}}
+    default = moderation.site_rules(thresholds=strict)
+    lenient = moderation.site_rules(thresholds=strict, wordlist_action="hold")
+    assert moderation.decide("fuck", default).action is Action.REJECT
+    decision = moderation.decide("fuck", lenient)
+    assert decision.action is Action.HOLD
+    assert decision.reasons[0].to_dict()["source"] == "wordlist"
+    own = moderation.site_rules(thresholds=strict, block=["frobnicate"], wordlist_action="hold")
+    assert moderation.decide("frobnicate", own).action is Action.REJECT
+    assert moderation.decide("fuck", own).action is Action.HOLD
+
+
+def test_site_rules_are_cached_per_wordlist_action(moderation):
+    assert moderation.site_rules() is moderation.site_rules(wordlist_action="reject")
+    assert moderation.site_rules(wordlist_action="hold") is moderation.site_rules(
+        wordlist_action="hold"
+    )
+    assert moderation.site_rules().wordlist is moderation.default_rules.wordlist
+    with pytest.raises(ValueError, match="wordlist_action must be one of"):
+        moderation.site_rules(wordlist_action="nuke")
+
+
+def test_rules_for_passes_the_sites_wordlist_action(moderation):
+    import datetime as dt
+
+    from moderator.service import rules_for
+    from moderator.storage.sites import Site
+
+    site = Site(1, "s", "mod_", dt.datetime.now(dt.UTC), None, None, (), (), (), "hold")
+    assert rules_for(moderation, site) is moderation.site_rules(wordlist_action="hold")
+
+
+def test_words_a_context_excuses_are_hidden_from_the_classifier(moderation):
+    rules = moderation.default_rules
+    assert rules.unmask("the bitch had six healthy puppies") == "the   had six healthy puppies"
+    assert rules.unmask("you bitch") == "you bitch"
+    decision = moderation.decide("The breeder said the bitch and her litter were all healthy.")
+    assert decision.action is Action.ALLOW, decision.to_dict()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dick Van Dyke was wonderful in Mary Poppins",
+        "Moby Dick is the greatest American novel.",
+        "Greg Dyke, the former BBC director-general, spoke to the inquiry.",
+        "Senator Dick Durbin voted against the bill.",
+        "the bitch had six healthy puppies",
+    ],
+)
+def test_issue_8_names_are_never_rejected(moderation, text):
+    assert moderation.decide(text).action is not Action.REJECT
+
+
 def test_hold_when_classifier_unavailable():
     class Broken:
         thresholds = {}

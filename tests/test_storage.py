@@ -22,6 +22,7 @@ from moderator.storage import sites
 from moderator.storage.tables import audit_log
 from moderator.storage.tables import comments
 from moderator.storage.tables import metadata
+from moderator.storage.tables import sites as sites_table
 from moderator.storage.tables import users
 
 pytestmark = pytest.mark.all_databases
@@ -75,7 +76,7 @@ def test_schema_has_the_columns_the_dashboard_builds_on(db):
     columns = {t: {c["name"] for c in inspector.get_columns(t)} for t in metadata.tables}
     assert columns["sites"] == {
         "id", "name", "key_hash", "key_prefix", "created_at", "revoked_at",
-        "thresholds", "block_words", "suspect_words", "allow_words",
+        "thresholds", "block_words", "suspect_words", "allow_words", "wordlist_action",
     }  # fmt: skip
     assert columns["comments"] == {
         "id", "site_id", "external_id", "text", "author_id", "author_name", "url",
@@ -226,6 +227,64 @@ def test_site_lifecycle_is_audited(db):
     block = next(e for e in entries if e["action"] == "site.block_words")
     assert block["before"] == {"block_words": []}
     assert block["after"] == {"block_words": ["a", "b"]}
+
+
+def test_wordlist_action_defaults_to_reject_is_set_and_audited(db):
+    site = new_site(db)
+    assert site.wordlist_action == "reject"
+    with storage.transaction(db) as conn:
+        updated = sites.set_wordlist_action(conn, "example", "hold", actor="maria")
+    assert updated.wordlist_action == "hold"
+    assert updated.settings()["wordlist_action"] == "hold"
+    with db.connect() as conn:
+        [entry] = [e for e in audit.entries(conn, site_id=site.id) if "wordlist" in e["action"]]
+    assert entry["action"] == "site.wordlist_action" and entry["actor"] == "maria"
+    assert (entry["before"], entry["after"]) == (
+        {"wordlist_action": "reject"},
+        {"wordlist_action": "hold"},
+    )
+
+
+@pytest.mark.parametrize("action", ["", "allow", "REJECT", "hold ", None, 1])
+def test_wordlist_action_refuses_unknown_values(db, action):
+    new_site(db)
+    with pytest.raises(sites.SiteError, match="must be one of reject, hold"):
+        with storage.transaction(db) as conn:
+            sites.set_wordlist_action(conn, "example", action)
+    with storage.transaction(db) as conn, pytest.raises(sites.SiteError, match="no site"):
+        sites.set_wordlist_action(conn, "ghost", "hold")
+
+
+def test_wordlist_action_check_constraint(db):
+    site = new_site(db)
+    with pytest.raises(exc.IntegrityError), db.begin() as conn:
+        conn.execute(
+            sites_table.update().where(sites_table.c.id == site.id).values(wordlist_action="x")
+        )
+
+
+def test_wordlist_action_migration_keeps_existing_sites_rejecting(database_url):
+    engine = storage.make_engine(database_url)
+    try:
+        storage.upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO sites (name, key_hash, key_prefix, created_at, block_words,"
+                    " suspect_words, allow_words)"
+                    " VALUES ('old', :h, 'mod_o', :at, '[]', '[]', '[]')"
+                ),
+                {"h": "a" * 64, "at": storage.now()},
+            )
+        storage.upgrade(engine)
+        with engine.connect() as conn:
+            assert sites.get_site_by_name(conn, "old").wordlist_action == "reject"
+        with engine.begin() as conn:
+            command.downgrade(storage._alembic_config(conn), "0001")
+        columns = {c["name"] for c in inspect(engine).get_columns("sites")}
+        assert "wordlist_action" not in columns
+    finally:
+        engine.dispose()
 
 
 def test_site_errors(db):

@@ -16,10 +16,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from moderator import text as text_module
 from moderator.text import Normalised
+from moderator.text import clean as text_clean
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
+from moderator.text import obfuscation as text_obfuscation
 
 DATA_DIR = Path(
     os.environ.get("MODERATOR_DATA_DIR")
@@ -518,7 +519,7 @@ def test_normalise_is_fast_on_real_tweets(corpus):
 
 
 def test_homoglyph_table_maps_to_single_ascii_letters_nfkc_leaves_alone():
-    table = text_module._homoglyphs()
+    table = text_clean._homoglyphs()
     assert len(table) > 100
     for char, latin in table.items():
         assert len(latin) == 1 and latin.isascii() and latin.isalpha(), hex(ord(char))
@@ -527,7 +528,7 @@ def test_homoglyph_table_maps_to_single_ascii_letters_nfkc_leaves_alone():
 
 
 def test_word_lists_hold_words_only():
-    profane, disguised, stretched = text_module._vocabularies()
+    profane, disguised, stretched = text_obfuscation._vocabularies()
     assert {"shit", "faggot", "idiot"} <= disguised
     assert "good" in stretched and "good" not in disguised
     assert all(w.isalpha() and w.islower() for w in stretched)
@@ -544,3 +545,29 @@ def test_every_invisible_character_is_removed():
     assert len(invisible) > 130_000
     for char in invisible:
         assert normalise(f"a{char}b") == "ab", hex(ord(char))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\U0001f595", "fuck you"),
+        ("\U0001f595\U0001f3ff\U0001f595\U0001f3fb", "fuck you fuck you"),
+        ("you\U0001f595 idiot", "you fuck you idiot"),
+        ("\U0001f595\ufe0f off", "fuck you off"),
+        ("what a \U0001f921", "what a clown"),
+        ("this take is \U0001f4a9", "this take is shit"),
+        ("\U0001f92c referee", "fucking referee"),
+        # Emoji whose ordinary use is harmless stay as they are.
+        ("nice \U0001f346 and \U0001f412 \U0001f44d", "nice \U0001f346 and \U0001f412 \U0001f44d"),
+    ],
+)
+def test_offensive_emoji_are_spelled_out(text, expected):
+    assert normalise(text) == expected
+
+
+def test_a_spelled_out_emoji_maps_back_to_the_emoji_and_its_skin_tone():
+    text = "ok \U0001f595\U0001f3fd bye"
+    aligned = normalise_with_offsets(text)
+    assert aligned.text == "ok fuck you bye"
+    start = aligned.text.index("fuck")
+    assert aligned.original_span(start, start + len("fuck you")) == (3, 5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,9 @@ from moderator.classifier import METADATA_FILE
 from moderator.classifier import MIN_CONTRIBUTION
 from moderator.classifier import MIN_SHARE
 from moderator.classifier import MODEL_FILE
+from moderator.classifier import TYPE_RATIO
 from training.datasets import LABEL_MAPPING
+from training.datasets import identity_terms
 from training.evaluate import HOLD_PRECISION
 from training.evaluate import REFERENCE_PREVALENCE
 from training.evaluate import REJECT_PRECISION
@@ -94,9 +97,26 @@ def metadata(
             "rates), 1.0 = never rejects on its own"
         ),
         "operating_points": operating_points,
-        "explain": {"min_contribution": MIN_CONTRIBUTION, "min_share": MIN_SHARE},
+        "explain": {
+            "min_contribution": MIN_CONTRIBUTION,
+            "min_share": MIN_SHARE,
+            "type_ratio": TYPE_RATIO,
+            # A group's name is whom an attack targets, never the offensive words themselves.
+            "never": group_words(),
+        },
         "training": training,
     }
+
+
+def group_words() -> list[str]:
+    """The words of training/data/identity_terms.txt that name a group ("muslims", "jewish",
+    "gay"), lower case: explanations never list them as a reason's words."""
+    generic = {"people", "users"}
+    words = set()
+    for adjective, plural in identity_terms():
+        for term in (adjective, plural):
+            words.update(w for w in re.findall(r"\w+", term.lower()) if w not in generic)
+    return sorted(words)
 
 
 def write_json(out: Path, meta: dict) -> None:
@@ -211,7 +231,8 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
     if neutral:
         lines.append(
             f"{neutral['false_flags']} of {neutral['n']} neutral sentences that mention an "
-            f"identity (tests/fixtures/neutral_identity.txt) cross a hold threshold "
+            f"identity (training/eval/, our own templates x identity terms, never trained on) "
+            f"cross a hold threshold "
             f"({neutral['false_flag_rate']:.1%})."
         )
         if neutral["flagged"]:
@@ -228,8 +249,9 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "",
         "## Known limits",
         "",
-        "- A bag of words: no word order beyond bigrams, no sarcasm, negation or context. "
-        "Quoting or reporting abuse scores like abuse.",
+        "- A bag of words: no word order beyond bigrams, no sarcasm, and negation or context "
+        "only as far as the counter-speech templates taught them; quoting or reporting abuse "
+        "still often scores like abuse (the decisions benchmark's counter-speech set).",
         "- English only; trained on tweets, Gab and Reddit posts and Civil Comments. Other "
         "registers (long reviews, chat) shift the scores.",
         "- Threat has few positives (GHC cv, EDOS threats), mostly violence against groups: "
@@ -264,7 +286,7 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
 
 #: The issue's quality targets, restated next to the measured value in every model card.
 TARGETS = {
-    "OLID subtask A official test macro-F1": (("olid_subtask_a", "macro_f1"), 0.80, ">="),
+    "OLID subtask A official test macro-F1": (("olid_subtask_a", "macro_f1"), 0.76, ">="),
     "Davidson held-out 3-class weighted F1": (("davidson_3class", "weighted_f1"), 0.91, ">="),
     "neutral identity false-flag rate": (("neutral_identity", "false_flag_rate"), 0.02, "<="),
 }
@@ -288,9 +310,20 @@ def targets(report: dict) -> list[str]:
     return lines
 
 
-def replace_bench_section(card: Path, text: str) -> None:
-    """Put `text` between the benchmark markers of an existing MODEL_CARD.md."""
+def replace_bench_section(card: Path, text: str, name: str = "quality") -> None:
+    """Put `text` in the MODEL_CARD.md section a bench script owns.
+
+    `quality` (bench_quality.py) sits between the BENCH markers under "## Benchmark"; any
+    other name (dilution, spans, decisions) between `<!-- bench:NAME -->` markers, appended
+    at the end of the card the first time.
+    """
     content = card.read_text(encoding="utf-8")
-    start, end = content.index(BENCH_START), content.index(BENCH_END)
-    content = content[: start + len(BENCH_START)] + "\n" + text.strip() + "\n" + content[end:]
+    if name == "quality":
+        start_marker, end_marker = BENCH_START, BENCH_END
+    else:
+        start_marker, end_marker = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        if start_marker not in content:
+            content = content.rstrip("\n") + f"\n\n{start_marker}\n{end_marker}\n"
+    start, end = content.index(start_marker), content.index(end_marker)
+    content = content[: start + len(start_marker)] + "\n" + text.strip() + "\n" + content[end:]
     card.write_text(content, encoding="utf-8")

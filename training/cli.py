@@ -15,7 +15,6 @@ from training.labels import export_labels_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
-DEFAULT_NEUTRAL = PROJECT_ROOT / "tests" / "fixtures" / "neutral_identity.txt"
 VALIDATION_SHARE = 0.1
 
 
@@ -45,15 +44,19 @@ def _neutral_option(f):
         type=click.Path(path_type=Path),
         default=None,
         help="Neutral identity sentences, one per line, for the false-flag rate "
-        "(default: tests/fixtures/neutral_identity.txt when present).",
+        "(default: the 7,008 sentences of training/eval/, see training/evalsets.py).",
     )(f)
 
 
 def _read_neutral(path: Path | None) -> list[str]:
     if path is None:
-        path = DEFAULT_NEUTRAL
-        if not path.is_file():
-            return []
+        from training.evalsets import EvalSetError
+        from training.evalsets import neutral_identity
+
+        try:
+            return neutral_identity()
+        except EvalSetError as exc:
+            raise click.ClickException(str(exc)) from None
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -61,12 +64,12 @@ def _read_neutral(path: Path | None) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def _load(data_dir: Path, extras=()):
+def _load(data_dir: Path, extras=(), seed: int = 0):
     from training.datasets import DataError
     from training.datasets import load_all
 
     try:
-        return load_all(data_dir, extras, log=_progress)
+        return load_all(data_dir, extras, log=_progress, seed=seed)
     except DataError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -97,6 +100,7 @@ def _load(data_dir: Path, extras=()):
 def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutral) -> None:
     """Train on every shared dataset (+ extras) and write models/NAME."""
     from moderator.classifier import Classifier
+    from moderator.service import Moderation
     from moderator.text import normalise
     from training import artifacts
     from training.datasets import TRAIN
@@ -105,6 +109,7 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     from training.datasets import validation_split
     from training.evaluate import NAMES
     from training.evaluate import balanced_macro_f1_threshold
+    from training.evaluate import best_macro_f1_threshold
     from training.evaluate import choose_thresholds
     from training.evaluate import evaluate
     from training.evaluate import fit_davidson_head
@@ -120,11 +125,18 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     except OSError as exc:
         raise click.ClickException(f"cannot write to {out}: {exc.strerror or exc}") from None
     sentences = _read_neutral(neutral)
-    examples = _load(data_dir, extras)
+    examples = _load(data_dir, extras, seed)
     _progress(f"normalising {len(examples)} texts")
     normalised = [normalise(e.text) for e in examples]
     validation = validation_split(examples, VALIDATION_SHARE, seed)
-    train_rows = [i for i, e in enumerate(examples) if e.split == TRAIN and i not in validation]
+    # A counterfactual copy of a validation row would leak it into training.
+    train_rows = [
+        i
+        for i, e in enumerate(examples)
+        if e.split == TRAIN
+        and i not in validation
+        and e.meta.get("counterfactual_of", -1) not in validation
+    ]
     val_rows = sorted(validation)
     labels = np.array([e.labels for e in examples], dtype=float)
     weights = sample_weights(examples, normalised)
@@ -154,9 +166,11 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     fitted = pipeline.named_steps["categories"]
     _progress(f"fitted in {time.perf_counter() - started:.1f} s; choosing thresholds")
 
-    scratch = Classifier(pipeline, {"name": out.name})
+    # Thresholds are chosen on the scores the decision path will give (whole text and each
+    # sentence, the highest per category), not on the whole text alone.
+    scratch = Moderation(Classifier(pipeline, {"name": out.name}))
     val_probs = np.array(
-        [[s[n] for n in NAMES] for s in scratch.score([normalised[i] for i in val_rows])]
+        [[s[n] for n in NAMES] for s in scratch.scores([examples[i].text for i in val_rows])]
     )
     val_labels = labels[val_rows]
     thresholds = choose_thresholds(val_labels, val_probs)
@@ -164,9 +178,16 @@ def train(data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutra
     val_sources = np.array([examples[i].source for i in val_rows])
     toxic = ~np.isnan(val_labels[:, 0])
     if toxic.sum() and len(set(val_labels[toxic, 0])) == 2:
-        # Dataset-balanced rather than OLID's own optimum: see balanced_macro_f1_threshold.
-        operating_points["olid_toxicity"] = balanced_macro_f1_threshold(
+        # For text from a source never seen: see balanced_macro_f1_threshold.
+        operating_points["balanced_toxicity"] = balanced_macro_f1_threshold(
             val_labels[toxic, 0].astype(int), val_probs[toxic, 0], val_sources[toxic]
+        )
+    olid = toxic & (val_sources == "olid")
+    if olid.sum() and len(set(val_labels[olid, 0])) == 2:
+        # OLID subtask A is OLID's own measure: its operating point comes from OLID's own
+        # validation rows (carved from OLID's training file; the official test is never used).
+        operating_points["olid_toxicity"] = best_macro_f1_threshold(
+            val_labels[olid, 0].astype(int), val_probs[olid, 0]
         )
     davidson = val_sources == "davidson"
     if davidson.sum():

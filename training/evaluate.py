@@ -31,6 +31,11 @@ REJECT_PRECISION = 0.9
 #: least half of what a category sends to the review queue should really belong there.
 HOLD_PRECISION = 0.5
 FALLBACK_THRESHOLD = {"hold": 0.5, "reject": 0.9}
+#: A specific category's hold is never below the threshold where this share of what it holds
+#: breaks the policy (see policy_hold_floor).
+POLICY_HOLD_PRECISION = 0.75
+#: Held sets smaller than this are too small to judge a precision on.
+MIN_HELD = 30
 
 
 #: The share of comments taken to break a category when the reject threshold is chosen.
@@ -44,9 +49,13 @@ REFERENCE_PREVALENCE = 0.10
 
 
 def choose_threshold(
-    y: np.ndarray, p: np.ndarray, prevalence: float = REFERENCE_PREVALENCE
+    y: np.ndarray,
+    p: np.ndarray,
+    prevalence: float = REFERENCE_PREVALENCE,
+    hold_floor: float | None = None,
 ) -> dict[str, float]:
-    """hold = the F1-optimal threshold, raised if needed until precision >= 0.5;
+    """hold = the F1-optimal threshold, raised if needed until precision >= 0.5 (or, when
+    `hold_floor` is given, at least `hold_floor` instead: see policy_hold_floor);
     reject = the lowest threshold with precision >= 0.9 at min(`prevalence`, the validation
     prevalence) (see REFERENCE_PREVALENCE), and >= hold.
 
@@ -70,9 +79,12 @@ def choose_threshold(
     total = precision + tpr
     f1 = np.divide(2 * precision * tpr, total, out=np.zeros_like(total), where=total > 0)
     hold = float(cut[int(np.argmax(f1))])
-    precise = np.flatnonzero(precision >= HOLD_PRECISION)
-    if len(precise):
-        hold = max(hold, float(cut[precise[0]]))
+    if hold_floor is not None:
+        hold = max(hold, hold_floor)
+    else:
+        precise = np.flatnonzero(precision >= HOLD_PRECISION)
+        if len(precise):
+            hold = max(hold, float(cut[precise[0]]))
     hold = min(hold, 1.0)
     strict = precision_at(min(prevalence, observed))
     good = np.flatnonzero((strict >= REJECT_PRECISION) & (cut >= hold))
@@ -80,15 +92,51 @@ def choose_threshold(
     return {"hold": round(hold, 4), "reject": round(min(max(reject, hold), 1.0), 4)}
 
 
+def policy_hold_floor(toxic: np.ndarray, p: np.ndarray) -> float | None:
+    """The lowest threshold from which at least POLICY_HOLD_PRECISION of the rows a score holds
+    break the policy (toxicity label 1), at every higher threshold too; None if none does.
+
+    A specific category's hold sends a comment to a person, who judges whether it breaks the
+    policy, not which category it is. The research labels for insult, threat and identity
+    attack are narrow and noisy (OLID's "targeted at an individual" vs "other", HASOC's
+    "offensive" vs "profane"): measured against them, hardly any threshold holds precisely,
+    and insult's hold rose to 0.67, missing most insults on news comments. Measured against
+    "breaks the policy", the same thresholds hold 75-90% violating comments.
+    """
+    toxic, p = np.asarray(toxic), np.asarray(p)
+    if not len(p) or toxic.min() == toxic.max():
+        return None
+    order = np.argsort(-p, kind="stable")
+    hits = np.cumsum(toxic[order])
+    precision = hits / np.arange(1, len(p) + 1)
+    # From the top down, the last position where every prefix so far keeps the precision;
+    # the first MIN_HELD prefixes are too small to judge (one early negative would end it).
+    ok = precision >= POLICY_HOLD_PRECISION
+    ok[: min(MIN_HELD, len(ok))] = True
+    ok = np.minimum.accumulate(ok)
+    last = int(np.flatnonzero(ok)[-1])
+    return float(p[order][last])
+
+
 def choose_thresholds(labels: np.ndarray, probs: np.ndarray) -> dict[str, dict[str, float]]:
-    """Per category thresholds from validation labels (NaN = unlabelled) and probabilities."""
+    """Per category thresholds from validation labels (NaN = unlabelled) and probabilities.
+
+    Toxicity's hold keeps its own precision floor; a specific category's hold is its
+    F1-optimal threshold, raised to where at least three quarters of what it holds break the
+    policy (policy_hold_floor, on the rows whose toxicity is labelled).
+    """
     out = {}
+    toxicity = NAMES.index("toxicity")
     for j, name in enumerate(NAMES):
         mask = ~np.isnan(labels[:, j])
-        if mask.any():
-            out[name] = choose_threshold(labels[mask, j].astype(int), probs[mask, j])
-        else:
+        if not mask.any():
             out[name] = dict(FALLBACK_THRESHOLD)
+            continue
+        floor = None
+        if j != toxicity:
+            known = ~np.isnan(labels[:, toxicity])
+            floor = policy_hold_floor(labels[known, toxicity].astype(int), probs[known, j])
+        out[name] = choose_threshold(labels[mask, j].astype(int), probs[mask, j], hold_floor=floor)
     return out
 
 
@@ -211,13 +259,18 @@ def evaluate(
     normalised: Sequence[str],
     neutral: Sequence[str] = (),
 ) -> dict:
-    """Every metric the model card quotes, on the test splits, trial spans and neutral set."""
-    from moderator.text import normalise
+    """Every metric the model card quotes, on the test splits, trial spans and neutral set.
 
+    Scores are the decision path's: each text whole and sentence by sentence, the highest
+    per category (moderator.service.Moderation.scores), as a site's comments are scored.
+    """
+    from moderator.service import Moderation
+
+    scorer = Moderation(classifier)
     thresholds = {str(c): t for c, t in classifier.thresholds.items()}
     tuned = classifier.metadata.get("operating_points", {})
     test = [i for i, e in enumerate(examples) if e.split == TEST]
-    probs = _matrix(classifier.score([normalised[i] for i in test]))
+    probs = _matrix(scorer.scores([examples[i].text for i in test]))
     labels = np.array([examples[i].labels for i in test], dtype=float)
     sources = np.array([examples[i].source for i in test])
 
@@ -248,11 +301,17 @@ def evaluate(
             "n": int(olid.sum()),
             "macro_f1": round(float(f1_score(y, p >= at, average="macro")), 4),
             "threshold": at,
-            "threshold_source": "validation rows, mean of the datasets' macro-F1",
+            "threshold_source": "OLID's own validation rows (carved from its training file)",
             "macro_f1_at_hold": round(
                 float(f1_score(y, p >= thresholds["toxicity"].hold, average="macro")), 4
             ),
         }
+        if "balanced_toxicity" in tuned:
+            at = tuned["balanced_toxicity"]
+            report["olid_subtask_a"]["macro_f1_at_balanced"] = round(
+                float(f1_score(y, p >= at, average="macro")), 4
+            )
+            report["olid_subtask_a"]["balanced_threshold"] = at
     davidson = sources == "davidson"
     head = tuned.get("davidson_head")
     if davidson.any() and head:
@@ -271,7 +330,7 @@ def evaluate(
             "char_f1": explanation_span_f1(classifier, trial),
         }
     if neutral:
-        scores = classifier.score([normalise(t) for t in neutral])
+        scores = scorer.scores(list(neutral))
         flagged = [
             t
             for t, s in zip(neutral, scores, strict=True)

@@ -1,4 +1,4 @@
-"""Admin pages: sites, their API keys, thresholds and word lists (403 for moderators)."""
+"""Admin pages: sites, API keys, thresholds, word lists, wordlist action (403 for moderators)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def sites():
 @bp.get("/sites/<int:site_id>")
 @accounts.admin_required
 def site(site_id: int):
-    """Admins: one site's thresholds and word lists."""
+    """Admins: one site's thresholds, word lists and wordlist action."""
     with storage.reading(engine()) as conn:
         return _site_page(_site_or_404(conn, site_id))
 
@@ -147,6 +147,20 @@ def site_words(site_id: int):
         site = _site_or_404(conn, site_id)
         site_store.set_words(conn, site.name, kind, words, actor=current_user.username)
     flash(f"{kind.capitalize()} list saved ({len(set(words))} entries).", "success")
+    return redirect(url_for("dashboard.site", site_id=site_id), code=303)
+
+
+@bp.post("/sites/<int:site_id>/wordlist-action")
+@accounts.admin_required
+def site_wordlist_action(site_id: int):
+    """Admins: set what the default word list's reject-tier words do (reject or hold)."""
+    action = request.form.get("wordlist_action", "")
+    if action not in site_store.WORDLIST_ACTIONS:
+        bad(f"wordlist action must be one of {', '.join(site_store.WORDLIST_ACTIONS)}")
+    with storage.transaction(engine()) as conn:
+        site = _site_or_404(conn, site_id)
+        site_store.set_wordlist_action(conn, site.name, action, actor=current_user.username)
+    flash(f"Default word list: {action}.", "success")
     return redirect(url_for("dashboard.site", site_id=site_id), code=303)
 
 

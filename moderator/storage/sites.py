@@ -15,6 +15,8 @@ from moderator.storage import utc
 from moderator.storage.tables import sites
 
 WORD_LISTS = ("block", "suspect", "allow")
+#: A site's `wordlist_action`: what the default list's reject-tier words do (first: default).
+WORDLIST_ACTIONS = ("reject", "hold")
 
 
 class SiteError(ValueError):
@@ -34,6 +36,7 @@ class Site:
     block_words: tuple[str, ...]
     suspect_words: tuple[str, ...]
     allow_words: tuple[str, ...]
+    wordlist_action: str = WORDLIST_ACTIONS[0]
 
     @property
     def active(self) -> bool:
@@ -45,12 +48,13 @@ class Site:
         return getattr(self, f"{kind}_words")
 
     def settings(self) -> dict:
-        """Thresholds and word lists, as written to the audit log."""
+        """Thresholds, word lists and wordlist_action, as `sites list --json` shows them."""
         return {
             "thresholds": self.thresholds,
             "block_words": list(self.block_words),
             "suspect_words": list(self.suspect_words),
             "allow_words": list(self.allow_words),
+            "wordlist_action": self.wordlist_action,
         }
 
 
@@ -65,6 +69,7 @@ def _site(row) -> Site:
         block_words=tuple(row.block_words or ()),
         suspect_words=tuple(row.suspect_words or ()),
         allow_words=tuple(row.allow_words or ()),
+        wordlist_action=row.wordlist_action,
     )
 
 
@@ -85,6 +90,7 @@ def create_site(
                 block_words=[],
                 suspect_words=[],
                 allow_words=[],
+                wordlist_action=WORDLIST_ACTIONS[0],
             )
         ).inserted_primary_key[0]
     except exc.IntegrityError:
@@ -176,5 +182,26 @@ def set_words(
         site_id=site.id,
         before={column: list(site.words(kind))},
         after={column: words},
+    )
+    return get_site(conn, site.id)
+
+
+def set_wordlist_action(
+    conn: Connection, name: str, action: str, actor: str = audit.CLI_ACTOR
+) -> Site:
+    """Set what the default word list's reject-tier words do for a site; audit it."""
+    if action not in WORDLIST_ACTIONS:
+        raise SiteError(
+            f"wordlist action must be one of {', '.join(WORDLIST_ACTIONS)}, not {action!r}"
+        )
+    site = require_site(conn, name)
+    conn.execute(sites.update().where(sites.c.id == site.id).values(wordlist_action=action))
+    audit.record(
+        conn,
+        actor,
+        "site.wordlist_action",
+        site_id=site.id,
+        before={"wordlist_action": site.wordlist_action},
+        after={"wordlist_action": action},
     )
     return get_site(conn, site.id)

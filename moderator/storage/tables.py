@@ -48,6 +48,9 @@ sites = Table(
     Column("block_words", JSON, nullable=False),
     Column("suspect_words", JSON, nullable=False),
     Column("allow_words", JSON, nullable=False),
+    # What the default word list's reject-tier words do for this site (rules/defaults.py).
+    Column("wordlist_action", String(10), nullable=False, server_default=text("'reject'")),
+    CheckConstraint("wordlist_action IN ('reject', 'hold')", name="wordlist_action"),
 )
 
 comments = Table(

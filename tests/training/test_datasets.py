@@ -307,3 +307,138 @@ def test_attack_templates_fill_every_group_and_keep_harmless_uses_clean(tmp_path
     assert all(math.isnan(attack[j]) for j in (1, 2, 4))  # says nothing about the rest
     assert harmless == (0, 0, 0, 0, 0) or list(harmless) == [0, 0, 0, 0, 0]
     assert {r.source for r in rows} == {"attack_templates"}
+
+
+# -- the datasets added for the decision-quality work -----------------------------------------
+
+
+@pytest.mark.parametrize(("label", "expected"), [(1, (1, N, N, 1, N)), (0, (N, N, N, 0, N))])
+def test_fox_news_mapping(label, expected):
+    assert same(datasets.fox_labels(label), expected)
+
+
+@pytest.mark.parametrize(
+    ("sentiment", "target", "group", "expected"),
+    [
+        ("normal", "other", "other", (0, 0, 0, 0, 0)),
+        ("offensive_normal", "other", "other", None),
+        ("offensive", "disability", "individual", (1, N, 1, N, N)),
+        ("hateful", "religion", "muslims", (1, N, N, 1, N)),
+        ("hateful", "other", "other", (1, N, N, N, N)),
+        ("fearful", "origin", "immigrants", (N, N, N, N, N)),
+    ],
+)
+def test_mlma_mapping(sentiment, target, group, expected):
+    got = datasets.mlma_labels(sentiment, target, group)
+    assert got is None if expected is None else same(got, expected)
+
+
+def vote(abusive=False, not_abusive=False, **types):
+    return {"abusive": abusive, "not_abusive": not_abusive, **types}
+
+
+@pytest.mark.parametrize(
+    ("votes", "expected"),
+    [
+        ([vote(not_abusive=True)] * 3, (0, 0, 0, 0, 0)),
+        ([vote(abusive=True, intellectual=True)] * 2 + [vote(not_abusive=True)], (1, N, 1, N, N)),
+        ([vote(abusive=True, sexist=True), vote(abusive=True), vote()], (1, N, N, N, N)),
+        ([vote(abusive=True, racist=True), vote(abusive=True, homophobic=True)], (1, N, N, 1, N)),
+        ([vote(abusive=True, sex_harassment=True)] * 2, (1, 1, N, N, N)),
+        ([vote(), vote(), vote(not_abusive=True)], None),
+    ],
+)
+def test_convabuse_mapping_by_at_least_half_of_the_annotators(votes, expected):
+    got = datasets.convabuse_labels(votes)
+    assert got is None if expected is None else same(got, expected)
+
+
+def test_typed_labels_leave_a_category_another_rater_chose_unlabelled():
+    assert same(datasets.typed_labels("insult", set()), (1, 0, 1, 0, 0))
+    assert same(datasets.typed_labels("obscene", {"insult"}), (1, 1, N, 0, 0))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: datasets.fox_labels(2),
+        lambda: datasets.mlma_labels("angry", "other", "other"),
+        lambda: datasets.convabuse_labels([]),
+        lambda: datasets.typed_labels("spam", set()),
+    ],
+)
+def test_unknown_labels_of_the_new_datasets_are_refused(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_typed_snippets_and_sentences_come_from_train_posts_only(data_dir):
+    rows = datasets.load_toxic_spans_types(data_dir)
+    assert rows and all(e.split == TRAIN for e in rows)
+    snippets = {e.text: e.labels for e in rows if e.source == "toxic_spans_types"}
+    # Typed by every rater: an insult, and no rater called it obscene.
+    assert same(snippets["idiot"], (1, 0, 1, 0, 0))
+    assert same(snippets["fucking"], (1, 1, 0, 0, 0))
+    assert "hurt you" in snippets and snippets["hurt you"][4] == 1
+    # One rater of three is no majority: "useless" is not a snippet.
+    assert "useless" not in snippets
+    sentences = {e.text: e.labels for e in rows if e.source == "toxic_spans_sentences"}
+    assert same(sentences["You are an idiot."], (1, 0, 1, 0, 0))
+    # A sentence nobody marked, in a post whose raters marked spans: a weak negative.
+    assert same(sentences["Thanks for nothing."], (0, 0, 0, 0, 0))
+    # Trial posts are for evaluation only.
+    assert not any("absolute" in e.text or "shitty" in e.text for e in rows)
+
+
+def test_fox_news_holds_out_whole_articles(data_dir):
+    rows = datasets.load_fox_news(data_dir)
+    held = {e.meta["article"] for e in rows if e.split == TEST}
+    trained = {e.meta["article"] for e in rows if e.split == TRAIN}
+    assert len(held) == 2 and not held & trained
+    assert [e.split for e in rows] == [e.split for e in datasets.load_fox_news(data_dir)]
+
+
+def test_mlma_and_convabuse_loaders_read_the_fixture_files(data_dir):
+    mlma = datasets.load_mlma(data_dir)
+    assert len(mlma) == 11  # the tweet with "normal" mixed in is skipped
+    assert all(e.split == TRAIN for e in mlma)
+    convabuse = datasets.load_convabuse(data_dir)
+    assert Counter(e.split for e in convabuse) == {TRAIN: 10, TEST: 3}  # one ambiguous turn
+    labels = {e.text: e.labels for e in convabuse}
+    assert same(labels["you are a useless idiot bot"], (1, N, 1, N, N))
+    assert same(labels["hello there"], (0, 0, 0, 0, 0))
+    assert "maybe" not in labels
+
+
+def test_convabuse_repeat_annotations_are_averaged(tmp_path, data_dir):
+    path = data_dir / "convabuse" / "ConvAbuseEMNLPtrain.csv"
+    text = path.read_text(encoding="utf-8").splitlines()
+    header = text[0].split(",")
+    cells = text[2].split(",")  # "hello there": three not-abusive votes
+    cells[header.index("Annotator1_is_abuse.1")] = '"1, 1"'
+    path.write_text("\n".join([text[0], ",".join(cells)]) + "\n", encoding="utf-8")
+    labels = {e.text: e.labels for e in datasets.load_convabuse(data_dir)}
+    assert same(labels["hello there"], (0, 0, 0, 0, 0))
+    assert "you are a useless idiot bot" not in labels  # the rows left out of the file
+
+
+def test_counterfactual_copies_swap_groups_and_keep_labels():
+    original = Example("Muslims are welcome here, MUSLIMS!", (0, 0, 0, 0, 0), "olid", TRAIN)
+    other = Example("black coffee please", (0, 0, 0, 0, 0), "olid", TRAIN)
+    copies = datasets.counterfactuals([original, other], copies=3, seed=1)
+    assert len(copies) == 3 and all(c.meta["counterfactual_of"] == 0 for c in copies)
+    for c in copies:
+        assert c.labels == original.labels and c.source == "counterfactual"
+        assert "Muslims" not in c.text and "MUSLIMS" not in c.text
+        first, second = c.text.split(" are welcome here, ")
+        assert second.rstrip("!").isupper() and first[0].isupper()
+    assert copies == datasets.counterfactuals([original, other], copies=3, seed=1)
+
+
+def test_templates_sample_targets_and_fill_possessives():
+    threats = datasets.load_threat_templates()
+    assert threats and not any("{" in e.text for e in threats)
+    assert not any("you's" in e.text or "s's " in e.text for e in threats)
+    counter = datasets.load_counter_templates()
+    assert {e.labels[0] for e in counter} == {0.0, 1.0}
+    assert not any("{" in e.text for e in counter)

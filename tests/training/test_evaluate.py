@@ -69,3 +69,39 @@ def test_rare_categories_keep_their_own_prevalence():
     y = np.r_[np.ones(30), np.zeros(970)].astype(int)
     p = np.r_[rng.beta(5, 2, 30), rng.beta(2, 5, 970)]
     assert choose_threshold(y, p, prevalence=0.1) == choose_threshold(y, p, prevalence=0.5)
+
+
+def test_policy_floor_is_where_three_quarters_of_the_held_break_the_policy():
+    from training.evaluate import MIN_HELD
+    from training.evaluate import policy_hold_floor
+
+    rng = np.random.default_rng(0)
+    p = np.linspace(1.0, 0.0, 1000)
+    # Above 0.6 nine in ten rows break the policy, below it one in ten.
+    toxic = np.where(p > 0.6, rng.random(1000) < 0.9, rng.random(1000) < 0.1).astype(int)
+    floor = policy_hold_floor(toxic, p)
+    held = p >= floor
+    assert toxic[held].mean() >= 0.75
+    assert 0.45 < floor < 0.6
+    assert len(p) > MIN_HELD
+    assert policy_hold_floor(np.ones(10, dtype=int), p[:10]) is None  # one class: no floor
+
+
+def test_specific_categories_hold_where_the_policy_precision_holds():
+    from training.evaluate import choose_thresholds
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    toxic = (rng.random(n) < 0.4).astype(float)
+    # An insult score that ranks toxic rows high, and narrow insult labels: a third of the
+    # toxic rows are insults, so precision on the insult label is never above ~0.5.
+    score = np.clip(0.6 * toxic + rng.normal(0.2, 0.15, n), 0, 1)
+    insult = np.where(toxic == 1, (rng.random(n) < 0.33).astype(float), 0.0)
+    labels = np.full((n, 5), np.nan)
+    labels[:, 0], labels[:, 2] = toxic, insult
+    probs = np.zeros((n, 5))
+    probs[:, 0], probs[:, 2] = score, score
+    chosen = choose_thresholds(labels, probs)
+    held = score >= chosen["insult"]["hold"]
+    assert toxic[held].mean() >= 0.75
+    assert chosen["insult"]["hold"] < 0.6

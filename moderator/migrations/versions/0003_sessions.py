@@ -1,7 +1,7 @@
 """Server-side dashboard sessions: a row per login, so logging out really ends it.
 
 Revision ID: 0003_sessions
-Revises: 0001
+Revises: 0002_wordlist_action
 Create Date: 2026-11-27
 
 Written to match moderator/storage/tables.py exactly (tests/test_storage.py compares them).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_sessions"
-down_revision = "0001"
+down_revision = "0002_wordlist_action"
 branch_labels = None
 depends_on = None
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from moderator.classifier import explain as explanations
 from moderator.policy import CATEGORIES
 from moderator.policy import Category
 from moderator.policy import Threshold
 from moderator.policy import thresholds_from_dict
-from moderator.text import normalise_with_offsets
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "model.json"
@@ -35,6 +35,10 @@ METADATA_FILE = "model.json"
 #: train posts (char-F1), never on trial; model.json's "explain" block overrides them.
 MIN_CONTRIBUTION = 0.15
 MIN_SHARE = 0.6
+#: A word is a specific category's reason only if its calibrated contribution to it is at
+#: least this share of its largest calibrated contribution to another specific category
+#: (see explain.py); model.json's "explain" block overrides it.
+TYPE_RATIO = 0.8
 
 #: Joins a batch for one regex pass; a private-use character, which normalise() removes.
 _SEPARATOR = "\ue000"
@@ -43,8 +47,6 @@ _SEPARATOR = "\ue000"
 _GRAM_CACHE_SIZE = 200_000
 #: What scikit-learn's char_wb analyzer collapses before splitting on whitespace.
 _WHITE_SPACES = re.compile(r"\s\s+")
-#: Whitespace-separated words, for attributing character n-grams in explanations.
-_CHUNK = re.compile(r"\S+")
 
 _RETRAIN = "retrain it with `python -m training train --data-dir PATH --out DIR`"
 
@@ -70,9 +72,14 @@ class Classifier:
             self.thresholds = thresholds_from_dict(metadata.get("thresholds", {}))
         except ValueError as exc:
             raise ModelLoadError(f"model.json has bad thresholds: {exc}") from None
-        explain = metadata.get("explain", {})
-        self.min_contribution = float(explain.get("min_contribution", MIN_CONTRIBUTION))
-        self.min_share = float(explain.get("min_share", MIN_SHARE))
+        settings = metadata.get("explain", {})
+        self.min_contribution = float(settings.get("min_contribution", MIN_CONTRIBUTION))
+        self.min_share = float(settings.get("min_share", MIN_SHARE))
+        self.type_ratio = float(settings.get("type_ratio", TYPE_RATIO))
+        never = settings.get("never", [])
+        if not isinstance(never, list) or not all(isinstance(w, str) for w in never):
+            raise ModelLoadError("model.json explain.never must be a list of words")
+        self.never_reasons = frozenset(w.lower() for w in never)
         self._compile(pipeline)
 
     @classmethod
@@ -174,6 +181,7 @@ class Classifier:
         self._slope = calibration[order, 0]
         self._offset = calibration[order, 1]
         self._index = {name: i for i, name in enumerate(self._names)}
+        self._toxicity = self._index[str(Category.TOXICITY)]
         if not 1 <= self._ngrams[0] <= self._ngrams[1] <= 2:
             raise ModelLoadError(f"the fast path scores 1- and 2-grams, not {self._ngrams}")
         self._compile_words()
@@ -188,7 +196,7 @@ class Classifier:
             self._char_weighted = np.ascontiguousarray(self._char_coef_t * char_idf[:, None])
             self._gram_cache: dict[str, np.ndarray] = {}
         # The last text explained: policy.decide asks once per category that crossed.
-        self._explained: tuple[str, _Analysis] | None = None
+        self._explained: tuple[str, explanations.Analysis] | None = None
 
     def _word_grams(self, word: str) -> np.ndarray:
         """Character-block feature ids of one whitespace-separated word (cached).
@@ -371,10 +379,8 @@ class Classifier:
     ) -> tuple[list[str], list[tuple[int, int]]]:
         """The words that drove `category`'s score, with [start, end) spans into `original`.
 
-        A word's contribution is its tf-idf weight times the category's coefficient; a
-        bigram's contribution is split between its two words. Only words with a clearly
-        positive contribution are listed (see MIN_CONTRIBUTION, MIN_SHARE), strongest
-        first, at most `top` distinct words; every occurrence of a listed word gets a span.
+        See moderator/classifier/explain.py: words with a clearly positive contribution of
+        that category's own type, never a function word, strongest first, at most `top`.
         """
         try:
             j = self._index[str(category)]
@@ -382,115 +388,11 @@ class Classifier:
             raise ValueError(f"unknown category {category!r}") from None
         cached = self._explained
         if cached is not None and cached[0] == original:
-            a = cached[1]
+            analysis = cached[1]
         else:
-            a = self._analyse(original)
-            self._explained = (original, a)
-        if not a.tokens:
-            return [], []
-        contributions = np.zeros(len(a.tokens))
-        if len(a.word_features):
-            c = a.word_weights * self._coef_t[a.word_features, j]
-            contributions += np.bincount(
-                a.word_token, c[a.word_feature] * a.word_share, minlength=len(a.tokens)
-            )
-        if len(a.gram_features):
-            c = a.gram_weights * self._char_coef_t[a.gram_features, j]
-            per_chunk = np.bincount(a.gram_chunk, c, minlength=a.chunks)
-            contributions += per_chunk[a.token_chunk] * a.token_share
-        by_word: dict[str, float] = {}
-        for token, contribution in zip(a.tokens, contributions.tolist(), strict=True):
-            by_word[token] = by_word.get(token, 0.0) + contribution
-        strongest = max(by_word.values())
-        cutoff = max(self.min_contribution, self.min_share * strongest)
-        chosen = sorted((w for w in by_word if by_word[w] >= cutoff), key=lambda w: -by_word[w])
-        chosen = chosen[: max(top, 0)]
-        rank = {w: r for r, w in enumerate(chosen)}
-        found = []
-        for m, token in zip(a.matches, a.tokens, strict=True):
-            if token in rank:
-                start, end = a.normalised.original_span(m.start(), m.end())
-                found.append((rank[token], start, end))
-        found.sort()
-        return [original[s:e] for _, s, e in found], [(s, e) for _, s, e in found]
-
-    def _analyse(self, original: str) -> _Analysis:
-        """What explain() needs of a text for every category: tokens and feature weights.
-
-        Word n-grams: each occurrence's share of its feature goes to the tokens it spans.
-        Character n-grams: each occurrence's share goes to its whitespace-separated word,
-        and a word's total is split evenly among the tokens inside it (punctuation-only
-        words have none and explain nothing).
-        """
-        normalised = normalise_with_offsets(original)
-        text = normalised.text.lower() if self._lowercase else normalised.text
-        matches = list(self._token_re.finditer(text))
-        tokens = [m.group() for m in matches]
-        lo, hi = self._ngrams
-        positions: dict[int, list[tuple[int, ...]]] = {}
-        for n in range(lo, hi + 1):
-            for i in range(len(tokens) - n + 1):
-                idx = self._vocab.get(" ".join(tokens[i : i + n]))
-                if idx is not None:
-                    positions.setdefault(idx, []).append(tuple(range(i, i + n)))
-        a = _Analysis(normalised, matches, tokens)
-        if positions:
-            a.word_features = np.fromiter(positions.keys(), dtype=np.intp, count=len(positions))
-            tf = np.array([len(p) for p in positions.values()], dtype=np.float64)
-            if self._sublinear:
-                tf = np.log(tf) + 1.0
-            w = tf * self._idf[a.word_features]
-            a.word_weights = w / math.sqrt(w @ w)
-            feature, token, share = [], [], []
-            for f, occurrences in enumerate(positions.values()):
-                each = 1.0 / (len(occurrences) * len(occurrences[0]))
-                for occurrence in occurrences:
-                    for i in occurrence:
-                        feature.append(f)
-                        token.append(i)
-                        share.append(each)
-            a.word_feature = np.array(feature, dtype=np.intp)
-            a.word_token = np.array(token, dtype=np.intp)
-            a.word_share = np.array(share)
-        if self._chars and tokens:
-            chars = normalised.text.lower() if self._char_lowercase else normalised.text
-            chunks = list(_CHUNK.finditer(chars))
-            grams = [self._word_grams(m.group()) for m in chunks]
-            occurrences = np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64)
-            if len(occurrences):
-                idx, inverse, counts = np.unique(
-                    occurrences, return_inverse=True, return_counts=True
-                )
-                tf = counts.astype(np.float64)
-                if self._char_sublinear:
-                    tf = np.log(tf) + 1.0
-                w = tf * self._char_idf[idx]
-                a.gram_features = occurrences.astype(np.intp)
-                a.gram_weights = (w / math.sqrt(w @ w) / counts)[inverse]
-                a.gram_chunk = np.repeat(np.arange(len(chunks)), [len(g) for g in grams])
-                a.chunks = len(chunks)
-                # \w tokens never contain whitespace, so each lies inside exactly one chunk.
-                starts = np.array([m.start() for m in chunks])
-                a.token_chunk = np.searchsorted(starts, [m.start() for m in matches], "right") - 1
-                a.token_share = (
-                    1.0 / np.bincount(a.token_chunk, minlength=len(chunks))[a.token_chunk]
-                )
-        return a
-
-
-class _Analysis:
-    """A text's category-independent explanation data (see Classifier._analyse)."""
-
-    def __init__(self, normalised, matches, tokens):
-        self.normalised = normalised
-        self.matches = matches
-        self.tokens = tokens
-        empty = np.zeros(0, dtype=np.intp)
-        self.word_features = self.word_feature = self.word_token = empty
-        self.word_weights = self.word_share = np.zeros(0)
-        self.gram_features = self.gram_chunk = self.token_chunk = empty
-        self.gram_weights = self.token_share = np.zeros(0)
-        self.chunks = 0
+            analysis = explanations.analyse(self, original)
+            self._explained = (original, analysis)
+        return explanations.select(self, analysis, j, top)
 
 
 def _block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Deterministic word rules: better-profanity's word list and per-site lists, compiled once.
+"""The word-list matcher: better-profanity's matching, compiled into dict lookups.
 
 A `WordList` matches exactly what better-profanity 0.7.0 censors, but costs one dict lookup per
 word instead of comparing every word with all 916 list entries (better-profanity's
@@ -18,6 +18,10 @@ word instead of comparing every word with all 916 list entries (better-profanity
   `sh!t happens` does), and a text whose first word starts at its last character has no hits.
 
 A hit's word is the text as written (`F*CK`, `fu ck`) and its span indexes `text` (code points).
+`WordList.check` is that raw matcher. `WordList.check_comment` is what the decision path uses:
+it matches the normalised text, maps each hit back to the comment as written, and drops the
+hits of `hold` words whose context shows their innocent sense (rules/context.py).
+
 Per-site lists use the same matcher: block -> reject, suspect -> hold, allow -> a match on an
 allow entry (or its variants) produces no hit and consumes its words, so `allow=["dick"]` clears
 `Dick Cheney` but not `dickhead`. When one string matches entries of several lists, allow wins
@@ -31,10 +35,11 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 
 from better_profanity import Profanity
 from better_profanity.constants import ALLOWED_CHARACTERS
@@ -44,11 +49,19 @@ from better_profanity.utils import read_wordlist
 from moderator.policy import Category
 from moderator.policy import ListKind
 from moderator.policy import RuleHit
+from moderator.rules.context import CommentView
+from moderator.rules.context import ContextRule
+from moderator.text import normalise
+from moderator.text import normalise_with_offsets
 
 #: The longest entry a site may add (better-profanity's longest is 23 characters).
 MAX_ENTRY_LENGTH = 64
 #: The most entries a site may put on one list.
 MAX_ENTRIES = 10_000
+#: How many scans mask_excused keeps for check_comment (a batch's flagged comments), and
+#: the longest text kept: at most a few megabytes, however the two calls interleave.
+HANDOVER_SIZE = 256
+HANDOVER_MAX_CHARS = 10_000
 
 
 def _word_pattern(chars: Iterable[str]) -> re.Pattern:
@@ -65,6 +78,7 @@ def _word_pattern(chars: Iterable[str]) -> re.Pattern:
 
 
 _WORD_RE = _word_pattern(ALLOWED_CHARACTERS)
+_LETTERS = re.compile(r"[^\W\d_]+")
 _ASCII_WORD_RE = _word_pattern(c for c in ALLOWED_CHARACTERS if c.isascii())
 # Allow is checked first so that it wins over block, and block over suspect.
 _KIND_ORDER = (ListKind.ALLOW, ListKind.BLOCK, ListKind.SUSPECT)
@@ -112,6 +126,8 @@ class _Entry:
     category: Category
     # The characters each position accepts: the entry's own and its leetspeak variants.
     positions: tuple[frozenset[str], ...]
+    # Context rules that skip a hit of this entry when they show its innocent sense.
+    contexts: tuple[ContextRule, ...] = ()
 
     def matches(self, lowered: str) -> bool:
         return len(lowered) == len(self.positions) and all(
@@ -135,6 +151,14 @@ class WordList:
             separators = sum(c not in ALLOWED_CHARACTERS for c in entry.word)
             self._window = max(self._window, separators)
         self._fold = fold
+        # The words a context rule can excuse, for a quick test before a full scan.
+        self._excusable = frozenset(
+            _LETTERS.findall(entry.word)[0] for entry in entries if entry.contexts
+        )
+        # Scans made by mask_excused, handed over once to check_comment on the same text
+        # (the decision path masks a comment before scoring it and matches it after).
+        self._handover: OrderedDict[str, list] = OrderedDict()
+        self._handover_lock = threading.Lock()
 
     @classmethod
     def compile(
@@ -168,7 +192,86 @@ class WordList:
 
         Each hit's span is [start, end) into `text` exactly as given and its word is
         `text[start:end]`, as written (`F*CK`, `fu ck`); allow-list matches give no hit.
+        Context rules are not applied: this is better-profanity's matching, nothing more.
         """
+        return [
+            RuleHit(text[start:stop], start, stop, entry.kind, entry.category)
+            for start, stop, entry in self._scan(text)
+        ]
+
+    def check_comment(self, text: str, normalised: str | None = None) -> list[RuleHit]:
+        """The word-rule hits of a comment, as the decision path uses them.
+
+        The lists are matched once, on `normalised` (`normalise(text)` when not given), so
+        disguised words (`f u c k`, `sh1t`, zero-width joins, look-alike letters) hit like plain
+        ones; each hit's span and word are mapped back to `text` as written. A hit of an entry
+        with context rules is dropped when one of them shows the innocent sense there
+        (`Dick Van Dyke`, `the bitch had puppies`).
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if normalised is None:
+            normalised = normalise(text)
+        with self._handover_lock:
+            found = self._handover.pop(normalised, None)
+        if found is None:
+            found = self._scan(normalised)
+        if not found:
+            return []
+        if normalised == text or (text.isascii() and normalised == text.lower()):
+            original_span = None
+        else:
+            # Cached in text.py: a flagged comment's explanation reuses the same alignment.
+            original_span = normalise_with_offsets(text).original_span
+        view = None
+        hits = []
+        for start, stop, entry in found:
+            if original_span is not None:
+                start, stop = original_span(start, stop)
+            if entry.contexts:
+                if view is None:
+                    view = CommentView(text, self._is_listed)
+                if any(rule.skips(view, start, stop, entry.word) for rule in entry.contexts):
+                    continue
+            hits.append(RuleHit(text[start:stop], start, stop, entry.kind, entry.category))
+        return hits
+
+    def mask_excused(self, normalised: str) -> str:
+        """`normalised` with every word its context rules excuse blanked out, for the classifier.
+
+        A word the context excuses from the word rules should not drive the model either, as
+        a site's allow-listed words don't. Judged on the normalised text alone, so only what
+        needs no capitals counts: cue words (`the bitch had puppies`), fixed phrases (`pussy
+        willow`) and known names (`moby dick`). Disguises are already undone there, so a
+        disguised word in an innocent context is masked too (`the b1tch had puppies`);
+        `check_comment`, which sees the disguise, still holds it. Only words written as the
+        entry are masked (the model never sees `hard on` as `hardon`), so a comment without
+        an excusable word costs one regex pass here.
+        """
+        if self._excusable.isdisjoint(_LETTERS.findall(normalised)):
+            return normalised
+        scanned = self._scan(normalised)
+        if len(normalised) <= HANDOVER_MAX_CHARS:
+            with self._handover_lock:
+                self._handover[normalised] = scanned
+                if len(self._handover) > HANDOVER_SIZE:
+                    self._handover.popitem(last=False)
+        found = [f for f in scanned if f[2].contexts and normalised[f[0] : f[1]] == f[2].word]
+        if not found:
+            return normalised
+        view = CommentView(normalised, self._is_listed)
+        masked = normalised
+        for start, stop, entry in reversed(found):
+            if any(rule.skips(view, start, stop, entry.word) for rule in entry.contexts):
+                masked = masked[:start] + " " + masked[stop:]
+        return masked
+
+    def _is_listed(self, word: str) -> bool:
+        """Is `word` alone a block or suspect hit (a list word cannot be part of a name)?"""
+        return bool(self._scan(word))
+
+    def _scan(self, text: str) -> list[tuple[int, int, _Entry]]:
+        """(start, stop, entry) of every block and suspect match in `text`, in order."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         n = len(text)
@@ -193,8 +296,7 @@ class WordList:
             if entry is None and key in index:
                 entry = self._lookup(key, text[start:end].lower())
             if entry is not None and entry.kind is not ListKind.ALLOW:
-                stop = spans[last][1]
-                hits.append(RuleHit(text[start:stop], start, stop, entry.kind, entry.category))
+                hits.append((start, spans[last][1], entry))
             i = last + 1
         return hits
 
@@ -249,50 +351,34 @@ def default_wordlist() -> WordList:
     return WordList.compile()
 
 
-@functools.cache
-def policy_wordlist() -> WordList:
-    """The default policy's word rules, compiled once per process.
-
-    better-profanity's list blocks, its identity slurs are reported as `identity_attack`,
-    and the ordinary words in `data/default_allow.txt` are left to the classifier.
-    """
-    return WordList.compile(block=policy_block_words(), allow=policy_allow_words())
-
-
-def policy_block_words() -> list[str]:
-    """better-profanity's list as block entries, slurs tagged `word:identity_attack`."""
-    slurs = set(_data_words("identity_slurs.txt"))
-    return [
-        f"{w}:{Category.IDENTITY_ATTACK}" if w.lower() in slurs else w for w in _default_words()
-    ]
-
-
-def policy_allow_words() -> list[str]:
-    """Ordinary words on better-profanity's list that the default policy never blocks."""
-    return _data_words("default_allow.txt")
-
-
-@functools.cache
-def _data_words(name: str) -> list[str]:
-    text = resources.files("moderator").joinpath("data", name).read_text(encoding="utf-8")
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line.lower() for line in lines if line]
-
-
 def _default_words() -> list[str]:
     return list(read_wordlist(get_complete_path_of_file("profanity_wordlist.txt")))
 
 
-def _entry(word: str, kind: ListKind, category: Category) -> _Entry:
+def _entry(
+    word: str, kind: ListKind, category: Category, contexts: tuple[ContextRule, ...] = ()
+) -> _Entry:
     mapping = _chars_mapping()
     word = word.lower()
     positions = tuple(frozenset(mapping.get(c, (c,))) for c in word)
-    return _Entry(word=word, kind=kind, category=category, positions=positions)
+    return _Entry(word=word, kind=kind, category=category, positions=positions, contexts=contexts)
+
+
+def site_entries(
+    words: Iterable[str], kind: ListKind, category: Category = Category.OBSCENE
+) -> list[_Entry]:
+    """A site's `word` / `word:category` entries for one list, validated like `compile`."""
+    return [_entry(w, kind, c) for w, c in _parse(words, str(kind), category)]
+
+
+def check_list(words: Iterable[str], name: str) -> None:
+    """A word list must be an iterable of entries, not one string."""
+    if isinstance(words, str | bytes) or not isinstance(words, Iterable):
+        raise ValueError(f"{name} list must be a list of words, not {type(words).__name__}")
 
 
 def _parse(words: Iterable[str], name: str, default: Category) -> list[tuple[str, Category]]:
-    if isinstance(words, str | bytes) or not isinstance(words, Iterable):
-        raise ValueError(f"{name} list must be a list of words, not {type(words).__name__}")
+    check_list(words, name)
     parsed = []
     for raw in words:
         if len(parsed) >= MAX_ENTRIES:

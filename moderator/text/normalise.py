@@ -1,0 +1,118 @@
+"""normalise() and normalise_with_offsets(): the one sequence of steps (package docstring)."""
+
+from __future__ import annotations
+
+import functools
+
+from moderator.text.align import Normalised
+from moderator.text.align import _Aligned
+from moderator.text.align import _Plain
+from moderator.text.clean import _ENTITY
+from moderator.text.clean import _INVISIBLE
+from moderator.text.clean import _MENTION
+from moderator.text.clean import _PRINTABLE_INVISIBLE
+from moderator.text.clean import _RAW_BLOCK
+from moderator.text.clean import _RETWEET
+from moderator.text.clean import _TAG
+from moderator.text.clean import _URL
+from moderator.text.clean import _USER_PLACEHOLDER
+from moderator.text.clean import _casefold
+from moderator.text.clean import _emoji_pattern
+from moderator.text.clean import _emoji_words
+from moderator.text.clean import _entity
+from moderator.text.clean import _fold
+from moderator.text.clean import _homoglyph
+from moderator.text.clean import _homoglyph_chars
+from moderator.text.clean import _homoglyph_pattern
+from moderator.text.clean import _invisible
+from moderator.text.clean import _mention
+from moderator.text.clean import _tag
+from moderator.text.obfuscation import _AT_HINT
+from moderator.text.obfuscation import _LEET
+from moderator.text.obfuscation import _LEET_HINT
+from moderator.text.obfuscation import _REPEATED
+from moderator.text.obfuscation import _SPACED
+from moderator.text.obfuscation import _SPACED_HINT
+from moderator.text.obfuscation import _SPACED_PUNCT_HINT
+from moderator.text.obfuscation import _SPACES
+from moderator.text.obfuscation import _TRIPLE_HINT
+from moderator.text.obfuscation import _leet
+from moderator.text.obfuscation import _repeated
+from moderator.text.obfuscation import _spaced
+
+
+def normalise(text: str) -> str:
+    """The normalised form of `text`, used for scoring and training."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    doc = _Plain(text)
+    _run(doc)
+    return doc.text
+
+
+def normalise_with_offsets(text: str) -> Normalised:
+    """Normalise and keep the alignment back to the original characters."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    return _aligned(text)
+
+
+# A flagged comment is aligned once per category it is explained for and once for word-rule
+# hits; the result is immutable, so the few most recent are kept.
+@functools.lru_cache(maxsize=64)
+def _aligned(text: str) -> Normalised:
+    doc = _Aligned(text)
+    _run(doc)
+    return Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+def _run(doc: _Plain | _Aligned) -> None:
+    """The one sequence of steps, run on a plain or an aligned text (see the module docstring).
+
+    The `if`s only skip a step that could not match (cheap tests before the regex), so the
+    plain and the aligned run take the same branches on the same text.
+    """
+    if "<" in doc.text:
+        doc.sub(_RAW_BLOCK, " ")
+        doc.sub(_TAG, _tag)
+    if "&" in doc.text:
+        doc.sub(_ENTITY, _entity)
+        if "&" in doc.text:
+            doc.sub(_ENTITY, _entity)
+    if not doc.text.isprintable() or (
+        not doc.text.isascii() and _PRINTABLE_INVISIBLE.search(doc.text)
+    ):
+        doc.sub(_INVISIBLE, _invisible)
+    if doc.text.isascii():
+        doc.lower_ascii()
+    else:
+        doc.local(_fold)
+        if _homoglyph_chars().search(doc.text):
+            doc.sub(_homoglyph_pattern(), _homoglyph, align=True)
+        doc.local(_casefold)
+        if _emoji_pattern().search(doc.text):
+            doc.sub(_emoji_pattern(), _emoji_words)
+    # Spaces first, so that `g e t  o u t` is one run of spaced letters, not two.
+    if "  " in doc.text:
+        doc.sub(_SPACES, " ")
+    text = doc.text
+    if "/" in text or "www." in text or "[url]" in text:
+        doc.sub(_URL, "url")
+    if "@" in doc.text:
+        doc.sub(_MENTION, _mention)
+    if "[user]" in doc.text:
+        doc.sub(_USER_PLACEHOLDER, "@user")
+    if "rt" in doc.text and "@user" in doc.text:
+        doc.sub(_RETWEET, "")
+    text = doc.text
+    if _SPACED_HINT.search(text) or _SPACED_PUNCT_HINT.search(text):
+        doc.sub(_SPACED, _spaced, align=True)
+    text = doc.text
+    if _LEET_HINT.search(text) or ("@" in text and _AT_HINT.search(text)):
+        doc.sub(_LEET, _leet, align=True)
+    if _TRIPLE_HINT.search(doc.text):
+        doc.sub(_REPEATED, _repeated, align=True)
+    doc.strip()
