@@ -168,7 +168,8 @@ class Decision:
 
 
 #: Called for a category whose score crossed its threshold: the words that drove it, with spans,
-#: and optionally the [start, end) sentence whose score crossed (None: the whole comment).
+#: and optionally the [start, end) sentence whose score crossed (None: the whole comment); None
+#: when there is no explanation.
 Explainer = Callable[
     [Category],
     tuple[Iterable[str], Iterable[tuple[int, int]]]
@@ -216,19 +217,12 @@ def decide(
         return Decision(action=action, scores={}, reasons=tuple(reasons))
 
     fired = []
-    for category in CATEGORIES:
-        threshold = thresholds.get(category)
-        score = scores.get(category)
-        if threshold is None or score is None:
-            continue
-        category_action = threshold.action(score)
-        if category_action is Action.ALLOW:
-            continue
+    for category, category_action in firing(scores, thresholds):
         action = _worse(action, category_action)
-        fired.append((score, category))
+        fired.append((scores[category], category))
 
     for score, category in sorted(fired, key=lambda sc: -sc[0]):
-        explained = explain(category) if explain else ((), ())
+        explained = (explain(category) if explain else None) or ((), ())
         words, spans = explained[0], explained[1]
         sentence = explained[2] if len(explained) > 2 else None
         reasons.append(
@@ -242,6 +236,21 @@ def decide(
             )
         )
     return Decision(action=action, scores=dict(scores), reasons=tuple(reasons))
+
+
+def firing(scores: Mapping[str, float], thresholds: Thresholds) -> list[tuple[Category, Action]]:
+    """The categories whose score crosses a threshold, with the action each asks for; these
+    are the ones decide() explains (so a caller can prepare their explanations in a batch)."""
+    out = []
+    for category in CATEGORIES:
+        threshold = thresholds.get(category)
+        score = scores.get(category)
+        if threshold is None or score is None:
+            continue
+        category_action = threshold.action(score)
+        if category_action is not Action.ALLOW:
+            out.append((category, category_action))
+    return out
 
 
 def _worse(a: Action, b: Action) -> Action:

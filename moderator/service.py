@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Up to this many texts (one comment and its sentences) are scored one by one: the batch
+#: path's fixed cost only pays off above it.
+SMALL_BATCH = 4
+
 
 @dataclass(frozen=True)
 class SiteRules:
@@ -142,14 +146,17 @@ class Moderation:
         rules = site or self.default_rules
         normalised = [normalise(t) for t in texts]
         combined = self._combined(texts, normalised, rules)
+        explained = self._explain(texts, combined, rules)
         return [
             policy.decide(
                 self._hits(text, norm, rules),
                 best.scores,
                 rules.thresholds,
-                explain=self._explainer(text, rules, best),
+                explain=explanations.get,
             )
-            for text, norm, best in zip(texts, normalised, combined, strict=True)
+            for text, norm, best, explanations in zip(
+                texts, normalised, combined, explained, strict=True
+            )
         ]
 
     def scores(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
@@ -167,9 +174,12 @@ class Moderation:
             for i, text in enumerate(texts):
                 spans = sentences(text)
                 if len(spans) > 1:
+                    # A comment with nothing to mask has no sentence with anything to mask.
+                    masking = batch[i] != normalised[i]
                     for start, end in spans:
                         owners.append((i, start, end))
-                        batch.append(rules.unmask(normalise(text[start:end])))
+                        piece = normalise(text[start:end])
+                        batch.append(rules.unmask(piece) if masking else piece)
         scored = self._score(batch)
         combined = [_Scored(s) for s in scored[: len(texts)]]
         for (i, start, end), scores in zip(owners, scored[len(texts) :], strict=True):
@@ -180,8 +190,8 @@ class Moderation:
         if self.classifier is None:
             return [None] * len(normalised)
         try:
-            if len(normalised) == 1:
-                return [self.classifier.score_one(normalised[0])]
+            if len(normalised) <= SMALL_BATCH:
+                return [self.classifier.score_one(text) for text in normalised]
             return list(self.classifier.score(normalised))
         except Exception:
             # Never lose a comment to a broken model: the policy holds it for a person instead.
@@ -196,23 +206,40 @@ class Moderation:
         """
         return rules.wordlist.check_comment(text, normalised)
 
-    def _explainer(self, text: str, rules: SiteRules, best: _Scored) -> policy.Explainer | None:
-        classifier = self.classifier
-        if classifier is None:
-            return None
-
-        def explain(category: Category):
-            start, end = best.source.get(str(category), (0, len(text)))
-            words, spans = classifier.explain(text[start:end], category)
+    def _explain(
+        self, texts: Sequence[str], combined: Sequence[_Scored], rules: SiteRules
+    ) -> list[dict[Category, tuple]]:
+        """Per comment, the explanation of every category that fires, all analysed in one batch:
+        (words, spans into the comment, the sentence that fired or None)."""
+        out: list[dict[Category, tuple]] = [{} for _ in texts]
+        if self.classifier is None:
+            return out
+        wanted = []
+        for i, (text, best) in enumerate(zip(texts, combined, strict=True)):
+            if best.scores is None:
+                continue
+            for category, _ in policy.firing(best.scores, rules.thresholds):
+                start, end = best.source.get(str(category), (0, len(text)))
+                wanted.append((i, category, start, end))
+        if not wanted:
+            return out
+        try:
+            results = self.classifier.explain_many(
+                [(texts[i][start:end], category) for i, category, start, end in wanted]
+            )
+        except Exception:
+            # Never lose a decision to an explanation: the reasons just lack their words.
+            log.exception("explanations failed for %d reason(s)", len(wanted))
+            results = [([], [])] * len(wanted)
+        for (i, category, start, end), (words, spans) in zip(wanted, results, strict=True):
             kept = [
                 (w, (a + start, b + start))
                 for w, (a, b) in zip(words, spans, strict=True)
                 if w.lower() not in rules.allow
             ]
-            sentence = (start, end) if (start, end) != (0, len(text)) else None
-            return [w for w, _ in kept], [s for _, s in kept], sentence
-
-        return explain
+            sentence = (start, end) if (start, end) != (0, len(texts[i])) else None
+            out[i][category] = ([w for w, _ in kept], [s for _, s in kept], sentence)
+        return out
 
 
 class _Scored:

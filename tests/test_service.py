@@ -38,9 +38,16 @@ INNOCENT = [
 
 
 @pytest.mark.parametrize("text", INNOCENT)
-def test_innocent_words_with_bad_substrings_are_allowed(moderation, text):
+def test_innocent_words_with_bad_substrings_are_never_rejected(moderation, text):
     decision = moderation.decide(text)
-    assert decision.action is Action.ALLOW, decision.to_dict()
+    assert decision.action is not Action.REJECT, decision.to_dict()
+
+
+def test_innocent_words_with_bad_substrings_are_rarely_held(moderation):
+    # The character n-grams that catch "sh1tty" also see "shit" in "Shitake": a hold asks a
+    # person, which the word-table target allows for up to 5% of innocent sentences.
+    held = [t for t in INNOCENT if moderation.decide(t).action is Action.HOLD]
+    assert len(held) <= 1, held
 
 
 OBFUSCATED = [

@@ -24,8 +24,8 @@ The thresholds are model.json's "explain" block (chosen on toxic_spans training 
 from __future__ import annotations
 
 import functools
-import math
 import re
+from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -57,62 +57,141 @@ class Analysis:
         self.matches = matches
         self.tokens = tokens
         self.contributions = contributions
+        #: word -> its summed contributions per category, built by select() the first time.
+        self.by_word: dict[str, list[float]] | None = None
 
 
 def analyse(clf: Classifier, original: str) -> Analysis:
     """Tokens of `original`'s normalised form and their contributions to every category."""
-    normalised = normalise_with_offsets(original)
-    text = normalised.text.lower() if clf._lowercase else normalised.text
-    matches = list(clf._token_re.finditer(text))
-    tokens = [m.group() for m in matches]
-    contributions = np.zeros((len(tokens), len(clf._names)))
-    if not tokens:
-        return Analysis(original, normalised, matches, tokens, contributions)
+    return analyse_batch(clf, [original])[0]
+
+
+def analyse_batch(clf: Classifier, originals: Sequence[str]) -> list[Analysis]:
+    """analyse() for many texts in one vectorised pass (each text's own tf-idf and norms).
+
+    Per text only normalisation, tokenising and the cached character n-grams of each word
+    run in Python; counting, weights and the products with the coefficients run once for
+    the whole batch, so a batch of flagged comments pays numpy's per-call cost once.
+    """
+    texts = []
+    for original in originals:
+        normalised = normalise_with_offsets(original)
+        text = normalised.text.lower() if clf._lowercase else normalised.text
+        matches = list(clf._token_re.finditer(text))
+        texts.append((original, normalised, matches, [m.group() for m in matches]))
+    lengths = [len(t[3]) for t in texts]
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    total = int(starts[-1])
+    contributions = np.zeros((total, len(clf._names)))
+    if total:
+        row = np.repeat(np.arange(len(texts)), lengths)
+        tokens = [token for t in texts for token in t[3]]
+        contributions += _word_block(clf, tokens, row, len(texts))
+        if clf._chars:
+            contributions += _char_block(clf, texts, starts, total)
+    return [Analysis(*t, contributions[starts[i] : starts[i + 1]]) for i, t in enumerate(texts)]
+
+
+def _word_block(clf: Classifier, tokens: list[str], row: np.ndarray, n_texts: int) -> np.ndarray:
+    """Each token's share of the word block's contribution, (tokens x categories).
+
+    The same features scoring counts (unigrams and bigrams through the compiled word ids): a
+    feature seen k times in a text gives each occurrence 1/k of its weight x coefficient, and
+    a bigram occurrence splits its share between its two tokens.
+    """
+    n = len(tokens)
+    get, unknown = clf._words.get, clf._unknown_id
+    ids = np.array([get(t, unknown) for t in tokens], dtype=np.int64)
     lo, hi = clf._ngrams
-    positions: dict[int, list[tuple[int, ...]]] = {}
-    for n in range(lo, hi + 1):
-        for i in range(len(tokens) - n + 1):
-            idx = clf._vocab.get(" ".join(tokens[i : i + n]))
-            if idx is not None:
-                positions.setdefault(idx, []).append(tuple(range(i, i + n)))
-    if positions:
-        features = np.fromiter(positions.keys(), dtype=np.intp, count=len(positions))
-        tf = np.array([len(p) for p in positions.values()], dtype=np.float64)
-        if clf._sublinear:
-            tf = np.log(tf) + 1.0
-        w = tf * clf._idf[features]
-        per_feature = (w / math.sqrt(w @ w))[:, None] * clf._coef_t[features]
-        feature, token, share = [], [], []
-        for f, occurrences in enumerate(positions.values()):
-            each = 1.0 / (len(occurrences) * len(occurrences[0]))
-            for occurrence in occurrences:
-                for i in occurrence:
-                    feature.append(f)
-                    token.append(i)
-                    share.append(each)
-        values = per_feature[feature] * np.array(share)[:, None]
-        contributions += _sum_rows(np.array(token, dtype=np.intp), values, len(tokens))
-    if clf._chars:
+    positions, features, widths = [], [], []
+    if lo == 1:
+        unigram = clf._unigram[ids]
+        at = np.flatnonzero(unigram >= 0)
+        positions.append(at)
+        features.append(unigram[at])
+        widths.append(np.ones(len(at)))
+    if hi == 2 and n > 1 and len(clf._bigram_keys):
+        keys = ids[:-1] * clf._width + ids[1:]
+        pos = np.searchsorted(clf._bigram_keys, keys)
+        pos[pos == len(clf._bigram_keys)] = 0
+        found = (
+            (row[:-1] == row[1:])
+            & (ids[:-1] != unknown)
+            & (ids[1:] != unknown)
+            & (clf._bigram_keys[pos] == keys)
+        )
+        at = np.flatnonzero(found)
+        positions.append(at)
+        features.append(clf._bigram_features[pos[found]])
+        widths.append(np.full(len(at), 2.0))
+    out = np.zeros((n, len(clf._names)))
+    at = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+    if not len(at):
+        return out
+    feature = np.concatenate(features)
+    width = np.concatenate(widths)
+    share = _shares(clf._idf, clf._coef_t, clf._sublinear, row[at], feature, n_texts)
+    share /= width[:, None]
+    out += _sum_rows(at, share, n)
+    bigrams = width == 2.0
+    if bigrams.any():
+        out += _sum_rows(at[bigrams] + 1, share[bigrams], n)
+    return out
+
+
+def _char_block(clf: Classifier, texts: list, starts: np.ndarray, total: int) -> np.ndarray:
+    """Each token's share of the character block: a word's n-grams go to the tokens in it."""
+    grams, chunk_text, chunk_starts, token_chunks = [], [], [], []
+    chunks_so_far = 0
+    for i, (_, normalised, matches, _) in enumerate(texts):
         chars = normalised.text.lower() if clf._char_lowercase else normalised.text
         chunks = list(_CHUNK.finditer(chars))
-        grams = [clf._word_grams(m.group()) for m in chunks]
-        occurrences = np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64)
-        if len(occurrences):
-            idx, inverse, counts = np.unique(occurrences, return_inverse=True, return_counts=True)
-            tf = counts.astype(np.float64)
-            if clf._char_sublinear:
-                tf = np.log(tf) + 1.0
-            w = tf * clf._char_idf[idx]
-            weights = (w / math.sqrt(w @ w) / counts)[inverse]
-            per_gram = weights[:, None] * clf._char_coef_t[occurrences]
-            gram_chunk = np.repeat(np.arange(len(chunks)), [len(g) for g in grams])
-            per_chunk = _sum_rows(gram_chunk, per_gram, len(chunks))
+        grams += [clf._word_grams(m.group()) for m in chunks]
+        chunk_text += [i] * len(chunks)
+        if matches:
             # \w tokens never contain whitespace, so each lies inside exactly one chunk.
-            starts = np.array([m.start() for m in chunks])
-            token_chunk = np.searchsorted(starts, [m.start() for m in matches], "right") - 1
-            token_share = 1.0 / np.bincount(token_chunk, minlength=len(chunks))[token_chunk]
-            contributions += per_chunk[token_chunk] * token_share[:, None]
-    return Analysis(original, normalised, matches, tokens, contributions)
+            begins = np.array([m.start() for m in chunks])
+            local = np.searchsorted(begins, [m.start() for m in matches], "right") - 1
+            token_chunks.append(local + chunks_so_far)
+        chunk_starts.append(chunks_so_far)
+        chunks_so_far += len(chunks)
+    out = np.zeros((total, len(clf._names)))
+    if not grams or not token_chunks:
+        return out
+    per_chunk_count = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    occurrences = np.concatenate(grams)
+    if not len(occurrences):
+        return out
+    occurrence_chunk = np.repeat(np.arange(len(grams)), per_chunk_count)
+    occurrence_row = np.asarray(chunk_text, dtype=np.int64)[occurrence_chunk]
+    share = _shares(
+        clf._char_idf,
+        clf._char_coef_t,
+        clf._char_sublinear,
+        occurrence_row,
+        occurrences,
+        len(texts),
+    )
+    per_chunk = _sum_rows(occurrence_chunk, share, len(grams))
+    token_chunk = np.concatenate(token_chunks)
+    tokens_in_chunk = np.bincount(token_chunk, minlength=len(grams))[token_chunk]
+    return per_chunk[token_chunk] * (1.0 / tokens_in_chunk)[:, None]
+
+
+def _shares(idf, coef_t, sublinear, row, feature, n_texts) -> np.ndarray:
+    """Per occurrence: its feature's tf-idf weight in its own text (the text's L2 norm) times
+    the coefficients, divided among the feature's occurrences in that text."""
+    width = len(idf)
+    key = row * width + feature
+    unique, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    unique_row, unique_feature = unique // width, unique % width
+    tf = counts.astype(np.float64)
+    if sublinear:
+        tf = np.log(tf) + 1.0
+    w = tf * idf[unique_feature]
+    norms = np.sqrt(np.bincount(unique_row, w * w, minlength=n_texts))
+    weight = w / norms[unique_row] / counts
+    return (weight[:, None] * coef_t[unique_feature])[inverse]
 
 
 def _sum_rows(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -123,27 +202,33 @@ def _sum_rows(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _by_word(clf: Classifier, a: Analysis) -> dict[str, list[float]]:
+    """Every eligible word's contributions summed over its occurrences (built once)."""
+    if a.by_word is None:
+        skip = stopwords() | clf.never_reasons
+        by_word: dict[str, list[float]] = {}
+        for token, row in zip(a.tokens, a.contributions.tolist(), strict=True):
+            if token in skip or not any(c.isalpha() for c in token):
+                continue
+            known = by_word.get(token)
+            by_word[token] = (
+                row if known is None else [x + y for x, y in zip(known, row, strict=True)]
+            )
+        a.by_word = by_word
+    return a.by_word
+
+
 def select(
     clf: Classifier, a: Analysis, j: int, top: int = 5
 ) -> tuple[list[str], list[tuple[int, int]]]:
     """Category j's reason words in `a` with their spans in the original (see module doc)."""
     if not a.tokens:
         return [], []
-    skip = stopwords() | clf.never_reasons
-    by_word: dict[str, np.ndarray] = {}
-    for token, row in zip(a.tokens, a.contributions, strict=True):
-        if token in skip or not any(c.isalpha() for c in token):
-            continue
-        if token in by_word:
-            by_word[token] = by_word[token] + row
-        else:
-            by_word[token] = row
-    if not by_word:
-        return [], []
+    by_word = _by_word(clf, a)
     candidates = [w for w, v in by_word.items() if v[j] > 0]
-    if j != clf._toxicity:
-        slope = clf._slope
-        others = [k for k in range(len(clf._names)) if k not in (j, clf._toxicity)]
+    if j != clf._toxicity and candidates:
+        slope = clf._slope_list
+        others = [k for k in range(len(slope)) if k not in (j, clf._toxicity)]
         candidates = [
             w
             for w in candidates

@@ -43,6 +43,8 @@ TYPE_RATIO = 0.8
 #: Joins a batch for one regex pass; a private-use character, which normalise() removes.
 _SEPARATOR = "\ue000"
 
+#: Analyses kept for explain(): a few comments' worth of whole texts and sentences.
+_EXPLAINED_CACHE = 16
 #: Distinct words whose character n-grams are kept; the cache is emptied when full.
 _GRAM_CACHE_SIZE = 200_000
 #: What scikit-learn's char_wb analyzer collapses before splitting on whitespace.
@@ -179,6 +181,7 @@ class Classifier:
         self._weighted = np.ascontiguousarray(self._coef_t * idf[:, None])
         self._intercept = intercept[order]
         self._slope = calibration[order, 0]
+        self._slope_list = self._slope.tolist()
         self._offset = calibration[order, 1]
         self._index = {name: i for i, name in enumerate(self._names)}
         self._toxicity = self._index[str(Category.TOXICITY)]
@@ -195,8 +198,9 @@ class Classifier:
             self._char_coef_t = np.ascontiguousarray(coef[:, len(idf) :].T)
             self._char_weighted = np.ascontiguousarray(self._char_coef_t * char_idf[:, None])
             self._gram_cache: dict[str, np.ndarray] = {}
-        # The last text explained: policy.decide asks once per category that crossed.
-        self._explained: tuple[str, explanations.Analysis] | None = None
+        # Texts explained lately: policy.decide asks once per category that crossed, and the
+        # categories of one comment may come from different sentences of it.
+        self._explained: dict[str, explanations.Analysis] = {}
 
     def _word_grams(self, word: str) -> np.ndarray:
         """Character-block feature ids of one whitespace-separated word (cached).
@@ -382,17 +386,33 @@ class Classifier:
         See moderator/classifier/explain.py: words with a clearly positive contribution of
         that category's own type, never a function word, strongest first, at most `top`.
         """
-        try:
-            j = self._index[str(category)]
-        except KeyError:
-            raise ValueError(f"unknown category {category!r}") from None
-        cached = self._explained
-        if cached is not None and cached[0] == original:
-            analysis = cached[1]
-        else:
-            analysis = explanations.analyse(self, original)
-            self._explained = (original, analysis)
-        return explanations.select(self, analysis, j, top)
+        return self.explain_many([(original, category)], top)[0]
+
+    def explain_many(
+        self, requests: Sequence[tuple[str, Category]], top: int = 5
+    ) -> list[tuple[list[str], list[tuple[int, int]]]]:
+        """explain() for many (text, category) pairs: the texts analysed in one batch."""
+        indices = []
+        for _, category in requests:
+            try:
+                indices.append(self._index[str(category)])
+            except KeyError:
+                raise ValueError(f"unknown category {category!r}") from None
+        cache = self._explained
+        analyses = {}
+        for text in dict.fromkeys(t for t, _ in requests):
+            known = cache.get(text)
+            if known is not None:
+                analyses[text] = known
+        missing = [t for t in dict.fromkeys(t for t, _ in requests) if t not in analyses]
+        analyses.update(zip(missing, explanations.analyse_batch(self, missing), strict=True))
+        if len(cache) + len(missing) > _EXPLAINED_CACHE:
+            cache.clear()
+        cache.update(list(analyses.items())[-_EXPLAINED_CACHE:])
+        return [
+            explanations.select(self, analyses[text], j, top)
+            for (text, _), j in zip(requests, indices, strict=True)
+        ]
 
 
 def _block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
@@ -402,14 +422,21 @@ def _block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
     idf and the block's own L2 norm follow TfidfVectorizer, and the coefficients already
     carry the idf (`weighted`).
     """
-    from scipy.sparse import csr_matrix
-
-    x = csr_matrix((np.ones(len(features)), (rows, features)), shape=(n, len(idf)))
-    x.sum_duplicates()
+    width = len(idf)
+    out = np.zeros((n, weighted.shape[1]))
+    if not len(features):
+        return out
+    # Counting (text, feature) pairs in numpy: a scipy matrix costs ~0.2 ms to build, which
+    # a small batch (one comment and its sentences) feels.
+    unique, counts = np.unique(rows * width + features, return_counts=True)
+    row, feature = unique // width, unique % width
+    tf = counts.astype(np.float64)
     if sublinear:
-        x.data = np.log(x.data) + 1.0
-    w = x.data * idf[x.indices]
-    per_row = np.diff(x.indptr)
-    norms = np.sqrt(np.bincount(np.repeat(np.arange(n), per_row), w * w, minlength=n))
-    norms[per_row == 0] = 1.0
-    return (x @ weighted) / norms[:, None]
+        tf = np.log(tf) + 1.0
+    w = tf * idf[feature]
+    norms = np.sqrt(np.bincount(row, w * w, minlength=n))
+    norms[norms == 0] = 1.0
+    contributions = tf[:, None] * weighted[feature]
+    for j in range(out.shape[1]):
+        out[:, j] = np.bincount(row, contributions[:, j], minlength=n)
+    return out / norms[:, None]

@@ -59,10 +59,9 @@ def test_shipped_model_leaves_short_harmless_comments_alone(shipped, text):
 @pytest.mark.data
 def test_shipped_model_still_scores_olid_as_recorded(shipped, real_data_dir):
     # Guards against drift: e.g. moderator.text changing under a model trained before it.
+    from moderator.service import Moderation
     from training.datasets import TEST
     from training.datasets import load_olid
-
-    from moderator.service import Moderation
 
     test = [e for e in load_olid(real_data_dir) if e.split == TEST]
     # The recorded figure is the decision path's: whole text and sentences, the highest.
