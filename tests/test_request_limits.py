@@ -11,10 +11,11 @@ import pytest
 
 from moderator import create_app
 from moderator import storage
-from moderator.errors import MAX_FIELD_ERRORS
 from moderator.storage import comments
 
 PERSPECTIVE = "/v1alpha1/comments:analyze"
+#: moderator.errors.MAX_FIELD_ERRORS (written out, so this file also runs on older code).
+MAX_FIELD_ERRORS = 20
 
 
 def chunked(client, path, body: bytes, **kwargs):
@@ -242,3 +243,9 @@ def test_proxy_count_setting_is_checked(value):
 
     with pytest.raises(ConfigError, match="MODERATOR_PROXY_COUNT"):
         Config.from_env({"MODERATOR_PROXY_COUNT": value})
+
+
+def test_the_cap_written_here_is_the_servers():
+    from moderator.errors import MAX_FIELD_ERRORS as server_cap
+
+    assert server_cap == MAX_FIELD_ERRORS

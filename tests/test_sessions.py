@@ -12,10 +12,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from moderator import storage
-from moderator.storage import sessions as session_store
 from moderator.storage import users as user_store
 from moderator.storage.tables import audit_log
-from moderator.storage.tables import sessions as sessions_table
 
 pytestmark = pytest.mark.all_databases
 
@@ -80,6 +78,8 @@ def test_a_cookie_copied_before_logout_is_dead_after_it(app, client, dashboard):
 
 
 def test_a_session_is_a_row_holding_only_the_tokens_hash(app, client, dashboard, engine):
+    from moderator.storage.tables import sessions as sessions_table
+
     dashboard.login("mod")
     cookie = client.get_cookie(COOKIE).value
     with storage.reading(engine) as conn:
@@ -190,6 +190,8 @@ def test_disabling_an_account_ends_its_copied_cookies(app, client, accounts):
 
 
 def test_an_admin_logs_a_user_out_everywhere(app, client, engine, accounts):
+    from moderator.storage import sessions as session_store
+
     browsers = [app.test_client() for _ in range(2)]
     for browser in browsers:
         Dashboard(browser).login("mod")
@@ -227,6 +229,9 @@ def test_an_unknown_user_id_in_end_sessions_is_404(client, accounts):
 
 
 def test_a_session_idle_too_long_on_the_server_ends(app, client, dashboard, engine, config):
+    from moderator.storage import sessions as session_store
+    from moderator.storage.tables import sessions as sessions_table
+
     dashboard.login("mod")
     thief = copy_of(client, app)
     old = storage.now() - dt.timedelta(minutes=config.session_idle_minutes + 1)
@@ -239,6 +244,8 @@ def test_a_session_idle_too_long_on_the_server_ends(app, client, dashboard, engi
 
 
 def test_a_session_past_its_maximum_age_ends(app, client, dashboard, engine):
+    from moderator.storage.tables import sessions as sessions_table
+
     dashboard.login("mod")
     thief = copy_of(client, app)
     with storage.transaction(engine) as conn:
@@ -305,6 +312,8 @@ def test_end_sessions_from_the_command_line(app, client, dashboard, runner, engi
 
 
 def test_storage_ends_sessions_with_the_password_or_the_account(engine, accounts, dashboard):
+    from moderator.storage import sessions as session_store
+
     dashboard.login("mod")
     with storage.transaction(engine) as conn:
         assert session_store.count_sessions(conn, accounts["mod"]) == 1
