@@ -2,6 +2,7 @@
 
     nginx (deploy/nginx/moderator.conf)  ->  N x `moderator serve` (gunicorn, loopback ports)
                                          ->  one PostgreSQL, one Redis (rate limits)
+    one `moderator webhooks run`         ->  the same PostgreSQL (the webhook outbox)
 
 the same topology as deploy/docker-compose.yml, from Debian's packages (`nginx`,
 `postgresql`, `redis-server`): every server is private to one run (its own port and
@@ -184,6 +185,7 @@ class Cluster:
         self.redis: Server | None = None
         self.nginx: Server | None = None
         self.apps: list[Server] = []
+        self.webhooks: Server | None = None
         self.database_url = f"postgresql+psycopg://moderator@127.0.0.1:{self.pg_port}/moderator"
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         if not self.servers:
@@ -212,6 +214,9 @@ class Cluster:
         for index in range(self.instances):
             self.apps.append(self._app(index))
             self.apps[-1].start()
+        # One webhook worker for every instance, as in deploy/docker-compose.yml.
+        self.webhooks = self._webhook_worker()
+        self.webhooks.start()
         for index in range(self.instances):
             self.wait_instance(index)
         if self.use_proxy:
@@ -219,7 +224,7 @@ class Cluster:
         log(f"cluster up under {self.root}: {self.base_url}")
 
     def close(self) -> None:
-        for server in [self.nginx, *self.apps, self.redis]:
+        for server in [self.nginx, *self.apps, self.webhooks, self.redis]:
             if server is not None:
                 server.stop()
         if self.postgres is not None:
@@ -377,9 +382,14 @@ class Cluster:
     def _app(self, index: int) -> Server:
         argv = [sys.executable, "-m", "moderator", "serve", "--host", "127.0.0.1"]
         argv += ["--port", str(self.app_ports[index]), "--workers", str(self.workers)]
-        argv += ["--threads", str(self.threads)]
+        argv += ["--threads", str(self.threads), "--no-webhook-worker"]
         log_path = self.root / f"app{index}.log"
         return Server(f"app{index}", argv, self.app_env(index), log_path=log_path)
+
+    def _webhook_worker(self) -> Server:
+        argv = [sys.executable, "-m", "moderator", "webhooks", "run"]
+        log_path = self.root / "webhooks.log"
+        return Server("webhooks", argv, self.app_env(0), log_path=log_path)
 
     def wait_instance(self, index: int, timeout: float = 120.0) -> None:
         url = self.instance_url(index) + "/readyz"

@@ -48,8 +48,8 @@ def copy_to_model_card(model: str | Path, name: str, md: str) -> None:
 
     card = Path(model) / "MODEL_CARD.md"
     if card.is_file():
-        # The bench's title becomes a section of the card.
-        replace_bench_section(card, re.sub(r"^# ", "## ", md, count=1), name)
+        # The bench's title becomes a section of the card, its sections subsections.
+        replace_bench_section(card, re.sub(r"^(#+) ", r"#\1 ", md, flags=re.M), name)
 
 
 def decide(

@@ -44,7 +44,10 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import accesslog
     from moderator import accounts
     from moderator import api
+    from moderator import auth
+    from moderator import coral
     from moderator import dashboard
+    from moderator import language
     from moderator import metrics
     from moderator import openapi
     from moderator import perspective
@@ -78,7 +81,13 @@ def create_app(config: Config | None = None) -> Flask:
     except ModelLoadError as error:
         log.error("no model loaded, holding every comment for review: %s", error)
         classifier = None
-    moderation = Moderation(classifier)
+    try:
+        identifier = language.shared_identifier()
+    except Exception:
+        # Comments are still decided: each is then recorded without a language.
+        log.exception("language identifier not loaded; languages will not be identified")
+        identifier = None
+    moderation = Moderation(classifier, identifier=identifier)
 
     register_error_handlers(app)
     # Before the limiter, so requests it turns away are timed and counted too.
@@ -90,11 +99,17 @@ def create_app(config: Config | None = None) -> Flask:
         config.rate_limit_on_storage_error,
         cpu_seconds_per_minute=config.key_cpu_seconds or None,
     )
-    ratelimit.init_app(app, limiter)
+    # One budget per key, whichever door it comes in by (Coral's routes spend theirs per site
+    # once the signature is checked, see coral/views.py).
+    ratelimit.init_app(
+        app, limiter, {"api": auth.presented_key, "perspective": perspective.presented_key}
+    )
     app.extensions["moderator"] = Services(config, engine, moderation, limiter)
 
     for blueprint in (api.bp, perspective.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(perspective.discovery_bp)
+    app.register_blueprint(coral.bp)
     app.register_blueprint(api.health)
     app.register_blueprint(openapi.bp)
     accounts.init_app(app, config)

@@ -61,12 +61,14 @@ class InputProblem(click.ClickException):
 def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> None:
     """Decide every comment in INPUT (CSV or JSONL; - for stdin).
 
-    Writes one JSON line per input row, in input order: {"decision", "scores", "reasons"}.
+    Writes one JSON line per input row, in input order: {"decision", "scores", "reasons",
+    "language"}.
     A row that can't be scored gets {"line", "error"} in its place and a note on stderr;
     the run continues. Uses the same decision path as the HTTP API, with the model's
     default thresholds and better-profanity's word list.
     """
     from moderator import batch
+    from moderator import language
     from moderator.classifier import Classifier
     from moderator.classifier import ModelLoadError
     from moderator.service import Moderation
@@ -82,7 +84,9 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
         except batch.InputError as error:
             raise InputProblem(str(error)) from None
         try:
-            moderation = Moderation(Classifier.load(model_path))
+            moderation = Moderation(
+                Classifier.load(model_path), identifier=language.shared_identifier()
+            )
         except ModelLoadError as error:
             raise click.ClickException(str(error)) from None
         if output_path == "-":
@@ -102,14 +106,15 @@ def score(input_path, text_column, output_path, fmt, model_path, batch_size) -> 
 
         def flush() -> None:
             texts = [row.text for row in pending if isinstance(row, batch.Row)]
-            decisions = iter(moderation.decide_batch(texts)) if texts else iter(())
+            decisions = iter(moderation.decide_with_language(texts)) if texts else iter(())
             for row in pending:
                 if isinstance(row, batch.RowError):
                     counts["errors"] += 1
                     click.echo(f"line {row.line}: {row.message}", err=True)
                     record = row.to_dict()
                 else:
-                    record = next(decisions).to_dict()
+                    decision, found = next(decisions)
+                    record = {**decision.to_dict(), "language": found.language}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             counts["rows"] += len(pending)
             pending.clear()
@@ -196,7 +201,15 @@ def _safe_url(url: str) -> str:
     help="Threads per worker (gunicorn's gthread worker): a slow request never blocks /healthz.",
 )
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
+@click.option(
+    "--webhook-worker/--no-webhook-worker",
+    default=True,
+    show_default=True,
+    help="Also run `moderator webhooks run`, which delivers webhooks, beside the server.",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, dev: bool, webhook_worker: bool
+) -> None:
     """Migrate the database, then serve the API and dashboard.
 
     gunicorn with threaded workers, meant to sit behind a buffering proxy (deploy/ has nginx's
@@ -212,6 +225,9 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     config = dataclasses.replace(config, secret_key=config.resolved_secret_key())
     _migrated_engine(config).dispose()
     click.echo(f"database {_safe_url(config.database_url)} is up to date", err=True)
+    if webhook_worker:
+        # After the migration: the worker would otherwise migrate the same fresh database.
+        _start_webhook_worker()
     if dev:
         create_app(config).run(host=host, port=port, debug=False, use_reloader=False)
         return
@@ -261,6 +277,29 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
             return app
 
     Server().run()
+
+
+def _start_webhook_worker() -> None:
+    """`moderator webhooks run` as a child process that ends with this one."""
+    import atexit
+    import os
+    import subprocess
+
+    parent = os.getpid()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "moderator", "webhooks", "run", "--parent-pid", str(parent)]
+    )
+
+    def stop() -> None:
+        # gunicorn's forked workers inherit this hook; only the process that started it acts.
+        if os.getpid() == parent and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    atexit.register(stop)
 
 
 @cli.command("init-db")
@@ -574,3 +613,7 @@ def users_end_sessions(username: str) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="moderator")
+
+
+# Coral, Perspective and webhook commands add themselves to the groups above.
+from moderator import integration_commands  # noqa: E402,F401

@@ -80,8 +80,9 @@ class Config:
     )
     rate_limit: str = _setting(
         "MODERATOR_RATE_LIMIT",
-        "Requests allowed per API key, one budget across every API and Perspective route, "
-        "in the limits library's syntax (e.g. '600/minute;20/second').",
+        "Requests allowed per API key, one budget across every API and Perspective route "
+        "(and per site's Coral integration, for its signed routes), in the limits library's "
+        "syntax (e.g. '600/minute;20/second').",
         default="600/minute",
     )
     rate_limit_storage_uri: str = _setting(
@@ -106,9 +107,9 @@ class Config:
     )
     key_cpu_seconds: float = _setting(
         "MODERATOR_KEY_CPU_SECONDS",
-        "CPU seconds one API key may use per minute, over every API and Perspective route "
-        "and every instance (counted where the rate limits are); past it, 429 until the "
-        "minute is over. 0 turns the CPU budget off.",
+        "CPU seconds one API key (or a site's Coral integration) may use per minute, over "
+        "every API, Perspective and Coral route and every instance (counted where the rate "
+        "limits are); past it, 429 until the minute is over. 0 turns the CPU budget off.",
         default=30.0,
     )
     max_text_bytes: int = _setting(

@@ -132,6 +132,12 @@ def _handle_storage_unavailable(error: Exception) -> Response:
 
 
 def _handle_http_exception(error: HTTPException):
+    from moderator.perspective.errors import from_http_exception
+    from moderator.perspective.errors import is_google_path
+
+    if is_google_path(request.path):
+        # Perspective's clients parse Google's error shape, also for a path we don't have.
+        return from_http_exception(error)
     if error.response is not None:
         return error.response  # already rendered, e.g. by rate_limited
     if error.code is None or _wants_html():

@@ -53,6 +53,8 @@ class ListKind(enum.StrEnum):
 
 #: The reason category given when the classifier could not score a comment.
 CLASSIFIER_UNAVAILABLE = "classifier_unavailable"
+#: The reason category given when a comment is in a language the model wasn't trained for.
+LANGUAGE_UNSUPPORTED = "language_unsupported"
 
 _SEVERITY = {Action.ALLOW: 0, Action.HOLD: 1, Action.REJECT: 2}
 
@@ -255,3 +257,23 @@ def firing(scores: Mapping[str, float], thresholds: Thresholds) -> list[tuple[Ca
 
 def _worse(a: Action, b: Action) -> Action:
     return a if _SEVERITY[a] >= _SEVERITY[b] else b
+
+
+def unsupported_language(word_decision: Decision, hold: bool) -> Decision:
+    """The decision for a comment in a language the model can't judge.
+
+    `word_decision` was made with the site's word lists and no classifier thresholds (its
+    scores are kept for the record, not acted on). With `hold` (the default policy) the
+    comment is held at least, with reason `language_unsupported`; without, the word lists
+    alone decide.
+    """
+    if not hold:
+        return word_decision
+    return Decision(
+        action=_worse(word_decision.action, Action.HOLD),
+        scores=word_decision.scores,
+        reasons=(
+            *word_decision.reasons,
+            Reason(category=LANGUAGE_UNSUPPORTED, score=None, source=Source.SYSTEM),
+        ),
+    )

@@ -1,8 +1,12 @@
 """Rate limits: one budget per API key, shared by every API and Perspective route.
 
-A request to `/api/v1/...` or `/v1alpha1/comments:analyze` costs one unit of its key's
-budget (`MODERATOR_RATE_LIMIT`, e.g. `600/minute;20/second`), whichever route it hits, so
-a key gets what the setting says and not that once per route. The counters live where
+A request to `/api/v1/...` or `/v1alpha1/comments:analyze` / `:suggestscore` costs one unit
+of its key's budget (`MODERATOR_RATE_LIMIT`, e.g. `600/minute;20/second`), whichever route
+it hits, so a key gets what the setting says and not that once per route. Coral's routes
+(`/coral/v1/sites/<id>/phase` and `/webhook`) carry no key but a signature: once it is
+checked they spend the budget of that site's Coral integration (`coral:<site id>`, one for
+both routes); a request whose signature fails spends its client address's budget, so
+guessing signatures is limited too and can't use up a site's budget. The counters live where
 `MODERATOR_RATE_LIMIT_STORAGE_URI` says: `memory://` counts in each process (each gunicorn
 worker and each instance has its own budget), `redis://host:6379` shares one budget across
 every worker and instance.
@@ -28,9 +32,12 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import Flask
+from flask import current_app
 from flask import g
 from flask import request
 from limits import RateLimitItem
@@ -48,8 +55,6 @@ from moderator import auth
 
 log = logging.getLogger(__name__)
 
-#: The blueprints whose routes share one budget per key.
-LIMITED_BLUEPRINTS = frozenset({"api", "perspective"})
 #: The namespace of our counters in the storage.
 SCOPE = "moderator"
 CPU_SCOPE = "moderator-cpu-ms"
@@ -224,14 +229,21 @@ def _safe_uri(uri: str) -> str:
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
-def init_app(app: Flask, limiter: RateLimiter) -> None:
-    """Check every request to a limited blueprint against its key's budget."""
+def init_app(
+    app: Flask, limiter: RateLimiter, keys: Mapping[str, Callable[[], str | None]]
+) -> None:
+    """Check every request to a blueprint named in `keys` against its key's budget.
+
+    `keys` maps a blueprint to the function that finds the key its routes authenticate with
+    (the JSON API: Bearer; the Perspective door: X-Goog-Api-Key, ?key= or Bearer). A route
+    that authenticates otherwise (Coral's, by signature) calls `spend` itself once it knows
+    whose request it is.
+    """
 
     def check_rate_limit() -> None:
-        if request.blueprint in LIMITED_BLUEPRINTS:
-            g.rate_limit_key = auth.rate_limit_key()
-            limiter.check(g.rate_limit_key)
-            g.cpu_started = time.thread_time()
+        find_key = keys.get(request.blueprint or "")
+        if find_key is not None:
+            spend(auth.rate_limit_key(find_key()))
 
     def charge_cpu(response):
         started = g.pop("cpu_started", None)
@@ -241,3 +253,13 @@ def init_app(app: Flask, limiter: RateLimiter) -> None:
 
     app.before_request(check_rate_limit)
     app.after_request(charge_cpu)
+
+
+def spend(budget: str) -> None:
+    """Spend one unit of `budget` now and charge this request's CPU time to it afterwards.
+
+    Raises RateLimited, CpuBudgetSpent or LimitStorageUnavailable.
+    """
+    g.rate_limit_key = budget
+    current_app.extensions["moderator"].limiter.check(budget)
+    g.cpu_started = time.thread_time()

@@ -49,6 +49,10 @@ class CommentIn:
     url: str | None = None
     parent_text: str | None = None
     store: bool = True
+    #: Set by the other doors: perspective, coral, suggestscore (None: the JSON API).
+    door: str | None = None
+    #: Ids another system gave the comment, stored with it (Coral's story, tenant, ...).
+    context: dict | None = None
 
 
 @dataclass(frozen=True)

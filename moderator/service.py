@@ -7,6 +7,7 @@ door it came in by.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import uuid
@@ -20,6 +21,9 @@ from typing import TYPE_CHECKING
 from moderator import policy
 from moderator import storage
 from moderator.classifier import Classifier
+from moderator.language import MODEL_LANGUAGES
+from moderator.language import Identification
+from moderator.language import LanguageIdentifier
 from moderator.policy import Category
 from moderator.policy import Decision
 from moderator.policy import RuleHit
@@ -28,6 +32,7 @@ from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
 from moderator.rules import policy_wordlist
 from moderator.storage import comments as comments_store
+from moderator.storage import outbox
 from moderator.text import normalise
 from moderator.text import sentences
 
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
     from moderator.storage.sites import Site
 
 log = logging.getLogger(__name__)
+
+SUPPORTED_LANGUAGES = MODEL_LANGUAGES
 
 #: Up to this many texts (one comment and its sentences) are scored one by one: the batch
 #: path's fixed cost only pays off above it.
@@ -75,8 +82,16 @@ class Moderation:
         classifier: Classifier | None,
         thresholds: Mapping[Category, Threshold] | None = None,
         wordlist: WordList | None = None,
+        identifier: LanguageIdentifier | None = None,
+        languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.classifier = classifier
+        #: The language comments are normalised for: the classifier's (English without one).
+        self.language = getattr(classifier, "language", "en") if classifier is not None else "en"
+        #: Identifies each comment's language; None records no language and holds nothing.
+        self.identifier = identifier
+        #: The languages the model was trained for; others get the site's language policy.
+        self.languages = tuple(languages)
         if thresholds is None:
             thresholds = classifier.thresholds if classifier is not None else {}
         self.default_rules = SiteRules(
@@ -144,7 +159,7 @@ class Moderation:
         diluted by polite ones; its reason's words come from the text that gave that score.
         """
         rules = site or self.default_rules
-        normalised = [normalise(t) for t in texts]
+        normalised = [normalise(t, self.language) for t in texts]
         combined = self._combined(texts, normalised, rules)
         explained = self._explain(texts, combined, rules)
         return [
@@ -159,9 +174,43 @@ class Moderation:
             )
         ]
 
+    def identify(self, texts: Sequence[str]) -> list[Identification]:
+        """Each text's language; undetermined for all when no identifier is loaded or it fails."""
+        if self.identifier is None:
+            return [Identification(None)] * len(texts)
+        try:
+            return self.identifier.identify_batch(texts)
+        except Exception:
+            # Never lose a comment to a broken identifier: it is then scored as English.
+            log.exception("language identification failed for %d comment(s)", len(texts))
+            return [Identification(None)] * len(texts)
+
+    def decide_with_language(
+        self, texts: Sequence[str], site: SiteRules | None = None, unsupported: str = "hold"
+    ) -> list[tuple[Decision, Identification]]:
+        """decide_batch, after language identification: a comment in a language the model
+        wasn't trained for is judged by the word lists alone and, when `unsupported` is
+        `hold`, held with reason `language_unsupported`. Results in input order."""
+        rules = site or self.default_rules
+        found = self.identify(texts)
+        foreign = [i for i, f in enumerate(found) if not f.supported_by(self.languages)]
+        native = [i for i, f in enumerate(found) if f.supported_by(self.languages)]
+        decisions: dict[int, Decision] = {}
+        if native:
+            decisions.update(
+                zip(native, self.decide_batch([texts[i] for i in native], rules), strict=True)
+            )
+        if foreign:
+            # No thresholds: the classifier's scores are recorded, only word lists act.
+            words_only = dataclasses.replace(rules, thresholds={})
+            judged = self.decide_batch([texts[i] for i in foreign], words_only)
+            for i, decision in zip(foreign, judged, strict=True):
+                decisions[i] = policy.unsupported_language(decision, hold=unsupported == "hold")
+        return [(decisions[i], found[i]) for i in range(len(texts))]
+
     def scores(self, texts: Sequence[str]) -> list[dict[str, float] | None]:
         """Sentence-aware scores of raw texts, as decide_batch uses them (None: no model)."""
-        normalised = [normalise(t) for t in texts]
+        normalised = [normalise(t, self.language) for t in texts]
         return [c.scores for c in self._combined(texts, normalised, self.default_rules)]
 
     def _combined(
@@ -178,7 +227,7 @@ class Moderation:
                     masking = batch[i] != normalised[i]
                     for start, end in spans:
                         owners.append((i, start, end))
-                        piece = normalise(text[start:end])
+                        piece = normalise(text[start:end], self.language)
                         batch.append(rules.unmask(piece) if masking else piece)
         scored = self._score(batch)
         combined = [_Scored(s) for s in scored[: len(texts)]]
@@ -204,7 +253,7 @@ class Moderation:
         Matched once on the normalised text (disguised words hit like plain ones) and mapped
         back to `text` by `WordList.check_comment`.
         """
-        return rules.wordlist.check_comment(text, normalised)
+        return rules.wordlist.check_comment(text, normalised, self.language)
 
     def _explain(
         self, texts: Sequence[str], combined: Sequence[_Scored], rules: SiteRules
@@ -282,9 +331,11 @@ class StoredComment:
     model: str | None
     #: The decision made for this request; None when an earlier one was returned instead.
     fresh: Decision | None = None
+    #: The identified language (ISO 639-1), None when undetermined.
+    language: str | None = None
 
     def to_dict(self) -> dict:
-        """`{"id", "external_id", "decision", "reasons", "scores", "model"}`."""
+        """`{"id", "external_id", "decision", "reasons", "scores", "model", "language"}`."""
         return {
             "id": self.id,
             "external_id": self.external_id,
@@ -292,6 +343,7 @@ class StoredComment:
             "reasons": self.reasons,
             "scores": self.scores,
             "model": self.model,
+            "language": self.language,
         }
 
     @classmethod
@@ -304,6 +356,7 @@ class StoredComment:
             reasons=list(row.reasons),
             scores=dict(row.scores),
             model=row.model,
+            language=row.language,
         )
 
 
@@ -344,15 +397,17 @@ def moderate_batch(
             existing = comments_store.find_by_external_ids(conn, site.id, wanted)
 
     new = [i for i, c in enumerate(comments) if c.external_id not in existing]
-    decisions = dict(
-        zip(
-            new,
-            moderation.decide_batch([comments[i].text for i in new], rules_for(moderation, site))
-            if new
-            else [],
-            strict=True,
+    judged = (
+        moderation.decide_with_language(
+            [comments[i].text for i in new],
+            rules_for(moderation, site),
+            unsupported=site.unsupported_language,
         )
+        if new
+        else []
     )
+    decisions = {i: decision for i, (decision, _) in zip(new, judged, strict=True)}
+    languages = {i: found.language for i, (_, found) in zip(new, judged, strict=True)}
 
     results: list[StoredComment | None] = [None] * len(comments)
     for i, comment in enumerate(comments):
@@ -361,13 +416,16 @@ def moderate_batch(
     to_store = [i for i in new if comments[i].store]
     for i in new:
         if not comments[i].store:
-            results[i] = _result(None, comments[i], decisions[i], moderation)
+            results[i] = _result(None, comments[i], decisions[i], moderation, languages[i])
     if to_store:
         with storage.transaction(engine) as conn:
             for i in to_store:
-                row = _row(site, comments[i], decisions[i], moderation)
+                row = _row(site, comments[i], decisions[i], moderation, languages[i])
                 if comments_store.insert_comment(conn, row):
-                    results[i] = _result(row.id, comments[i], decisions[i], moderation)
+                    results[i] = _result(
+                        row.id, comments[i], decisions[i], moderation, languages[i]
+                    )
+                    _announce(conn, row)
                 else:
                     # Same (site, id) stored meanwhile, by a concurrent request or earlier in
                     # this batch: answer with that row, as a retry would get.
@@ -378,13 +436,24 @@ def moderate_batch(
     return results
 
 
+def _announce(conn, row: comments_store.Comment) -> None:
+    """Queue the site's comment.held / comment.rejected webhooks, in the storing transaction."""
+    if row.decision in ("hold", "reject"):
+        event = "comment.held" if row.decision == "hold" else "comment.rejected"
+        outbox.enqueue(conn, row.site_id, event, row.id, outbox.decision_data(row))
+
+
 def _model_for(decision: Decision, moderation: Moderation) -> str | None:
     # A decision without scores wasn't made by the model (classifier unavailable).
     return moderation.model_label if decision.scores else None
 
 
 def _result(
-    comment_id: str | None, comment: CommentIn, decision: Decision, moderation: Moderation
+    comment_id: str | None,
+    comment: CommentIn,
+    decision: Decision,
+    moderation: Moderation,
+    language: str | None = None,
 ) -> StoredComment:
     data = decision.to_dict()
     return StoredComment(
@@ -395,11 +464,16 @@ def _result(
         scores=data["scores"],
         model=_model_for(decision, moderation),
         fresh=decision,
+        language=language,
     )
 
 
 def _row(
-    site: Site, comment: CommentIn, decision: Decision, moderation: Moderation
+    site: Site,
+    comment: CommentIn,
+    decision: Decision,
+    moderation: Moderation,
+    language: str | None = None,
 ) -> comments_store.Comment:
     data = decision.to_dict()
     return comments_store.Comment(
@@ -417,4 +491,7 @@ def _row(
         reasons=data["reasons"],
         model=_model_for(decision, moderation),
         created_at=storage.now(),
+        language=language,
+        door=comment.door,
+        context=comment.context,
     )

@@ -17,7 +17,7 @@ from moderator.storage.tables import comments
 
 pytestmark = pytest.mark.all_databases
 
-RESULT_KEYS = {"id", "external_id", "decision", "reasons", "scores", "model"}
+RESULT_KEYS = {"id", "external_id", "decision", "reasons", "scores", "model", "language"}
 
 
 def rows(engine) -> list:

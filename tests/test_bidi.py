@@ -160,6 +160,14 @@ def test_a_site_page_and_its_new_key_page_are_isolated(client, engine, hostile, 
     assert found and leaked == []
 
 
+def test_integration_and_webhook_pages_are_isolated(client, engine, hostile):
+    with storage.reading(engine) as conn:
+        site = next(s for s in sites.list_sites(conn) if MARK in s.name)
+    for path in (f"/dashboard/sites/{site.id}/integrations", "/dashboard/webhooks"):
+        found, leaked = leaks(page(client, path))
+        assert found and leaked == [], path
+
+
 def test_usernames_are_isolated_too(client, hostile):
     # Usernames are ASCII by rule, but isolation doesn't rely on that rule.
     assert "<bdi>admin</bdi>" in page(client, "/dashboard/users")

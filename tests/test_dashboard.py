@@ -68,7 +68,15 @@ def text_of(response) -> str:
 
 def dashboard_routes(app) -> list[tuple[str, str]]:
     """(method, url) for every dashboard route, with real-looking arguments filled in."""
-    values = {"comment_id": "c0ffee", "site_id": 1, "user_id": 1, "change": "disable"}
+    values = {
+        "comment_id": "c0ffee",
+        "site_id": 1,
+        "user_id": 1,
+        "change": "disable",
+        "label": "sec_0",
+        "endpoint_id": 1,
+        "delivery_id": "msg_0",
+    }
     routes = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith(("dashboard.", "accounts.")):
@@ -102,6 +110,14 @@ ROUTES = [
     ("POST", "/dashboard/sites/1/words"),
     ("POST", "/dashboard/sites/1/wordlist-action"),
     ("POST", "/dashboard/sites/1/revoke"),
+    ("GET", "/dashboard/sites/1/integrations"),
+    ("POST", "/dashboard/sites/1/coral-secrets"),
+    ("POST", "/dashboard/sites/1/coral-secrets/sec_0/remove"),
+    ("POST", "/dashboard/sites/1/settings"),
+    ("POST", "/dashboard/sites/1/webhooks"),
+    ("POST", "/dashboard/sites/1/webhooks/1/remove"),
+    ("GET", "/dashboard/webhooks"),
+    ("POST", "/dashboard/webhooks/msg_0/retry"),
     ("POST", "/dashboard/logout"),
     ("GET", "/dashboard/account"),
     ("POST", "/dashboard/account"),
@@ -146,6 +162,14 @@ ADMIN_ONLY = [
     ("POST", "/dashboard/sites/1/words"),
     ("POST", "/dashboard/sites/1/wordlist-action"),
     ("POST", "/dashboard/sites/1/revoke"),
+    ("GET", "/dashboard/sites/1/integrations"),
+    ("POST", "/dashboard/sites/1/coral-secrets"),
+    ("POST", "/dashboard/sites/1/coral-secrets/sec_0/remove"),
+    ("POST", "/dashboard/sites/1/settings"),
+    ("POST", "/dashboard/sites/1/webhooks"),
+    ("POST", "/dashboard/sites/1/webhooks/1/remove"),
+    ("GET", "/dashboard/webhooks"),
+    ("POST", "/dashboard/webhooks/msg_0/retry"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
@@ -169,7 +193,7 @@ def test_the_admin_route_list_is_complete(app):
     admin_endpoints = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith(("/dashboard/sites", "/dashboard/users"))
+        if rule.rule.startswith(("/dashboard/sites", "/dashboard/users", "/dashboard/webhooks"))
     }
     assert listed == admin_endpoints
 
@@ -234,7 +258,7 @@ def test_item_shows_reasons_scores_model_and_author(mod, client, held):
     # The suspect word's reason, with its word highlighted in the reasons list too.
     assert '<span class="cat">obscene</span>' in page
     assert '<span class="words"><mark><bdi>kitten</bdi></mark></span>' in page
-    assert re.search(r"model <bdi>\S+</bdi> · version 1", page)
+    assert re.search(r"model <bdi>\S+</bdi> · language <bdi>\S+</bdi> · version 1", page)
     assert "external id <bdi>c2</bdi>" in page
     # The reject form preselects the first reason's category.
     assert '<option value="obscene" selected>' in page

@@ -136,11 +136,29 @@ def test_commands_are_moderator_commands_with_valid_options(compose):
         group.make_context(group.name, list(args))
 
 
+def test_one_webhook_worker_delivers_the_outbox_for_every_instance(compose):
+    services = compose["services"]
+    workers = [n for n, s in services.items() if s.get("command", [])[:3] == WEBHOOK_WORKER]
+    assert workers == ["webhooks"]
+    worker = services["webhooks"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # The same database as the instances, whose decisions write the outbox.
+    assert worker["environment"] == services["app1"]["environment"]
+    # The image's own check asks port 8000, which the worker doesn't serve.
+    assert "8000" not in " ".join(worker["healthcheck"]["test"])
+    for name, service in app_services(compose).items():
+        assert "--no-webhook-worker" in service["command"], name
+
+
+WEBHOOK_WORKER = ["moderator", "webhooks", "run"]
+
+
 def test_app_settings_are_known_and_valid(compose):
     known = {f.metadata["env"] for f in settings()}
     for name, service in [
         *app_services(compose).items(),
         ("migrate", compose["services"]["migrate"]),
+        ("webhooks", compose["services"]["webhooks"]),
     ]:
         environment = filled(service["environment"])
         assert set(environment) <= known, (name, set(environment) - known)

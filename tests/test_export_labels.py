@@ -285,3 +285,26 @@ def test_decisions_retrain_the_model_and_move_its_scores(
     assert tox_after > tox_before + 0.1, (tox_before, tox_after)
     # The fixture model may already score these low; approvals must still push them down.
     assert approved_after < approved_before * 0.5, (approved_before, approved_after)
+
+
+def test_labels_on_text_in_another_language_are_not_exported(
+    client, headers, hold_all, dashboard, env, tmp_path
+):
+    # The model is English: a French rejection would teach it nothing true about English.
+    french = client.post(
+        "/api/v1/moderate",
+        json={"text": "Je ne suis pas du tout d'accord avec cet article, quelle honte."},
+        headers=headers,
+    ).json
+    english = client.post(
+        "/api/v1/moderate", json={"text": "what a kitten you are"}, headers=headers
+    ).json
+    assert french["language"] == "fr"
+    dashboard.login()
+    decide(dashboard, french["id"], "reject", "insult")
+    decide(dashboard, english["id"], "reject", "insult")
+    code, output = export(env, "--out", str(tmp_path / "labels.csv"))
+    assert code == 0, output
+    rows = read_csv(tmp_path / "labels.csv")
+    assert [r["text"] for r in rows] == ["what a kitten you are"]
+    assert "1 in a language the model wasn't trained for" in output

@@ -93,6 +93,9 @@ def test_documented_request_fields_are_the_ones_the_code_accepts():
     assert set(author) == set(schemas.AUTHOR_FIELDS)
     analyze = schemas_doc["AnalyzeCommentRequest"]["properties"]
     assert set(analyze) == perspective._TOP_LEVEL
+    from moderator.perspective.requests import _SUGGEST_TOP_LEVEL
+
+    assert set(schemas_doc["SuggestCommentScoreRequest"]["properties"]) == _SUGGEST_TOP_LEVEL
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,17 @@ def test_methods_example_asks_for_an_attribute_we_do_not_have():
     assert error["code"] == 400
     assert error["status"] == "INVALID_ARGUMENT"
     assert error["message"] == "Attribute UNSUBSTANTIAL does not support request languages: en"
-    assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    # Perspective's own detail for an attribute or language it can't score.
+    assert error["details"] == [
+        {
+            "@type": "type.googleapis.com/google.commentanalyzer.v1alpha1.Error",
+            "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+            "languageNotSupportedByAttributeError": {
+                "attribute": "UNSUBSTANTIAL",
+                "requestedLanguages": ["en"],
+            },
+        }
+    ]
 
 
 def test_unsupported_language_gets_perspectives_message():
@@ -128,6 +138,19 @@ def test_flirtation_is_not_supported_in_english():
 def test_english_in_any_form_is_accepted(languages):
     request = parse_request(body({**SAMPLE_PYTHON, "languages": languages}), LIMIT)
     assert request.languages == tuple(languages)
+
+
+@pytest.mark.parametrize("code", ["", "  ", "x" * 36, "en\x07", "e\x85n", "\x00"])
+def test_language_codes_the_document_calls_invalid_are_refused(code):
+    # The OpenAPI document states these rules as a pattern; the server keeps to the same ones.
+    message = error_of(body({**SAMPLE_PYTHON, "languages": ["en", code]}))["message"]
+    assert message.startswith("Unknown language code")
+
+
+@pytest.mark.parametrize("code", ["de-CH", "\u03b5\u03bb", "x-klingon", "en\u200b"])
+def test_other_printable_language_codes_beside_english_are_accepted(code):
+    request = parse_request(body({**SAMPLE_PYTHON, "languages": ["en", code]}), LIMIT)
+    assert request.languages == ("en", code)
 
 
 def test_attribute_version_suffix_is_accepted_and_echoed():
@@ -269,7 +292,11 @@ def test_bad_bodies_get_invalid_argument(raw, message):
         "status": "INVALID_ARGUMENT",
         "details": error["details"],
     }
-    assert error["details"][0]["fieldViolations"][0]["description"] == message
+    detail = error["details"][0]
+    if detail.get("errorType") == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE":
+        assert detail["@type"] == "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+    else:
+        assert detail["fieldViolations"][0]["description"] == message
 
 
 @pytest.mark.parametrize(
@@ -526,14 +553,12 @@ def test_unsupported_attribute_is_an_error_and_nothing_is_stored(client, headers
             "status": "INVALID_ARGUMENT",
             "details": [
                 {
-                    "@type": "type.googleapis.com/google.rpc.BadRequest",
-                    "fieldViolations": [
-                        {
-                            "field": "requestedAttributes.UNSUBSTANTIAL",
-                            "description": "Attribute UNSUBSTANTIAL does not support request "
-                            "languages: en",
-                        }
-                    ],
+                    "@type": "type.googleapis.com/google.commentanalyzer.v1alpha1.Error",
+                    "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+                    "languageNotSupportedByAttributeError": {
+                        "attribute": "UNSUBSTANTIAL",
+                        "requestedLanguages": ["en"],
+                    },
                 }
             ],
         }

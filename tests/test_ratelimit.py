@@ -314,3 +314,108 @@ def test_cpu_budget_setting_is_checked(bad):
 
     with pytest.raises(ConfigError, match="MODERATOR_KEY_CPU_SECONDS"):
         Config.from_env({"MODERATOR_KEY_CPU_SECONDS": bad})
+
+
+# -- Coral's routes: signed, not keyed ----------------------------------------------------------
+
+
+def coral_site_on(app, name: str) -> tuple[int, str]:
+    """A site with a phase and a webhook secret (the same one); its id and the secret."""
+    from moderator.storage import secrets
+    from moderator.storage import sites
+
+    make_site_on(app, name)
+    secret = "empsec_" + os.urandom(32).hex()
+    with storage.transaction(app.extensions["moderator"].engine) as conn:
+        site_id = sites.get_site_by_name(conn, name).id
+        for kind in ("coral_phase", "coral_webhook"):
+            secrets.add_secret(conn, site_id, kind, secret)
+    return site_id, secret
+
+
+def coral_post(client, site_id: int, route: str, secret: str | None, data: dict):
+    import hashlib
+    import hmac
+    import json
+
+    body = json.dumps(data, indent=2).encode()
+    signing = secret or "empsec_wrong"
+    digest = hmac.new(signing.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Coral-Signature": f"sha256={digest}"}
+    return client.post(f"/coral/v1/sites/{site_id}/{route}", data=body, headers=headers)
+
+
+PHASE = {
+    "action": "NEW",
+    "comment": {"body": "a fine day", "parentID": None},
+    "author": {"id": "a1", "role": "COMMENTER"},
+    "story": {"id": "s1", "url": "https://news.example/s1"},
+    "site": {"id": "c1"},
+    "tenantID": "t1",
+    "tenantDomain": "news.example",
+}
+EVENT = {"id": "e1", "type": "STORY_CREATED", "data": {}, "createdAt": "2026-11-27T00:00:00Z"}
+
+
+def test_coral_phase_and_webhook_share_one_budget_per_site(config, dispose):
+    app = limited_app(config, rate_limit="2/minute")
+    dispose(app)
+    site_id, secret = coral_site_on(app, "coral")
+    other_id, other_secret = coral_site_on(app, "coral-other")
+    client = app.test_client()
+    assert coral_post(client, site_id, "phase", secret, PHASE).status_code in (200, 204)
+    assert coral_post(client, site_id, "webhook", secret, EVENT).status_code == 204
+    over = coral_post(client, site_id, "phase", secret, PHASE)
+    assert over.status_code == 429
+    assert over.mimetype == "application/problem+json"
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    # Another site's Coral has its own budget.
+    assert coral_post(client, other_id, "phase", other_secret, PHASE).status_code in (200, 204)
+
+
+def test_wrong_signatures_spend_the_senders_budget_not_the_sites(config, dispose):
+    app = limited_app(config, rate_limit="2/minute")
+    dispose(app)
+    site_id, secret = coral_site_on(app, "coral")
+    attacker = app.test_client()
+    statuses = [coral_post(attacker, site_id, "phase", None, PHASE).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    # The site's own, signed requests from another address are untouched by the attack.
+    coral = app.test_client()
+    coral.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert coral_post(coral, site_id, "phase", secret, PHASE).status_code in (200, 204)
+
+
+def test_coral_phase_spends_the_sites_cpu_budget(config, dispose):
+    app = limited_app(config, key_cpu_seconds=0.001)
+    dispose(app)
+    site_id, secret = coral_site_on(app, "coral-cpu")
+    client = app.test_client()
+    assert coral_post(client, site_id, "phase", secret, PHASE).status_code in (200, 204)
+    second = coral_post(client, site_id, "phase", secret, PHASE)
+    assert second.status_code == 429 and "CPU budget" in second.json["detail"]
+
+
+def test_the_perspective_door_counts_the_key_it_authenticates_with(config, dispose):
+    # X-Goog-Api-Key is what Google's clients send: one budget with ?key= and Bearer.
+    app = limited_app(config, rate_limit="2/minute")
+    dispose(app)
+    key = make_site_on(app, "goog")
+    client = app.test_client()
+    assert client.post(URL, json=ANALYZE, headers={"X-Goog-Api-Key": key}).status_code == 200
+    assert client.post(URL, json=ANALYZE, headers=bearer(key)).status_code == 200
+    assert client.post(f"{URL}?key={key}", json=ANALYZE).status_code == 429
+
+
+def test_a_header_the_json_api_ignores_cannot_buy_a_fresh_budget(config, dispose):
+    app = limited_app(config, rate_limit="1/minute")
+    dispose(app)
+    key = make_site_on(app, "evader")
+    client = app.test_client()
+    post = lambda extra: client.post(  # noqa: E731
+        f"/api/v1/moderate?key={os.urandom(8).hex()}",
+        json={"text": "hi"},
+        headers={**bearer(key), "X-Goog-Api-Key": os.urandom(8).hex(), **extra},
+    )
+    assert post({}).status_code == 200
+    assert post({}).status_code == 429

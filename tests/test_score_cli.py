@@ -46,7 +46,8 @@ def test_csv_to_jsonl_file_keeps_the_contract(tmp_path):
     rows = lines(out.read_text())
     assert len(rows) == 2
     for row in rows:
-        assert set(row) == {"decision", "scores", "reasons"}
+        assert set(row) == {"decision", "scores", "reasons", "language"}
+        assert row["language"] == "en"
         assert row["decision"] in {"allow", "hold", "reject"}
         assert set(row["scores"]) == CATEGORIES
         assert all(0.0 <= v <= 1.0 for v in row["scores"].values())
@@ -155,3 +156,12 @@ def test_missing_model_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["score", str(src), "--model", str(tmp_path / "nope")])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
+
+
+def test_a_comment_in_another_language_is_held_as_the_api_would(tmp_path):
+    src = write(tmp_path, "in.csv", 'text\n"Das ist doch völliger Unsinn, was Sie da schreiben."\n')
+    result = run([str(src), "--output", "-"])
+    assert result.exit_code == 0, result.output
+    [row] = lines(result.stdout)
+    assert (row["decision"], row["language"]) == ("hold", "de")
+    assert row["reasons"][-1]["category"] == "language_unsupported"

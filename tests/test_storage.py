@@ -68,7 +68,10 @@ def test_migrations_create_exactly_the_declared_schema(db):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     names = set(inspect(db).get_table_names())
-    assert {"sites", "comments", "users", "audit_log", "sessions", "alembic_version"} == names
+    assert {
+        "sites", "comments", "users", "audit_log", "sessions", "alembic_version",
+        "site_secrets", "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
+    } == names  # fmt: skip
 
 
 def test_schema_has_the_columns_the_dashboard_builds_on(db):
@@ -77,11 +80,13 @@ def test_schema_has_the_columns_the_dashboard_builds_on(db):
     assert columns["sites"] == {
         "id", "name", "key_hash", "key_prefix", "created_at", "revoked_at",
         "thresholds", "block_words", "suspect_words", "allow_words", "wordlist_action",
+        "unsupported_language", "perspective_reflects_decision",
     }  # fmt: skip
     assert columns["comments"] == {
         "id", "site_id", "external_id", "text", "author_id", "author_name", "url",
         "parent_text", "decision", "status", "scores", "reasons", "model", "created_at",
         "human_decision", "decided_by", "decided_at", "note", "reason_code", "version",
+        "language", "door", "context",
     }  # fmt: skip
     assert columns["users"] == {
         "id", "username", "password_hash", "role", "created_at", "disabled",

@@ -571,3 +571,41 @@ def test_a_spelled_out_emoji_maps_back_to_the_emoji_and_its_skin_tone():
     assert aligned.text == "ok fuck you bye"
     start = aligned.text.index("fuck")
     assert aligned.original_span(start, start + len("fuck you")) == (3, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Schöne Grüße aus der Straße", "de", "schöne grüße aus der straße"),
+        ("ÄRGER über Öl", "de", "ärger über öl"),
+        ("İSTANBUL ve IĞDIR", "tr", "istanbul ve ığdır"),
+        ("Işık ILIK", "tr", "ışık ılık"),
+        ("Não é possível, coração", "pt", "não é possível, coração"),
+        ("AÇÃO", "pt", "ação"),
+        ("مَرْحَبًا بكم", "ar", "مَرْحَبًا بكم"),
+        # Zalgo and strike-through marks go in every language; a letter's own accent stays.
+        ("z\u0337a\u0337l\u0337g\u0337o\u0337 Müll", "de", "zalgo müll"),
+        # Markup, invisible characters, URLs and mentions as in English.
+        ("<b>Hallo</b>\u200b @jemand https://x.de/a", "de", "hallo @user url"),
+        # English disguises are decoded into English words only, so never elsewhere.
+        ("f u c k sh1t", "de", "f u c k sh1t"),
+    ],
+)
+def test_other_languages_keep_their_letters(text, language, expected):
+    assert normalise(text, language) == expected
+    assert normalise_with_offsets(text, language).text == expected
+
+
+def test_english_still_folds_accents_and_undoes_disguises():
+    assert normalise("Schöne Grüße") == "schone grusse"
+    assert normalise("f u c k sh1t", "en") == "fuck shit"
+
+
+@given(st.text(max_size=60), st.sampled_from(["de", "pt", "tr", "ar"]))
+@settings(max_examples=200, deadline=None)
+def test_offsets_hold_in_every_language(text, language):
+    aligned = normalise_with_offsets(text, language)
+    assert aligned.text == normalise(text, language)
+    for i in range(len(aligned.text)):
+        start, end = aligned.original_span(i, i + 1)
+        assert 0 <= start <= end <= len(text)

@@ -171,7 +171,10 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
             f"{t['calibration_folds']}-fold out-of-fold decision values."
             if t.get("calibration_folds")
             else "the validation rows' decision values."
-        ),
+        )
+        + " The decision path (moderator/service.py) scores every comment whole and sentence by "
+        "sentence (long run-ons in 12-word windows) and takes the highest score per category; "
+        "the thresholds and every figure below are on those scores.",
         "",
         "## Data",
         "",

@@ -12,6 +12,7 @@ says different things about different categories, so the mapping is deliberately
   reject, reason spam / off-topic / other   not exported: the rejection says nothing about the
                                             policy categories (spam can be polite; off-topic
                                             can be rude), so neither 1 nor 0 would be true
+  a comment identified as another language  not exported: the model is trained on English
 
 The text is exported as stored (training normalises it as it does every dataset).
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import click
 
+from moderator.language import MODEL_LANGUAGES
 from moderator.policy import CATEGORIES
 from moderator.policy import Category
 
@@ -67,6 +69,10 @@ def export_labels(
     counts: Counter = Counter()
     with storage.reading(engine) as conn:
         for label in review.human_labels(conn, since, until):
+            if label.language is not None and label.language not in MODEL_LANGUAGES:
+                # A label on French text would teach the English model nothing true.
+                counts["other_language"] += 1
+                continue
             values = label_values(label.human_decision, label.reason_code)
             if values is None:
                 counts["skipped"] += 1
@@ -156,7 +162,8 @@ def export_labels_command(since, until, out: Path, database_url: str | None) -> 
     click.echo(
         f"exported {counts['approve'] + counts['reject']} decisions "
         f"({counts['approve']} approve, {counts['reject']} reject); "
-        f"skipped {counts['skipped']} rejected as spam, off-topic or other",
+        f"skipped {counts['skipped']} rejected as spam, off-topic or other"
+        f" and {counts['other_language']} in a language the model wasn't trained for",
         err=True,
     )
 

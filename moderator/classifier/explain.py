@@ -75,7 +75,7 @@ def analyse_batch(clf: Classifier, originals: Sequence[str]) -> list[Analysis]:
     """
     texts = []
     for original in originals:
-        normalised = normalise_with_offsets(original)
+        normalised = normalise_with_offsets(original, clf.language)
         text = normalised.text.lower() if clf._lowercase else normalised.text
         matches = list(clf._token_re.finditer(text))
         texts.append((original, normalised, matches, [m.group() for m in matches]))

@@ -70,6 +70,8 @@ class Classifier:
         self.metadata = metadata
         self.name = str(metadata.get("name", "unnamed"))
         self.version = str(metadata.get("version", "0"))
+        #: The language the model was trained for (ISO 639-1); its text is normalised so.
+        self.language = str(metadata.get("language", "en"))
         try:
             self.thresholds = thresholds_from_dict(metadata.get("thresholds", {}))
         except ValueError as exc:
@@ -163,14 +165,18 @@ class Classifier:
         )
         if not supported:
             raise ModelLoadError("model.joblib uses vectoriser options the fast path lacks")
-        if sorted(classes) != sorted(str(c) for c in CATEGORIES):
-            raise ModelLoadError(f"model categories {classes} are not {list(map(str, CATEGORIES))}")
+        known = [str(c) for c in CATEGORIES]
+        if len(set(classes)) != len(classes) or not set(classes) <= set(known):
+            raise ModelLoadError(f"model categories {classes} are not among {known}")
+        if str(Category.TOXICITY) not in classes:
+            raise ModelLoadError(f"model categories {classes} lack toxicity")
         if coef.shape != (len(classes), len(idf) + len(char_idf)):
             raise ModelLoadError("model coefficients do not match the vocabulary")
         # Serve in the policy's category order, whatever order the model keeps.
-        order = [classes.index(str(c)) for c in CATEGORIES]
+        # A language's model may score fewer categories (those its data labels).
+        order = [classes.index(str(c)) for c in CATEGORIES if str(c) in classes]
         coef = coef[order]
-        self._names = tuple(str(c) for c in CATEGORIES)
+        self._names = tuple(str(c) for c in CATEGORIES if str(c) in classes)
         self._vocab: dict[str, int] = dict(vocabulary)
         self._token_re = re.compile(vectoriser.token_pattern)
         self._lowercase = bool(vectoriser.lowercase)

@@ -17,6 +17,7 @@ from flask import url_for
 from moderator import accounts
 from moderator.policy import CATEGORIES
 from moderator.policy import CLASSIFIER_UNAVAILABLE
+from moderator.policy import LANGUAGE_UNSUPPORTED
 from moderator.storage import review
 
 bp = Blueprint(
@@ -35,7 +36,7 @@ MAX_SEARCH = 200
 MAX_BULK = 200
 MAX_WORDS = 5000
 MAX_WORD = 100
-FILTER_CATEGORIES = (*(str(c) for c in CATEGORIES), CLASSIFIER_UNAVAILABLE)
+FILTER_CATEGORIES = (*(str(c) for c in CATEGORIES), CLASSIFIER_UNAVAILABLE, LANGUAGE_UNSUPPORTED)
 
 #: The list views: title, status shown (None: all) and order.
 VIEWS = {
@@ -96,6 +97,7 @@ def _template_globals(state) -> None:
 
 # The route modules attach their views to `bp`, so they are imported once it exists.
 from moderator.dashboard import admin  # noqa: E402, F401
+from moderator.dashboard import integrations  # noqa: E402, F401
 from moderator.dashboard import views  # noqa: E402, F401
 from moderator.dashboard.display import highlight  # noqa: E402, F401
 from moderator.dashboard.display import safe_url  # noqa: E402, F401

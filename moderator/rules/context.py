@@ -17,8 +17,8 @@ import re
 import tomllib
 from collections.abc import Callable
 from collections.abc import Iterable
-from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 RULES_FILE = "word_contexts.toml"
 
@@ -34,8 +34,7 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One word of the comment as written, with where it sits."""
 
     start: int
@@ -98,18 +97,24 @@ class CommentView:
         self._headlines: dict[int, bool] = {}
 
     def _tokenise(self, text: str) -> list[Token]:
+        # Sentence ends and capital resets found in one pass each; a gap between two words
+        # holds one if a position falls inside it (bisect, not a regex per word).
+        ends = [m.start() for m in _SENTENCE_END.finditer(text)]
+        resets = [m.start() for m in _CAPITAL_RESET.finditer(text)]
         tokens: list[Token] = []
         sentence = 0
         previous_end = 0
         for m in _TOKEN.finditer(text):
-            gap = text[previous_end : m.start()]
+            start = m.start()
             initial = not tokens
-            if tokens and _SENTENCE_END.search(gap) and not self._abbreviated(tokens[-1], gap):
+            ended = bisect.bisect_left(ends, previous_end) < bisect.bisect_left(ends, start)
+            if tokens and ended and not self._abbreviated(tokens[-1], text[previous_end:start]):
                 sentence += 1
                 initial = True
-            elif _CAPITAL_RESET.search(gap):
+            elif bisect.bisect_left(resets, previous_end) < bisect.bisect_left(resets, start):
                 initial = True
-            tokens.append(Token(m.start(), m.end(), m.group(), _key(m.group()), sentence, initial))
+            word = m.group()
+            tokens.append(Token(start, m.end(), word, _key(word), sentence, initial))
             previous_end = m.end()
         return tokens
 

@@ -199,7 +199,9 @@ class WordList:
             for start, stop, entry in self._scan(text)
         ]
 
-    def check_comment(self, text: str, normalised: str | None = None) -> list[RuleHit]:
+    def check_comment(
+        self, text: str, normalised: str | None = None, language: str = "en"
+    ) -> list[RuleHit]:
         """The word-rule hits of a comment, as the decision path uses them.
 
         The lists are matched once, on `normalised` (`normalise(text)` when not given), so
@@ -211,7 +213,7 @@ class WordList:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if normalised is None:
-            normalised = normalise(text)
+            normalised = normalise(text, language)
         with self._handover_lock:
             found = self._handover.pop(normalised, None)
         if found is None:
@@ -222,7 +224,7 @@ class WordList:
             original_span = None
         else:
             # Cached in text.py: a flagged comment's explanation reuses the same alignment.
-            original_span = normalise_with_offsets(text).original_span
+            original_span = normalise_with_offsets(text, language).original_span
         view = None
         hits = []
         for start, stop, entry in found:

@@ -57,8 +57,9 @@
     switch (event.key) {
       case "j": select(current + 1, true); break;
       case "k": select(current - 1, true); break;
-      case "a": decide("approve"); break;
-      case "r": decide("reject"); break;
+      // Coral's queue keys too: f approves, d rejects.
+      case "a": case "f": decide("approve"); break;
+      case "r": case "d": decide("reject"); break;
       case "n":
         if (card && card.querySelector("textarea[name=note]")) {
           card.querySelector("textarea[name=note]").focus();

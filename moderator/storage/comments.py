@@ -44,6 +44,12 @@ class Comment:
     note: str | None = None
     reason_code: str | None = None
     version: int = 1
+    #: The identified language (ISO 639-1), None when undetermined or not identified.
+    language: str | None = None
+    #: The door it came in by: api, perspective, coral, suggestscore (None: api).
+    door: str | None = None
+    #: Ids another system gave it (Coral's story, site, tenant, parent, ...).
+    context: dict | None = None
 
     def values(self) -> dict:
         """Column values for an insert."""
@@ -69,6 +75,8 @@ class Comment:
             "note": self.note,
             "reason_code": self.reason_code,
             "version": self.version,
+            "language": self.language,
+            "door": self.door or "api",
         }
 
 
@@ -145,3 +153,35 @@ def count_comments(conn: Connection, site_id: int | None = None) -> int:
     if site_id is not None:
         query = query.where(comments.c.site_id == site_id)
     return conn.execute(query).scalar_one()
+
+
+def unlinked_since(
+    conn: Connection, site_id: int, door: str, since: dt.datetime, statuses: Iterable[str]
+) -> list[Comment]:
+    """The site's comments from `door` with no external id yet, stored since `since`."""
+    rows = conn.execute(
+        comments.select()
+        .where(
+            comments.c.site_id == site_id,
+            comments.c.door == door,
+            comments.c.external_id.is_(None),
+            comments.c.created_at >= since,
+            comments.c.status.in_(list(statuses)),
+        )
+        .order_by(comments.c.created_at, comments.c.id)
+        .limit(1000)
+    )
+    return [_comment(r) for r in rows]
+
+
+def set_external_id(conn: Connection, comment_id: str, external_id: str) -> bool:
+    """Give a comment the other system's id, unless it has one or the id is taken."""
+    row = conn.execute(select(comments.c.site_id).where(comments.c.id == comment_id)).first()
+    if row is None or find_by_external_ids(conn, row.site_id, [external_id]):
+        return False
+    result = conn.execute(
+        comments.update()
+        .where(comments.c.id == comment_id, comments.c.external_id.is_(None))
+        .values(external_id=external_id)
+    )
+    return result.rowcount == 1

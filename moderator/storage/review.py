@@ -30,6 +30,7 @@ from moderator.policy import CATEGORIES
 from moderator.storage import audit
 from moderator.storage import isoformat
 from moderator.storage import now
+from moderator.storage import outbox
 from moderator.storage import utc
 from moderator.storage.tables import audit_log
 from moderator.storage.tables import comments
@@ -70,6 +71,8 @@ class ReviewComment:
     note: str | None
     reason_code: str | None
     version: int
+    language: str | None = None
+    door: str | None = None
 
     def snapshot(self) -> dict:
         """The decision fields and version, JSON-ready, for the audit log's before/after."""
@@ -201,6 +204,8 @@ def _comment(row) -> ReviewComment:
         note=row.note,
         reason_code=row.reason_code,
         version=row.version,
+        language=row.language,
+        door=row.door,
     )
 
 
@@ -331,6 +336,15 @@ def decide_comment(
         problem = "already_decided" if current.human_decision is not None else "changed"
         return DecisionOutcome(current, ok=False, problem=problem)
     after = get_comment(conn, comment_id)
+    # In this transaction: the site hears of the decision exactly when it is recorded.
+    outbox.enqueue(
+        conn,
+        after.site_id,
+        "comment.decided",
+        after.id,
+        outbox.human_decision_data(after),
+        note=after.note,
+    )
     audit.record(
         conn,
         actor,
@@ -484,6 +498,7 @@ class HumanLabel:
     reason_code: str | None
     decided_by: str | None
     decided_at: dt.datetime
+    language: str | None = None
 
 
 def human_labels(
@@ -499,6 +514,7 @@ def human_labels(
             comments.c.reason_code,
             comments.c.decided_by,
             comments.c.decided_at,
+            comments.c.language,
         )
         .join(sites, sites.c.id == comments.c.site_id)
         .where(comments.c.human_decision.is_not(None))
@@ -517,4 +533,5 @@ def human_labels(
             reason_code=row.reason_code,
             decided_by=row.decided_by,
             decided_at=utc(row.decided_at),
+            language=row.language,
         )

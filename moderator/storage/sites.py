@@ -37,6 +37,10 @@ class Site:
     suspect_words: tuple[str, ...]
     allow_words: tuple[str, ...]
     wordlist_action: str = WORDLIST_ACTIONS[0]
+    #: `hold` (default) or `allow` a comment in a language the model wasn't trained for.
+    unsupported_language: str = "hold"
+    #: Perspective door: TOXICITY at least the hold/reject threshold when we hold/reject.
+    perspective_reflects_decision: bool = False
 
     @property
     def active(self) -> bool:
@@ -54,6 +58,8 @@ class Site:
             "block_words": list(self.block_words),
             "suspect_words": list(self.suspect_words),
             "allow_words": list(self.allow_words),
+            "unsupported_language": self.unsupported_language,
+            "perspective_reflects_decision": self.perspective_reflects_decision,
             "wordlist_action": self.wordlist_action,
         }
 
@@ -69,6 +75,8 @@ def _site(row) -> Site:
         block_words=tuple(row.block_words or ()),
         suspect_words=tuple(row.suspect_words or ()),
         allow_words=tuple(row.allow_words or ()),
+        unsupported_language=row.unsupported_language,
+        perspective_reflects_decision=bool(row.perspective_reflects_decision),
         wordlist_action=row.wordlist_action,
     )
 
@@ -182,6 +190,36 @@ def set_words(
         site_id=site.id,
         before={column: list(site.words(kind))},
         after={column: words},
+    )
+    return get_site(conn, site.id)
+
+
+#: The settings `set_options` changes, with the values each accepts.
+OPTIONS = {
+    "unsupported_language": ("hold", "allow"),
+    "perspective_reflects_decision": (True, False),
+}
+
+
+def set_options(conn: Connection, name: str, actor: str = audit.CLI_ACTOR, **values) -> Site:
+    """Change a site's `unsupported_language` / `perspective_reflects_decision`; audit it."""
+    for option, value in values.items():
+        if option not in OPTIONS:
+            raise SiteError(f"unknown setting {option!r}")
+        if value not in OPTIONS[option] or type(value) is not type(OPTIONS[option][0]):
+            allowed = " or ".join(str(v).lower() for v in OPTIONS[option])
+            raise SiteError(f"{option} must be {allowed}, not {value!r}")
+    site = require_site(conn, name)
+    if not values:
+        return site
+    conn.execute(sites.update().where(sites.c.id == site.id).values(**values))
+    audit.record(
+        conn,
+        actor,
+        "site.settings",
+        site_id=site.id,
+        before={k: getattr(site, k) for k in values},
+        after=dict(values),
     )
     return get_site(conn, site.id)
 

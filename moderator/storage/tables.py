@@ -48,6 +48,23 @@ sites = Table(
     Column("block_words", JSON, nullable=False),
     Column("suspect_words", JSON, nullable=False),
     Column("allow_words", JSON, nullable=False),
+    # What happens to a comment in a language the model wasn't trained for: hold or allow.
+    Column(
+        "unsupported_language",
+        String(10),
+        nullable=False,
+        default="hold",
+        server_default=text("'hold'"),
+    ),
+    # Perspective door: lift TOXICITY to the site's hold/reject threshold when we hold/reject.
+    Column(
+        "perspective_reflects_decision",
+        Boolean,
+        nullable=False,
+        default=False,
+        server_default=false(),
+    ),
+    CheckConstraint("unsupported_language IN ('hold', 'allow')", name="unsupported_language"),
     # What the default word list's reject-tier words do for this site (rules/defaults.py).
     Column("wordlist_action", String(10), nullable=False, server_default=text("'reject'")),
     CheckConstraint("wordlist_action IN ('reject', 'hold')", name="wordlist_action"),
@@ -76,6 +93,13 @@ comments = Table(
     Column("note", Text, nullable=True),
     Column("reason_code", String(100), nullable=True),
     Column("version", Integer, nullable=False, default=1, server_default=text("1")),
+    # The identified language (ISO 639-1), NULL when it could not be determined.
+    Column("language", String(16), nullable=True),
+    # Which door the comment came in by: api, perspective, coral, suggestscore (NULL: api).
+    Column("door", String(20), nullable=True),
+    # Ids the other system gave it (Coral's story, site, tenant, parent; Perspective's
+    # communityId and sessionId), kept to trace the comment back.
+    Column("context", JSON, nullable=True),
     UniqueConstraint("site_id", "external_id"),
     CheckConstraint("decision IN ('allow', 'hold', 'reject')", name="decision"),
     CheckConstraint("status IN ('allow', 'hold', 'reject')", name="status"),
@@ -111,6 +135,77 @@ audit_log = Table(
     Column("after", JSON, nullable=True),
     Index("ix_audit_log_comment_id", "comment_id"),
     Index("ix_audit_log_at", "at"),
+)
+
+#: Secrets another system signs its requests to us with (Coral's external moderation phase
+#: and Coral's webhooks). Kept in clear: checking an HMAC needs the secret itself.
+site_secrets = Table(
+    "site_secrets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    # A short random label to name the secret by, so the secret itself is never shown again.
+    Column("label", String(16), nullable=False, unique=True),
+    Column("secret", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=True),
+    CheckConstraint("kind IN ('coral_phase', 'coral_webhook')", name="kind"),
+    Index("ix_site_secrets_site_id_kind", "site_id", "kind"),
+)
+
+#: Where a site wants to hear about decisions (Standard Webhooks, signed with `secret`).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("include_note", Boolean, nullable=False, default=False, server_default=false()),
+    Column("created_at", Timestamp, nullable=False),
+    Column("disabled_at", Timestamp, nullable=True),
+)
+
+#: The outbox: one row per event and endpoint, written in the decision's own transaction,
+#: then delivered (and retried with backoff) by the webhook worker.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The Standard Webhooks message id (webhook-id header), the same on every retry.
+    Column("id", String(40), primary_key=True),
+    Column("endpoint_id", Integer, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    # No foreign key: the record of what was sent outlives a comment deleted later.
+    Column("comment_id", String(36), nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("created_at", Timestamp, nullable=False),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    # A worker that claims a delivery owns it until then (a crashed worker's claim lapses).
+    Column("locked_until", Timestamp, nullable=True),
+    Column("delivered_at", Timestamp, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+    Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint_id_created_at", "endpoint_id", "created_at"),
+)
+
+#: Every delivery attempt: when, the receiver's status code or the error, how long it took.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
 
 # One row per dashboard login. The session cookie holds a random token; only its sha256 is

@@ -109,6 +109,21 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", _MARKS.sub("", decomposed))
 
 
+def _fold_keeping_letters(text: str) -> str:
+    """NFKC that keeps a language's own letters (ü, ß, ç, ã, ı, ğ, Arabic harakat) and drops
+    only the marks no letter absorbs (zalgo, strike-through): for languages other than English,
+    whose models learn from the letters as written."""
+    composed = unicodedata.normalize("NFKC", _PUNCTUATION_RE.sub(_punctuation, text))
+    return _MARKS.sub("", composed) if _MARKS.search(composed) else composed
+
+
+def lowercase(text: str, language: str) -> str:
+    """Lower case as `language` writes it: Turkish I is ı and İ is i; German keeps ß."""
+    if language in ("tr", "az"):
+        text = text.replace("I", "ı").replace("İ", "i")
+    return text.lower()
+
+
 def _casefold(text: str) -> str:
     # Casefolding can leave a mark behind (İ -> i + U+0307), so fold again; the text was
     # folded before, and folding twice changes nothing, so an unchanged text is done.
@@ -129,20 +144,34 @@ def _homoglyphs() -> dict[str, str]:
 
 
 @functools.cache
-def _homoglyph_chars() -> re.Pattern[str]:
-    return re.compile("[" + re.escape("".join(sorted(_homoglyphs()))) + "]")
+def _homoglyph_chars(latin: bool = True) -> re.Pattern[str]:
+    return re.compile("[" + re.escape("".join(sorted(_table(latin)))) + "]")
 
 
 @functools.cache
-def _homoglyph_pattern() -> re.Pattern[str]:
+def _homoglyph_pattern(latin: bool = True) -> re.Pattern[str]:
     """A word with a homoglyph in it; the look-behind keeps the scan linear in the word."""
-    chars = re.escape("".join(sorted(_homoglyphs())))
+    chars = re.escape("".join(sorted(_table(latin))))
     return re.compile(rf"(?<![^\W_])[^\W_]*?[{chars}][^\W_]*")
 
 
-def _homoglyph(m: re.Match[str]) -> str:
-    word = m.group(0)
+@functools.cache
+def _table(latin: bool) -> dict[str, str]:
+    """The look-alikes; without `latin`, only those from other scripts (Cyrillic а, Greek ο):
+    ı, ø or ł are letters of Turkish, Danish or Polish, not disguises there."""
     table = _homoglyphs()
+    return table if latin else {c: v for c, v in table.items() if not _is_latin(c)}
+
+
+def _homoglyph(m: re.Match[str]) -> str:
+    return _replace_homoglyphs(m.group(0), _homoglyphs())
+
+
+def _foreign_homoglyph(m: re.Match[str]) -> str:
+    return _replace_homoglyphs(m.group(0), _table(False))
+
+
+def _replace_homoglyphs(word: str, table: dict[str, str]) -> str:
     if all(c.isascii() or c in table or _is_latin(c) for c in word):
         return "".join(table.get(c, c) for c in word)
     return word

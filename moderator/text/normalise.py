@@ -21,12 +21,15 @@ from moderator.text.clean import _emoji_pattern
 from moderator.text.clean import _emoji_words
 from moderator.text.clean import _entity
 from moderator.text.clean import _fold
+from moderator.text.clean import _fold_keeping_letters
+from moderator.text.clean import _foreign_homoglyph
 from moderator.text.clean import _homoglyph
 from moderator.text.clean import _homoglyph_chars
 from moderator.text.clean import _homoglyph_pattern
 from moderator.text.clean import _invisible
 from moderator.text.clean import _mention
 from moderator.text.clean import _tag
+from moderator.text.clean import lowercase
 from moderator.text.obfuscation import _AT_HINT
 from moderator.text.obfuscation import _LEET
 from moderator.text.obfuscation import _LEET_HINT
@@ -40,36 +43,46 @@ from moderator.text.obfuscation import _leet
 from moderator.text.obfuscation import _repeated
 from moderator.text.obfuscation import _spaced
 
+#: The language whose disguises (leetspeak, spaced and stretched letters) normalisation undoes:
+#: it decodes them only into English words. Other languages keep their letters as written.
+ENGLISH = "en"
 
-def normalise(text: str) -> str:
-    """The normalised form of `text`, used for scoring and training."""
+
+def normalise(text: str, language: str = ENGLISH) -> str:
+    """The normalised form of `text`, used for scoring and training.
+
+    `language` (ISO 639-1) picks the Unicode and case rules: English folds accents away and
+    undoes disguises into English words; any other language keeps its letters (ü, ß, ç, ã, ı)
+    and lower-cases them its own way (Turkish I -> ı), and only markup, invisible characters,
+    look-alike letters, URLs, mentions and spacing are normalised.
+    """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     doc = _Plain(text)
-    _run(doc)
+    _run(doc, language)
     return doc.text
 
 
-def normalise_with_offsets(text: str) -> Normalised:
+def normalise_with_offsets(text: str, language: str = ENGLISH) -> Normalised:
     """Normalise and keep the alignment back to the original characters."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
-    return _aligned(text)
+    return _aligned(text, language)
 
 
 # A flagged comment is aligned once per category it is explained for and once for word-rule
 # hits; the result is immutable, so the few most recent are kept.
 @functools.lru_cache(maxsize=64)
-def _aligned(text: str) -> Normalised:
+def _aligned(text: str, language: str = ENGLISH) -> Normalised:
     doc = _Aligned(text)
-    _run(doc)
+    _run(doc, language)
     return Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
 
 
 # --- the pipeline ---------------------------------------------------------------------------
 
 
-def _run(doc: _Plain | _Aligned) -> None:
+def _run(doc: _Plain | _Aligned, language: str = ENGLISH) -> None:
     """The one sequence of steps, run on a plain or an aligned text (see the module docstring).
 
     The `if`s only skip a step that could not match (cheap tests before the regex), so the
@@ -86,13 +99,21 @@ def _run(doc: _Plain | _Aligned) -> None:
         not doc.text.isascii() and _PRINTABLE_INVISIBLE.search(doc.text)
     ):
         doc.sub(_INVISIBLE, _invisible)
-    if doc.text.isascii():
+    english = language == ENGLISH
+    if doc.text.isascii() and (english or "I" not in doc.text):
         doc.lower_ascii()
-    else:
+    elif english:
         doc.local(_fold)
         if _homoglyph_chars().search(doc.text):
             doc.sub(_homoglyph_pattern(), _homoglyph, align=True)
         doc.local(_casefold)
+        if _emoji_pattern().search(doc.text):
+            doc.sub(_emoji_pattern(), _emoji_words)
+    else:
+        doc.local(_fold_keeping_letters)
+        if _homoglyph_chars(False).search(doc.text):
+            doc.sub(_homoglyph_pattern(False), _foreign_homoglyph, align=True)
+        doc.local(functools.partial(lowercase, language=language))
         if _emoji_pattern().search(doc.text):
             doc.sub(_emoji_pattern(), _emoji_words)
     # Spaces first, so that `g e t  o u t` is one run of spaced letters, not two.
@@ -107,12 +128,14 @@ def _run(doc: _Plain | _Aligned) -> None:
         doc.sub(_USER_PLACEHOLDER, "@user")
     if "rt" in doc.text and "@user" in doc.text:
         doc.sub(_RETWEET, "")
-    text = doc.text
-    if _SPACED_HINT.search(text) or _SPACED_PUNCT_HINT.search(text):
-        doc.sub(_SPACED, _spaced, align=True)
-    text = doc.text
-    if _LEET_HINT.search(text) or ("@" in text and _AT_HINT.search(text)):
-        doc.sub(_LEET, _leet, align=True)
-    if _TRIPLE_HINT.search(doc.text):
-        doc.sub(_REPEATED, _repeated, align=True)
+    if english:
+        # Disguises are undone only into English words (the vocabularies are English).
+        text = doc.text
+        if _SPACED_HINT.search(text) or _SPACED_PUNCT_HINT.search(text):
+            doc.sub(_SPACED, _spaced, align=True)
+        text = doc.text
+        if _LEET_HINT.search(text) or ("@" in text and _AT_HINT.search(text)):
+            doc.sub(_LEET, _leet, align=True)
+        if _TRIPLE_HINT.search(doc.text):
+            doc.sub(_REPEATED, _repeated, align=True)
     doc.strip()

@@ -174,3 +174,32 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
 
     assert dialogs == []
     assert problems == []
+
+
+def test_corals_queue_keys_f_and_d_work_too(server, browser_page, accounts, hold_all, send_comment):
+    # Coral's moderation queue approves with f and rejects with d; moderators moving from
+    # Coral keep their habits.
+    page = browser_page
+    first = send_comment(hold_all, "first held comment")["id"]
+    second = send_comment(hold_all, "second held comment")["id"]
+    page.goto(f"{server}/dashboard/login")
+    page.fill("input[name=username]", "mod")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "2 held comments awaiting review" in page.inner_text("#count")
+    with page.expect_navigation():
+        page.keyboard.press("f")
+    assert "Approved comment" in page.inner_text(".flash")
+    assert page.locator(f"#c-{first}").count() == 0
+    with page.expect_navigation():
+        page.keyboard.press("d")
+    assert "Rejected comment" in page.inner_text(".flash")
+    assert page.locator(f"#c-{second}").count() == 0
+    headers = {"Authorization": f"Bearer {hold_all}"}
+    approved = page.request.get(f"{server}/api/v1/comments/{first}", headers=headers).json()
+    rejected = page.request.get(f"{server}/api/v1/comments/{second}", headers=headers).json()
+    assert (approved["human_decision"], rejected["human_decision"]) == ("approve", "reject")
+    page.keyboard.press("?")
+    help_text = page.inner_text("dialog#help")
+    assert "as in Coral" in help_text

@@ -40,6 +40,9 @@ from training.datasets.mapping import mlma_labels
 from training.datasets.mapping import olid_labels
 from training.datasets.mapping import toxic_spans_labels
 from training.datasets.mapping import typed_labels
+from training.datasets.multilingual import LANGUAGE_LOADERS
+from training.datasets.multilingual import MULTILINGUAL_FILES
+from training.datasets.multilingual import MULTILINGUAL_MAPPING
 from training.datasets.sources import DAVIDSON_SPLIT_SEED
 from training.datasets.sources import DAVIDSON_TEST_SHARE
 from training.datasets.sources import load_convabuse
@@ -66,7 +69,9 @@ __all__ = [
     "DAVIDSON_SPLIT_SEED",
     "DAVIDSON_TEST_SHARE",
     "LABEL_MAPPING",
+    "LANGUAGES",
     "LOADERS",
+    "MULTILINGUAL_MAPPING",
     "NAN",
     "SPANS",
     "TEMPLATE_DIR",
@@ -96,6 +101,7 @@ __all__ = [
     "load_ghc",
     "load_hasoc",
     "load_innocent_words",
+    "load_language",
     "load_mlma",
     "load_olid",
     "load_templates",
@@ -185,6 +191,38 @@ SOURCE_WEIGHTS = {
 }
 
 
+#: The languages a model can be trained for; English is the shipped default.
+LANGUAGES = ("en", *LANGUAGE_LOADERS)
+
+
+def load_language(
+    data_dir: Path, language: str, extras: Sequence[Path] = (), log=None, seed: int = 0
+) -> list[Example]:
+    """load_all for English; another language's datasets (and extra CSVs), de-duplicated."""
+    if language == "en":
+        return load_all(data_dir, extras, log=log, seed=seed)
+    if language not in LANGUAGE_LOADERS:
+        raise DataError(f"no training data for language {language!r} (one of {LANGUAGES})")
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"data directory {data_dir} does not exist")
+    missing = [f for f in MULTILINGUAL_FILES[language] if not (data_dir / f).is_file()]
+    if missing:
+        raise DataError(f"data directory {data_dir} lacks {', '.join(missing)}")
+    examples: list[Example] = []
+    for loader in LANGUAGE_LOADERS[language]:
+        loaded = loader(data_dir)
+        if log:
+            log(f"loaded {loader.__name__.removeprefix('load_')}: {len(loaded)} rows")
+        examples.extend(loaded)
+    for path in extras:
+        loaded = load_extra(path)
+        if log:
+            log(f"loaded extra {path}: {len(loaded)} rows")
+        examples.extend(loaded)
+    return deduplicate(examples, language)
+
+
 def check_data_dir(data_dir: Path) -> None:
     """Fail with one clear message if the directory or any expected file is missing."""
     if not data_dir.exists():
@@ -236,9 +274,9 @@ def load_all(data_dir: Path, extras: Sequence[Path] = (), log=None, seed: int = 
     return deduplicate(examples + copies)
 
 
-def deduplicate(examples: list[Example]) -> list[Example]:
+def deduplicate(examples: list[Example], language: str = "en") -> list[Example]:
     """Drop repeats and any overlap between training and held-out rows (see load_all)."""
-    keys = [normalise(e.text).strip() for e in examples]
+    keys = [normalise(e.text, language).strip() for e in examples]
     train_by_source: dict[str, set[str]] = {}
     for e, k in zip(examples, keys, strict=True):
         if e.split == TRAIN:
@@ -286,9 +324,17 @@ def validation_split(examples: Sequence[Example], share: float, seed: int) -> se
     return {i for i in picked if groups[i] is not None}
 
 
-def file_hashes(data_dir: Path, extras: Sequence[Path] = ()) -> dict[str, str]:
+def file_hashes(
+    data_dir: Path, extras: Sequence[Path] = (), language: str = "en"
+) -> dict[str, str]:
     """sha256 of every file read, keyed by its path relative to the data dir (extras by name)."""
     hashes = {}
+    if language != "en":
+        for f in MULTILINGUAL_FILES[language]:
+            hashes[f] = _sha256(Path(data_dir) / f)
+        for path in extras:
+            hashes[f"extra/{Path(path).name}"] = _sha256(Path(path))
+        return hashes
     for files in DATA_FILES.values():
         for f in files:
             hashes[f] = _sha256(Path(data_dir) / f)

