@@ -140,6 +140,19 @@ def test_english_in_any_form_is_accepted(languages):
     assert request.languages == tuple(languages)
 
 
+@pytest.mark.parametrize("code", ["", "  ", "x" * 36, "en\x07", "e\x85n", "\x00"])
+def test_language_codes_the_document_calls_invalid_are_refused(code):
+    # The OpenAPI document states these rules as a pattern; the server keeps to the same ones.
+    message = error_of(body({**SAMPLE_PYTHON, "languages": ["en", code]}))["message"]
+    assert message.startswith("Unknown language code")
+
+
+@pytest.mark.parametrize("code", ["de-CH", "\u03b5\u03bb", "x-klingon", "en\u200b"])
+def test_other_printable_language_codes_beside_english_are_accepted(code):
+    request = parse_request(body({**SAMPLE_PYTHON, "languages": ["en", code]}), LIMIT)
+    assert request.languages == ("en", code)
+
+
 def test_attribute_version_suffix_is_accepted_and_echoed():
     request = parse_request(
         body({**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY@6": {}}}), LIMIT
