@@ -669,7 +669,11 @@ def test_readme_curl_example_is_a_valid_request():
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    readme = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    )
     section = readme.split("### Perspective-compatible endpoint", 1)[1].split("\n### ", 1)[0]
     data = re.search(r"--data '([^']*)'", section).group(1)
     assert "comments:analyze?key=" in section
