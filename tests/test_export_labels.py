@@ -108,7 +108,7 @@ def test_export_writes_decisions_as_labelled_rows(env, decided, tmp_path):
     assert code == 0, output
     assert "exported 3 decisions (1 approve, 2 reject); skipped 1" in output
     rows = read_csv(out)
-    assert list(rows[0]) == ["text", *CATS, "source", "decided_by", "decided_at"]
+    assert list(rows[0]) == ["text", *CATS, "source", "decided_by", "decided_at", "comment_id"]
     by_text = {r["text"]: r for r in rows}
     assert set(by_text) == {
         'a "quoted", comma-laden\nmulti-line comment é 👍',
@@ -124,6 +124,7 @@ def test_export_writes_decisions_as_labelled_rows(env, decided, tmp_path):
     assert insult["source"] == "dashboard:example"
     assert insult["decided_by"] == "mod"
     assert insult["decided_at"].endswith("Z")
+    assert insult["comment_id"] == decided["insult"]
 
 
 def test_export_is_readable_by_the_training_loader(env, decided, tmp_path):
