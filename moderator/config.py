@@ -63,6 +63,13 @@ class Config:
         "Model directory (model.joblib + model.json). Default: the shipped models/default.",
         factory=lambda: PROJECT_ROOT / "models" / "default",
     )
+    without_model: bool = _setting(
+        "MODERATOR_WITHOUT_MODEL",
+        "Start even when the model can't be loaded (true/false): every comment is then held for "
+        "a person (reason classifier_unavailable) and /readyz reports without_model. Off: a "
+        "missing or broken model stops the server at start.",
+        default=False,
+    )
     language_models: str | None = _setting(
         "MODERATOR_LANGUAGE_MODELS",
         "Folder whose subfolders hold the other languages' models (each model.json names its "
@@ -251,7 +258,7 @@ def _parse(f: dataclasses.Field, raw: str):
         return Path(raw).expanduser()
     if f.name == "language_models":
         return raw.strip()  # empty: no other language's model
-    if f.name == "session_cookie_secure":
+    if f.name in ("session_cookie_secure", "without_model"):
         if raw.lower() not in _BOOLEANS:
             raise ConfigError(f"{env} must be true or false, got {raw!r}")
         return _BOOLEANS[raw.lower()]

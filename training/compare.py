@@ -24,13 +24,11 @@ taught the candidate to allow.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -60,15 +58,6 @@ class Check:
     candidate: float | int | None
     passed: bool
     detail: str
-
-
-def model_sha256(path: Path) -> str:
-    """sha256 of a model directory's model.joblib (what promotion records and checks)."""
-    digest = hashlib.sha256()
-    with open(Path(path) / "model.joblib", "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def delong(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:

@@ -261,8 +261,8 @@ def compare_command(
         )
         checks += site
     report = {
-        "current": _described(current, old, compare),
-        "candidate": _described(candidate, new, compare),
+        "current": _described(current, old),
+        "candidate": _described(candidate, new),
         "split": {
             "train": len(older),
             "test": len(newest),
@@ -291,9 +291,12 @@ def compare_command(
         raise SystemExit(3)
 
 
-def _described(path: Path, classifier, compare) -> dict:
+def _described(path: Path, classifier) -> dict:
+    from moderator.serving import model_digest
+
     return {
         "path": str(path.resolve()),
         "label": classifier.label(),
-        "model_sha256": compare.model_sha256(path),
+        # What `moderator models promote --report` checks: model.joblib and model.json.
+        "model_sha256": model_digest(path),
     }

@@ -1,0 +1,192 @@
+"""Which model a worker serves, and the swap to a newly promoted one without dropping a request.
+
+`moderator models promote` writes a row to `model_promotions`. Every worker of every
+instance polls the newest row's id at most once a second (one indexed lookup, made by the
+first request after the second has passed); when it changes, the promoted model is loaded in
+a background thread while the old one keeps deciding, and the engine is swapped in one
+reference assignment, so no request waits for the load or sees half a model. A model that
+fails to load (missing, corrupt, another scikit-learn, or a model.joblib that is not the
+file that was promoted) leaves the old one serving; the failure is logged and /readyz
+reports it until a later promotion loads.
+
+Site layers (a site's own model over the shared one) ride on the same poll: see
+`moderator/sitelayers.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from moderator.service import Moderation
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at the promotions table in one worker.
+POLL_SECONDS = 1.0
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_digest(path: Path) -> str:
+    """A model directory's identity: sha256 over model.joblib's and model.json's sha256, so
+    a changed threshold in model.json is a different model too. OSError if either is missing."""
+    from moderator.classifier import METADATA_FILE
+    from moderator.classifier import MODEL_FILE
+
+    path = Path(path)
+    parts = (file_sha256(path / MODEL_FILE), file_sha256(path / METADATA_FILE))
+    return hashlib.sha256(" ".join(parts).encode("ascii")).hexdigest()
+
+
+class ServingModel:
+    """The decision engine one worker serves, replaced when a new model is promoted."""
+
+    def __init__(
+        self,
+        engine: Engine | None,
+        moderation: Moderation,
+        model_path: Path | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self._engine = engine
+        self._moderation = moderation
+        #: The folder the serving model came from, and its digest once computed.
+        self._path = model_path
+        self._digest: str | None = None
+        self.poll_seconds = poll_seconds
+        self._checked = float("-inf")
+        self._seen: int | None = None
+        self._poll_lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        #: The last failed load: {"model", "path", "error", "promotion"}; None after a success.
+        self.error: dict | None = None
+
+    @property
+    def moderation(self) -> Moderation:
+        """The current engine; looks for a new promotion first when a second has passed."""
+        if self._engine is not None and time.monotonic() - self._checked >= self.poll_seconds:
+            self.poll()
+        return self._moderation
+
+    @property
+    def current(self) -> Moderation:
+        """The current engine, without polling."""
+        return self._moderation
+
+    def poll(self) -> None:
+        """Look at the newest promotion; start loading it when it is not what serves."""
+        if not self._poll_lock.acquire(blocking=False):
+            return  # another thread of this worker is looking right now
+        try:
+            self._checked = time.monotonic()
+            promotion = self._newest()
+            if promotion is None or promotion.id == self._seen:
+                return
+            self._seen = promotion.id
+            if promotion.sha256 == self.digest():
+                self.error = None
+                return
+            self._loading = threading.Thread(
+                target=self._load, args=(promotion,), name="model-reload", daemon=True
+            )
+            self._loading.start()
+        finally:
+            self._poll_lock.release()
+
+    def digest(self) -> str | None:
+        """The serving model's model_digest (None without one, or when unreadable)."""
+        if self._digest is None and self._path is not None and self._moderation.classifier:
+            try:
+                self._digest = model_digest(self._path)
+            except OSError:
+                return None
+        return self._digest
+
+    def _newest(self):
+        from moderator import storage
+        from moderator.storage import models
+
+        try:
+            with storage.reading(self._engine) as conn:
+                return models.active(conn)
+        except Exception as error:  # the database may be down or not yet migrated
+            log.debug("cannot read the promoted model: %s", error)
+            return None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a load in progress (tests and `moderator models promote --wait`)."""
+        loading = self._loading
+        if loading is not None:
+            loading.join(timeout)
+
+    def _load(self, promotion) -> None:
+        from moderator.classifier import Classifier
+        from moderator.classifier import ModelLoadError
+        from moderator.service import Moderation
+
+        path = Path(promotion.path)
+        try:
+            try:
+                found = model_digest(path)
+            except OSError as error:
+                raise ModelLoadError(f"cannot read the model at {path}: {error}") from None
+            if found != promotion.sha256:
+                raise ModelLoadError(
+                    f"the model at {path} is not the one that was promoted: its files changed "
+                    f"(digest {found[:12]}, promoted {promotion.sha256[:12]})"
+                )
+            classifier = Classifier.load(path)
+            old = self._moderation
+            if classifier.language != old.language:
+                raise ModelLoadError(
+                    f"it is a {classifier.language} model; this one serves {old.language}"
+                )
+        except ModelLoadError as error:
+            self.error = {
+                "model": promotion.label,
+                "path": str(path),
+                "promotion": promotion.id,
+                "error": str(error),
+            }
+            log.error(
+                "promoted model %s not loaded, %s keeps serving: %s",
+                promotion.label,
+                old_label(self._moderation),
+                error,
+            )
+            return
+        except Exception as error:  # never let a reload take the worker down
+            self.error = {
+                "model": promotion.label,
+                "path": str(path),
+                "promotion": promotion.id,
+                "error": f"{type(error).__name__}: {error}",
+            }
+            log.exception("promoted model %s not loaded", promotion.label)
+            return
+        self._moderation = Moderation(
+            classifier, identifier=old.identifier, others=old.others, languages=old.languages
+        )
+        self._path, self._digest = path, promotion.sha256
+        self.error = None
+        log.info("now serving %s (promotion %d)", classifier.label(), promotion.id)
+
+
+def old_label(moderation: Moderation) -> str:
+    """The serving model's name@version, or "no model"."""
+    return moderation.model_label or "no model"
