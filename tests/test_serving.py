@@ -17,16 +17,6 @@ from moderator.storage import audit
 from moderator.storage import models
 
 
-def variant(model_path: Path, folder: Path, name: str, **changes) -> Path:
-    """A copy of the test model under another name (and model.json changes): another model."""
-    out = folder / name
-    shutil.copytree(model_path, out)
-    meta = json.loads((out / "model.json").read_text())
-    meta.update(name=name, version="2", **changes)
-    (out / "model.json").write_text(json.dumps(meta))
-    return out
-
-
 def promote(engine, path: Path, reason: str = "test", **kwargs):
     return promotion.promote(engine, path, actor="cli:test", reason=reason, **kwargs)
 
@@ -46,10 +36,10 @@ def labels(engine) -> list[str]:
 
 
 def test_a_promoted_model_serves_after_the_next_poll_and_decisions_keep_their_model(
-    app, client, headers, engine, serving, model_path, tmp_path
+    app, client, headers, engine, serving, model_path, variant
 ):
     first = client.post("/api/v1/moderate", json={"text": "hello"}, headers=headers).json
-    b = variant(model_path, tmp_path, "b")
+    b = variant("b")
     promoted = promote(engine, b, skip_gate=True, default_model=model_path)
     assert promoted.label == "b@2"
     # The request that notices the promotion is still decided by the old model...
@@ -64,9 +54,9 @@ def test_a_promoted_model_serves_after_the_next_poll_and_decisions_keep_their_mo
 
 
 def test_the_promotion_is_audited_with_who_what_why_and_what_served_before(
-    engine, model_path, tmp_path
+    engine, model_path, variant
 ):
-    b = variant(model_path, tmp_path, "b")
+    b = variant("b")
     promote(engine, b, reason="learnt the site's words", skip_gate=True, default_model=model_path)
     with storage.reading(engine) as conn:
         [entry] = audit.entries(conn, limit=1)
@@ -77,9 +67,9 @@ def test_the_promotion_is_audited_with_who_what_why_and_what_served_before(
 
 
 def test_a_model_changed_after_promotion_is_not_loaded_and_the_old_one_keeps_serving(
-    app, client, headers, engine, serving, model_path, tmp_path
+    app, client, headers, engine, serving, model_path, variant
 ):
-    b = variant(model_path, tmp_path, "b")
+    b = variant("b")
     promote(engine, b, skip_gate=True, default_model=model_path)
     # Someone overwrites the promoted model in place: its files are not what was promoted.
     meta = json.loads((b / "model.json").read_text())
@@ -96,10 +86,10 @@ def test_a_model_changed_after_promotion_is_not_loaded_and_the_old_one_keeps_ser
 
 
 def test_a_promoted_model_gone_from_disk_keeps_the_old_one_and_a_later_promotion_loads(
-    app, client, headers, engine, serving, model_path, tmp_path
+    app, client, headers, engine, serving, model_path, variant
 ):
-    b = variant(model_path, tmp_path, "b")
-    c = variant(model_path, tmp_path, "c")
+    b = variant("b")
+    c = variant("c")
     promote(engine, b, skip_gate=True, default_model=model_path)
     shutil.rmtree(b)
     client.get("/readyz")
@@ -114,7 +104,7 @@ def test_a_promoted_model_gone_from_disk_keeps_the_old_one_and_a_later_promotion
 
 
 def test_requests_never_fail_while_models_are_swapped(
-    app, headers, engine, serving, model_path, tmp_path
+    app, headers, engine, serving, model_path, variant
 ):
     models_seen: set[str] = set()
     failures: list[str] = []
@@ -134,7 +124,7 @@ def test_requests_never_fail_while_models_are_swapped(
         t.start()
     try:
         for name in ("b", "c", "d"):
-            promote(engine, variant(model_path, tmp_path, name), skip_gate=True)
+            promote(engine, variant(name), skip_gate=True)
             for _ in range(200):
                 serving.wait(30)
                 if serving.current.model_label == f"{name}@2":
@@ -177,9 +167,9 @@ def test_serving_goes_on_when_the_promotions_table_is_missing(config, tmp_path):
     app.extensions["moderator"].engine.dispose()
 
 
-def test_the_newest_promotion_wins(engine, model_path, tmp_path):
+def test_the_newest_promotion_wins(engine, variant):
     for name in ("b", "c"):
-        promote(engine, variant(model_path, tmp_path, name), skip_gate=True)
+        promote(engine, variant(name), skip_gate=True)
     with storage.reading(engine) as conn:
         assert models.active(conn).label == "c@2"
         assert [p.label for p in models.history(conn)] == ["c@2", "b@2"]
