@@ -104,6 +104,14 @@ def readyz():
         "database": storage.ping(s.engine),
     }
     body = {"model": moderation.model_label, "checks": checks}
+    others = moderation.others
+    if others is not None and others.languages:
+        # Loaded on each language's first comment in this worker: not a readiness check.
+        loaded = others.loaded()
+        body["languages"] = {
+            lang: {"model": others.models[lang].label, "loaded": lang in loaded}
+            for lang in others.languages
+        }
     if s.config.without_model:
         body["without_model"] = True
     if s.serving.error is not None:
