@@ -231,6 +231,8 @@ class BrokenClassifier:
 
     thresholds: dict = {}
     categories: tuple = ()
+    sentence_scoring = True
+    language = "en"
 
     def label(self):
         return "broken@1"
