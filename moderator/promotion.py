@@ -202,3 +202,55 @@ def promote(
             reason=reason,
             gate=record,
         )
+
+
+def promote_layer(
+    engine: Engine,
+    site_name: str,
+    layer: dict,
+    *,
+    actor: str,
+    reason: str,
+    gate: dict,
+    default_model: Path | None = None,
+):
+    """Promote a site's layer (moderator/sitelayer.py) for every worker, only with a gate
+    verdict of promote and only over the model serving now; returns the stored Promotion."""
+    import hashlib
+
+    from moderator import storage
+    from moderator.sitelayer import SiteLayer
+    from moderator.storage import models
+    from moderator.storage import sites
+
+    reason = check_reason(reason)
+    if not isinstance(gate, dict) or gate.get("verdict") != "promote":
+        reasons = "; ".join(str(r) for r in (gate or {}).get("reasons", [])[:5])
+        raise PromotionError(f"the gate refused the layer: {reasons or 'no verdict'}")
+    serving = serving_model(engine, default_model)
+    if serving is None or layer.get("base") != serving["sha256"]:
+        raise PromotionError("the layer was fitted on another model than the one serving now")
+    with storage.reading(engine) as conn:
+        site = sites.get_site_by_name(conn, site_name)
+    if site is None:
+        raise PromotionError(f"no site {site_name}")
+    encoded = json.dumps(layer, sort_keys=True).encode("utf-8")
+    digest = hashlib.sha256(encoded).hexdigest()
+    label = f"{site.name}-layer@{digest[:8]}"
+    try:
+        SiteLayer.from_dict(site.id, label, layer)
+    except ValueError as error:
+        raise PromotionError(str(error)) from None
+    with storage.transaction(engine) as conn:
+        return models.promote(
+            conn,
+            actor=actor,
+            label=label,
+            path=serving["path"],
+            sha256=digest,
+            language="en",
+            reason=reason,
+            gate=gate,
+            site_id=site.id,
+            layer=layer,
+        )

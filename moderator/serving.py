@@ -9,8 +9,8 @@ fails to load (missing, corrupt, another scikit-learn, or a model.joblib that is
 file that was promoted) leaves the old one serving; the failure is logged and /readyz
 reports it until a later promotion loads.
 
-Site layers (a site's own model over the shared one) ride on the same poll: see
-`moderator/sitelayers.py`.
+Site layers (a site's own layer over the shared model, moderator/sitelayer.py) ride on the
+same poll: each worker applies a site's newest layer fitted on the model it serves.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ class ServingModel:
         #: The folder the serving model came from, and its digest once computed.
         self._path = model_path
         self._digest: str | None = None
+        #: Each site's newest layer promotion, as last read.
+        self._layers: dict = {}
         self.poll_seconds = poll_seconds
         self._checked = float("-inf")
         self._seen: int | None = None
@@ -89,24 +91,47 @@ class ServingModel:
         return self._moderation
 
     def poll(self) -> None:
-        """Look at the newest promotion; start loading it when it is not what serves."""
+        """Look at the newest promotion; start loading it when it is not what serves, and
+        give each site its newest layer fitted on the serving model."""
         if not self._poll_lock.acquire(blocking=False):
             return  # another thread of this worker is looking right now
         try:
             self._checked = time.monotonic()
-            promotion = self._newest()
-            if promotion is None or promotion.id == self._seen:
+            found = self._newest()
+            if found is None:
                 return
-            self._seen = promotion.id
-            if promotion.sha256 == self.digest():
-                self.error = None
+            newest, shared, layers = found
+            if newest == self._seen:
+                return
+            self._seen = newest
+            self._layers = layers
+            if shared is None or shared.sha256 == self.digest():
+                self._apply_layers(self._moderation, self.digest())
+                if shared is not None:
+                    self.error = None
                 return
             self._loading = threading.Thread(
-                target=self._load, args=(promotion,), name="model-reload", daemon=True
+                target=self._load, args=(shared,), name="model-reload", daemon=True
             )
             self._loading.start()
         finally:
             self._poll_lock.release()
+
+    def _apply_layers(self, moderation: Moderation, digest: str | None) -> None:
+        """Set the layers fitted on the model with `digest`; a layer of another model is left
+        out (its site is decided by the shared model until it is learnt again)."""
+        from moderator.sitelayer import SiteLayer
+
+        compiled = {}
+        for site_id, promotion in self._layers.items():
+            try:
+                layer = SiteLayer.from_dict(site_id, promotion.label, promotion.layer or {})
+            except ValueError as error:
+                log.error("site %d's layer %s not used: %s", site_id, promotion.label, error)
+                continue
+            if layer.base == digest:
+                compiled[site_id] = layer
+        moderation.layers = compiled
 
     def digest(self) -> str | None:
         """The serving model's model_digest (None without one, or when unreadable)."""
@@ -118,12 +143,18 @@ class ServingModel:
         return self._digest
 
     def _newest(self):
+        """(newest promotion id, the shared model's promotion, each site's newest layer), or
+        None when the database can't say. One indexed lookup unless something changed."""
         from moderator import storage
         from moderator.storage import models
 
         try:
             with storage.reading(self._engine) as conn:
-                return models.active(conn)
+                newest = models.latest_id(conn)
+                if newest == self._seen:
+                    return newest, None, {}
+                shared, layers = models.active_all(conn)
+                return newest, shared, layers
         except Exception as error:  # the database may be down or not yet migrated
             log.debug("cannot read the promoted model: %s", error)
             return None
@@ -179,9 +210,11 @@ class ServingModel:
             }
             log.exception("promoted model %s not loaded", promotion.label)
             return
-        self._moderation = Moderation(
+        new = Moderation(
             classifier, identifier=old.identifier, others=old.others, languages=old.languages
         )
+        self._apply_layers(new, promotion.sha256)
+        self._moderation = new
         self._path, self._digest = path, promotion.sha256
         self.error = None
         log.info("now serving %s (promotion %d)", classifier.label(), promotion.id)

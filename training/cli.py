@@ -18,6 +18,7 @@ from training.options import load
 from training.options import neutral_option
 from training.options import progress
 from training.options import read_neutral
+from training.sitelearn import site_command
 
 VALIDATION_SHARE = 0.1
 
@@ -309,6 +310,7 @@ def train(
 cli.add_command(export_labels_command)
 cli.add_command(evaluate_command)
 cli.add_command(compare_command)
+cli.add_command(site_command)
 
 
 def main() -> None:

@@ -124,9 +124,17 @@ def public_checks(current, candidate, examples, test_rows) -> list[Check]:
     return checks
 
 
-def neutral_check(current, candidate, sentences: Sequence[str]) -> Check:
-    """False flags on the neutral identity sentences, paired."""
-    fa, fb = _flags(current, sentences), _flags(candidate, sentences)
+def neutral_check(
+    current, candidate, sentences: Sequence[str], rules_current=None, rules_candidate=None
+) -> Check:
+    """False flags on the neutral identity sentences, paired. With a site's rules (a site
+    layer against the shared model) a sentence is flagged when the full decision holds or
+    rejects it; without, when a category's score reaches its hold threshold."""
+    if rules_current is None and rules_candidate is None:
+        fa, fb = _flags(current, sentences), _flags(candidate, sentences)
+    else:
+        fa = _decided_flags(current, sentences, rules_current)
+        fb = _decided_flags(candidate, sentences, rules_candidate)
     worse = int((fb & ~fa).sum())
     better = int((fa & ~fb).sum())
     failed, noise = paired_worse(worse, better)
@@ -150,12 +158,21 @@ def _flags(classifier, sentences: Sequence[str]) -> np.ndarray:
     return np.array([any(s[c] >= holds[c] for c in holds) for s in scores], dtype=bool)
 
 
-def innocent_checks(current, candidate, sentences: Sequence[str]) -> list[Check]:
+def _decided_flags(classifier, sentences: Sequence[str], rules) -> np.ndarray:
+    from moderator.service import Moderation
+
+    decided = Moderation(classifier).decide_batch(list(sentences), rules)
+    return np.array([flagged(d) for d in decided], dtype=bool)
+
+
+def innocent_checks(
+    current, candidate, sentences: Sequence[str], rules_current=None, rules_candidate=None
+) -> list[Check]:
     """No innocent sentence newly rejected; holds compared like the neutral set."""
     from moderator.service import Moderation
 
-    da = Moderation(current).decide_batch(list(sentences))
-    db = Moderation(candidate).decide_batch(list(sentences))
+    da = Moderation(current).decide_batch(list(sentences), rules_current)
+    db = Moderation(candidate).decide_batch(list(sentences), rules_candidate)
     rejected = [
         s
         for s, x, y in zip(sentences, da, db, strict=True)

@@ -28,6 +28,7 @@ class Promotion:
     site_id: int | None
     reason: str
     gate: dict | None
+    layer: dict | None = None
     site_name: str | None = None
 
 
@@ -49,6 +50,7 @@ def promote(
     gate: dict | None = None,
     site_id: int | None = None,
     previous: dict | None = None,
+    layer: dict | None = None,
 ) -> Promotion:
     """Record a promotion and its audit entry (who, what, why) in the caller's transaction.
 
@@ -67,12 +69,13 @@ def promote(
         site_id=site_id,
         reason=reason,
         gate=gate,
+        layer=layer,
     )
     new_id = conn.execute(model_promotions.insert().values(**values)).inserted_primary_key[0]
     audit.record(
         conn,
         actor,
-        "model.promote",
+        "model.promote" if layer is None else "site.layer.promote",
         site_id=site_id,
         note=reason,
         before=previous,

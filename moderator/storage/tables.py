@@ -230,5 +230,7 @@ model_promotions = Table(
     Column("reason", Text, nullable=False),
     # The compare report's verdict and reasons (NULL: promoted without the gate).
     Column("gate", JSON, nullable=True),
+    # A site layer's parameters (moderator/sitelayer.py); NULL for a shared model.
+    Column("layer", JSON, nullable=True),
     Index("ix_model_promotions_site_id_id", "site_id", "id"),
 )

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("gate", sa.JSON(), nullable=True),
+        sa.Column("layer", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["site_id"], ["sites.id"], name=op.f("fk_model_promotions_site_id_sites")
         ),
