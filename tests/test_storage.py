@@ -70,7 +70,7 @@ def test_first_migration_creates_exactly_the_declared_schema(db):
     names = set(inspect(db).get_table_names())
     assert {
         "sites", "comments", "users", "audit_log", "alembic_version", "site_secrets",
-        "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
+        "webhook_endpoints", "webhook_deliveries", "webhook_attempts", "model_promotions",
     } == names  # fmt: skip
 
 
