@@ -103,6 +103,9 @@ def export_labels(
                 counts["skipped"] += 1
                 continue
             row = {k: "" if v is None else str(v) for k, v in values.items()}
+            for name, value in values.items():
+                if value is not None:
+                    counts[f"{name}={value}"] += 1
             row.update(
                 text=label.text,
                 source=f"{SOURCE}:{label.site_name}",
@@ -152,6 +155,13 @@ def _moment(value: str | None, option: str) -> dt.datetime | None:
     help="Database to read (also DATABASE_URL; default: the instance folder's SQLite).",
 )
 @click.option(
+    "--min-age",
+    metavar="AGE",
+    default=None,
+    help="Only decisions at least AGE old (e.g. 48h, 7d): time for a slip to be undone or "
+    "appealed before it becomes a label.",
+)
+@click.option(
     "--test-share",
     type=click.FloatRange(0.01, 0.9),
     default=None,
@@ -159,7 +169,7 @@ def _moment(value: str | None, option: str) -> dt.datetime | None:
     "`compare --decisions` with the same --test-share (0.2 there by default).",
 )
 def export_labels_command(
-    since, until, out: Path, database_url: str | None, test_share: float | None
+    since, until, out: Path, database_url: str | None, min_age, test_share: float | None
 ) -> None:
     """Write moderators' decisions as a labelled CSV for `train --extra`.
 
@@ -175,6 +185,9 @@ def export_labels_command(
     from moderator.config import fix_database_url
 
     start, end = _moment(since, "--since"), _moment(until, "--until")
+    if min_age is not None:
+        newest = dt.datetime.now(dt.UTC) - _age(min_age)
+        end = min(end, newest) if end else newest
     if start and end and start >= end:
         raise click.BadParameter("must be after --since", param_hint="--until")
     try:
@@ -206,6 +219,23 @@ def export_labels_command(
         ),
         err=True,
     )
+    click.echo(
+        "labels per category (1 / 0): "
+        + ", ".join(f"{c} {counts[f'{c}=1']} / {counts[f'{c}=0']}" for c in COLUMNS[1:6]),
+        err=True,
+    )
+
+
+def _age(value: str) -> dt.timedelta:
+    """48h, 7d or 30m as a timedelta; BadParameter otherwise."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    text = value.strip().lower()
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isascii() or not number.isdigit() or len(number) > 6:
+        raise click.BadParameter(
+            "must be a number of minutes, hours or days: 30m, 48h, 7d", param_hint="--min-age"
+        )
+    return dt.timedelta(**{units[unit]: int(number)})
 
 
 def _export_to_file(engine, out: Path, start, end, test_share=None) -> Counter:
