@@ -6,7 +6,9 @@ measurement, on any of:
 
   * a public test split (each dataset and category): ROC AUC, with DeLong's variance of the
     paired difference (both models score the same rows); "worse" = the drop is larger than
-    1.96 standard errors and at least MIN_AUC_DROP;
+    z standard errors and at least MIN_AUC_DROP, where z keeps the whole family of k
+    dataset-category comparisons at 95% (Bonferroni: z = 1.96 for one, 3.04 for 21): at
+    1.96 each, one of 21 unchanged comparisons would look worse about 4 times in 10;
   * the neutral identity sentences (training/eval/): sentences the candidate flags and the
     current model doesn't, against the reverse (McNemar's paired count: worse when
     b - c > 1.96 * sqrt(b + c));
@@ -97,7 +99,7 @@ def public_checks(current, candidate, examples, test_rows) -> list[Check]:
     labels = np.array([examples[i].labels for i in test_rows], dtype=float).reshape(-1, 5)
     from training.evaluate import NAMES
 
-    checks = []
+    pairs = []
     for source in sorted(set(sources)):
         for name in names:
             j = NAMES.index(name)
@@ -105,23 +107,34 @@ def public_checks(current, candidate, examples, test_rows) -> list[Check]:
             y = labels[mask, j]
             if (y == 1).sum() < MIN_CLASS_ROWS or (y == 0).sum() < MIN_CLASS_ROWS:
                 continue
-            rows = np.flatnonzero(mask)
-            pa = np.array([a[i][name] for i in rows])
-            pb = np.array([b[i][name] for i in rows])
-            auc_a, auc_b, se = delong(y.astype(int), pa, pb)
-            noise = max(Z * se, MIN_AUC_DROP)
-            drop = auc_a - auc_b
-            checks.append(
-                Check(
-                    f"public {source} {name} AUC",
-                    round(auc_a, 4),
-                    round(auc_b, 4),
-                    drop <= noise,
-                    f"{source} {name}: AUC {auc_a:.4f} -> {auc_b:.4f} "
-                    f"(n={len(rows)}, noise ±{noise:.4f})",
-                )
+            pairs.append((source, name, mask, y))
+    z = family_z(len(pairs))
+    checks = []
+    for source, name, mask, y in pairs:
+        rows = np.flatnonzero(mask)
+        pa = np.array([a[i][name] for i in rows])
+        pb = np.array([b[i][name] for i in rows])
+        auc_a, auc_b, se = delong(y.astype(int), pa, pb)
+        noise = max(z * se, MIN_AUC_DROP)
+        drop = auc_a - auc_b
+        checks.append(
+            Check(
+                f"public {source} {name} AUC",
+                round(auc_a, 4),
+                round(auc_b, 4),
+                drop <= noise,
+                f"{source} {name}: AUC {auc_a:.4f} -> {auc_b:.4f} "
+                f"(n={len(rows)}, noise ±{noise:.4f})",
             )
+        )
     return checks
+
+
+def family_z(k: int) -> float:
+    """The one-sided z that keeps k comparisons together at 95% (Bonferroni)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - 0.025 / max(k, 1))
 
 
 def neutral_check(
