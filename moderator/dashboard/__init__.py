@@ -124,6 +124,7 @@ def _nav_counts() -> dict:
 from moderator.dashboard import admin  # noqa: E402, F401
 from moderator.dashboard import desk  # noqa: E402, F401
 from moderator.dashboard import integrations  # noqa: E402, F401
+from moderator.dashboard import models  # noqa: E402, F401
 from moderator.dashboard import passwords  # noqa: E402, F401
 from moderator.dashboard import views  # noqa: E402, F401
 from moderator.dashboard.display import highlight  # noqa: E402, F401
