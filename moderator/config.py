@@ -119,6 +119,12 @@ class Config:
         "Idle minutes after which a dashboard login ends (a login lasts 12 hours at most).",
         default=60,
     )
+    undo_minutes: int = _setting(
+        "MODERATOR_UNDO_MINUTES",
+        "Minutes in which a moderator may undo their own decision in the dashboard (the comment "
+        "returns to the queue and the decision is never exported as a training label).",
+        default=10,
+    )
     login_max_failures: int = _setting(
         "MODERATOR_LOGIN_MAX_FAILURES",
         "Failed dashboard logins allowed per username in 15 minutes (4x that per client address).",
@@ -269,6 +275,7 @@ _POSITIVE_INTS = (
     "max_content_length",
     "session_idle_minutes",
     "login_max_failures",
+    "undo_minutes",
 )
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
 _BOOLEANS.update({"0": False, "false": False, "no": False, "off": False})
