@@ -101,3 +101,14 @@ def test_undo_needs_csrf_and_a_login(dashboard, client, decided):
     response = client.post(f"/dashboard/comments/{decided}/undo", data={"version": "2"})
     assert response.status_code in (302, 303, 400)
     assert re.search(r"login", response.headers.get("Location", "login"))
+
+
+def test_an_appealed_decision_is_left_to_the_appeal(dashboard, engine, decided):
+    from moderator.storage import appeals
+
+    with storage.transaction(engine) as conn:
+        appeals.open_appeal(conn, review.get_comment(conn, decided), "I was quoting the insult")
+    response = undo(dashboard, decided)
+    assert response.status_code == 409 and "appealed" in response.get_data(as_text=True)
+    with storage.reading(engine) as conn:
+        assert review.get_comment(conn, decided).human_decision == "reject"
