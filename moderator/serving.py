@@ -15,6 +15,7 @@ same poll: each worker applies a site's newest layer fitted on the model it serv
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -217,6 +218,11 @@ class ServingModel:
         self._moderation = new
         self._path, self._digest = path, promotion.sha256
         self.error = None
+        if gc.get_freeze_count():
+            # `moderator serve` froze the preloaded model out of the garbage collector's
+            # sight (full collections would walk it); the new one gets the same, once.
+            gc.collect()
+            gc.freeze()
         log.info("now serving %s (promotion %d)", classifier.label(), promotion.id)
 
 
