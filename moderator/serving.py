@@ -111,10 +111,12 @@ class ServingModel:
                 if shared is not None:
                     self.error = None
                 return
-            self._loading = threading.Thread(
+            loading = threading.Thread(
                 target=self._load, args=(shared,), name="model-reload", daemon=True
             )
-            self._loading.start()
+            loading.start()
+            # Published once started: wait() may join it from another thread right away.
+            self._loading = loading
         finally:
             self._poll_lock.release()
 
