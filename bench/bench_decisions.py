@@ -10,9 +10,10 @@ counts a row as flagged when the decision is hold or reject:
   * each contrast set (training.evalsets.contrast_sets): accuracy (flag rows flagged, allow rows
     allowed), the flag rows' recall, the allow rows' pass rate, and the category accuracy (flag
     rows flagged with the expected category among the decision's reason categories);
-  * the word-rule tables tests/fixtures/word_rules_innocent.tsv and word_rules_abusive.tsv (one
-    sentence a line, "#" comments; in a line with tabs the last field is the text): innocent
-    sentences rejected (target 0) and held (target <= 5%), abusive ones flagged (target >= 95%).
+  * the word-rule tables training/eval/innocent_words.tsv and
+    tests/fixtures/word_rules_abusive.tsv (one sentence a line, "#" comments; in a line with
+    tabs the last field is the text): innocent sentences rejected (target 0) and held
+    (target <= 5%), abusive ones flagged (target >= 95%).
 alt-profanity-check (`predict_prob` >= 0.5 = flagged; it has no categories) runs on the same
 rows. Writes bench/results/decisions.json and decisions.md; progress goes to stderr.
 """
@@ -218,7 +219,10 @@ def run(classifier: Classifier, fixtures: Path = FIXTURES) -> dict:
         }
 
     tables = {}
-    for path in sorted([*fixtures.glob("*innocent*.tsv"), *fixtures.glob("*abusive*.tsv")]):
+    for path in [
+        ROOT / "training" / "eval" / "innocent_words.tsv",
+        *sorted(fixtures.glob("*abusive*.tsv")),
+    ]:
         texts = table_texts(path)
         if texts:
             tables[path.name] = table_result(path.name, texts, moderation, predict_prob)

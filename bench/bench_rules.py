@@ -40,7 +40,10 @@ from training.datasets import LOADERS
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 FIXTURES = ROOT / "tests" / "fixtures"
-TABLES = {"innocent": "word_rules_innocent.tsv", "abusive": "word_rules_abusive.tsv"}
+TABLES = {
+    "innocent": ROOT / "training" / "eval" / "innocent_words.tsv",
+    "abusive": FIXTURES / "word_rules_abusive.tsv",
+}
 
 
 def log(message: str) -> None:
@@ -295,7 +298,7 @@ Same flag on {r["same_flag"]:,} of {n:,} texts and the same censored spans on
 
 ## Word tables
 
-`tests/fixtures/word_rules_innocent.tsv` (names, places, animals, idioms, medicine, history,
+`training/eval/innocent_words.tsv` (names, places, animals, idioms, medicine, history,
 crime reports, sport) and `word_rules_abusive.tsv` (profane and abusive comments, plain and
 disguised), decided by the word rules alone and by the full decision with model
 `{t["model"]}`, under each `wordlist_action`. Targets: innocent 0 rejects and at most 5% held;

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from moderator.config import Config
     from moderator.ratelimit import RateLimiter
     from moderator.service import Moderation
+    from moderator.serving import ServingModel
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,22 @@ class Services:
 
     config: Config
     engine: Engine
-    moderation: Moderation
+    serving: ServingModel
     limiter: RateLimiter
+
+    @property
+    def moderation(self) -> Moderation:
+        """The decision engine of the model that serves now (see moderator.serving)."""
+        return self.serving.moderation
 
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the web app from `config` (default: `Config.from_env()`).
 
     The database is not migrated here (`moderator init-db` and `moderator serve` do that).
-    A model that can't be loaded is logged and the app still starts: every comment is then
-    held with reason `classifier_unavailable` and /readyz answers 503.
+    A model that can't be loaded stops the app with `ModelLoadError`, unless
+    `config.without_model` says to run without one: every comment is then held with reason
+    `classifier_unavailable`, and /readyz says so.
     """
     from flask import Flask
 
@@ -60,6 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator.errors import register_error_handlers
     from moderator.routing import LanguageModels
     from moderator.service import Moderation
+    from moderator.serving import ServingModel
 
     if config is None:
         config = Config.from_env()
@@ -80,6 +88,11 @@ def create_app(config: Config | None = None) -> Flask:
     try:
         classifier = Classifier.load(config.model_path)
     except ModelLoadError as error:
+        if not config.without_model:
+            raise ModelLoadError(
+                f"{error}; to run anyway, holding every comment for a person, set "
+                "MODERATOR_WITHOUT_MODEL=true (moderator serve --without-model)"
+            ) from None
         log.error("no model loaded, holding every comment for review: %s", error)
         classifier = None
     try:
@@ -106,7 +119,8 @@ def create_app(config: Config | None = None) -> Flask:
     ratelimit.init_app(
         app, limiter, {"api": auth.presented_key, "perspective": perspective.presented_key}
     )
-    app.extensions["moderator"] = Services(config, engine, moderation, limiter)
+    serving = ServingModel(engine, moderation, config.model_path)
+    app.extensions["moderator"] = Services(config, engine, serving, limiter)
 
     for blueprint in (api.bp, perspective.bp):
         app.register_blueprint(blueprint)

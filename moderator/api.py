@@ -169,14 +169,17 @@ def healthz():
 
 @health.get("/readyz")
 def readyz():
-    """Readiness: a model is loaded and the database answers with the current schema."""
+    """Readiness: a model is loaded (or the operator chose to run without one) and the
+    database answers with the current schema. A promoted model that failed to load is
+    reported (`model_error`) while the previous one keeps serving."""
     s = _services()
+    moderation = s.moderation
     checks = {
-        "model": s.moderation.model_label is not None,
+        "model": moderation.model_label is not None,
         "database": storage.ping(s.engine),
     }
-    body = {"model": s.moderation.model_label, "checks": checks}
-    others = s.moderation.others
+    body = {"model": moderation.model_label, "checks": checks}
+    others = moderation.others
     if others is not None and others.languages:
         # Loaded on each language's first comment in this worker: not a readiness check.
         loaded = others.loaded()
@@ -184,9 +187,14 @@ def readyz():
             lang: {"model": others.models[lang].label, "loaded": lang in loaded}
             for lang in others.languages
         }
-    if all(checks.values()):
+    if s.config.without_model:
+        body["without_model"] = True
+    if s.serving.error is not None:
+        body["model_error"] = s.serving.error
+    required = {k: v for k, v in checks.items() if k != "model" or not s.config.without_model}
+    if all(required.values()):
         return jsonify({"status": "ready", **body})
-    failing = ", ".join(name for name, ok in checks.items() if not ok)
+    failing = ", ".join(name for name, ok in required.items() if not ok)
     return problem(503, f"not ready: {failing}", headers={"Retry-After": "5"}, **body)
 
 

@@ -214,13 +214,27 @@ def _safe_url(url: str) -> str:
     show_default=True,
     help="Also run `moderator webhooks run`, which delivers webhooks, beside the server.",
 )
+@click.option(
+    "--without-model",
+    is_flag=True,
+    help="Start even if the model can't be loaded, holding every comment for a person "
+    "(as MODERATOR_WITHOUT_MODEL=true; /readyz reports it).",
+)
 def serve(
-    host: str, port: int, workers: int, threads: int, dev: bool, webhook_worker: bool
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    dev: bool,
+    webhook_worker: bool,
+    without_model: bool,
 ) -> None:
     """Migrate the database, then serve the API and dashboard.
 
     gunicorn with threaded workers, meant to sit behind a buffering proxy (deploy/ has nginx's
     configuration): the proxy holds slow clients, gunicorn only ever sees whole requests.
+    Serves the newest promoted model (`moderator models promote`), else MODERATOR_MODEL_PATH;
+    refuses to start when it can't be loaded, unless told to run without one.
     Reads every setting from the environment (see the README's Configuration section).
     """
     import dataclasses
@@ -230,7 +244,13 @@ def serve(
     config = _config()
     # Resolved once here so every worker signs sessions with the same key.
     config = dataclasses.replace(config, secret_key=config.resolved_secret_key())
-    _migrated_engine(config).dispose()
+    if without_model:
+        config = dataclasses.replace(config, without_model=True)
+    engine = _migrated_engine(config)
+    try:
+        config = _serving_model(engine, config)
+    finally:
+        engine.dispose()
     click.echo(f"database {_safe_url(config.database_url)} is up to date", err=True)
     if webhook_worker:
         # After the migration: the worker would otherwise migrate the same fresh database.
@@ -284,6 +304,40 @@ def serve(
             return app
 
     Server().run()
+
+
+def _serving_model(engine, config):
+    """`config` with the promoted model's path, once it is checked to load (or refused)."""
+    import dataclasses
+    from pathlib import Path
+
+    from moderator import storage
+    from moderator.classifier import Classifier
+    from moderator.classifier import ModelLoadError
+    from moderator.storage import models
+
+    with storage.reading(engine) as conn:
+        promoted = models.active(conn)
+    if promoted is not None:
+        config = dataclasses.replace(config, model_path=Path(promoted.path))
+    try:
+        classifier = Classifier.load(config.model_path)
+    except ModelLoadError as error:
+        if config.without_model:
+            click.echo(f"no model, holding every comment for a person: {error}", err=True)
+            return config
+        which = f"the promoted model {promoted.label}" if promoted else "the model"
+        advice = (
+            "promote one that loads (moderator models promote NAME --skip-gate --reason ...)"
+            if promoted
+            else "set MODERATOR_MODEL_PATH"
+        )
+        raise click.ClickException(
+            f"{which} does not load: {error}; {advice}, or start with --without-model to hold "
+            "every comment for a person"
+        ) from None
+    click.echo(f"serving {classifier.label()} from {config.model_path}", err=True)
+    return config
 
 
 def _start_webhook_worker() -> None:
@@ -645,6 +699,7 @@ def main() -> None:
     cli(prog_name="moderator")
 
 
-# Coral, Perspective, webhook and desk commands add themselves to the groups above.
+# Coral, Perspective, webhook, desk and model commands add themselves to the groups above.
 from moderator import desk_commands  # noqa: E402, F401
 from moderator import integration_commands  # noqa: E402, F401
+from moderator import model_commands  # noqa: E402, F401

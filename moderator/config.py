@@ -71,6 +71,13 @@ class Config:
         "Model directory (model.joblib + model.json). Default: the shipped models/default.",
         factory=lambda: PROJECT_ROOT / "models" / "default",
     )
+    without_model: bool = _setting(
+        "MODERATOR_WITHOUT_MODEL",
+        "Start even when the model can't be loaded (true/false): every comment is then held for "
+        "a person (reason classifier_unavailable) and /readyz reports without_model. Off: a "
+        "missing or broken model stops the server at start.",
+        default=False,
+    )
     language_models: str | None = _setting(
         "MODERATOR_LANGUAGE_MODELS",
         "Folder whose subfolders hold the other languages' models (each model.json names its "
@@ -150,6 +157,12 @@ class Config:
         "MODERATOR_SESSION_IDLE_MINUTES",
         "Idle minutes after which a dashboard login ends (a login lasts 12 hours at most).",
         default=60,
+    )
+    undo_minutes: int = _setting(
+        "MODERATOR_UNDO_MINUTES",
+        "Minutes in which a moderator may undo their own decision in the dashboard (the comment "
+        "returns to the queue and the decision is never exported as a training label).",
+        default=10,
     )
     login_max_failures: int = _setting(
         "MODERATOR_LOGIN_MAX_FAILURES",
@@ -325,6 +338,7 @@ _POSITIVE_INTS = (
     "max_content_length",
     "session_idle_minutes",
     "login_max_failures",
+    "undo_minutes",
 )
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
 _BOOLEANS.update({"0": False, "false": False, "no": False, "off": False})
@@ -336,7 +350,7 @@ def _parse(f: dataclasses.Field, raw: str):
         return Path(raw).expanduser()
     if f.name == "language_models":
         return raw.strip()  # empty: no other language's model
-    if f.name == "session_cookie_secure":
+    if f.name in ("session_cookie_secure", "without_model"):
         if raw.lower() not in _BOOLEANS:
             raise ConfigError(f"{env} must be true or false, got {raw!r}")
         return _BOOLEANS[raw.lower()]

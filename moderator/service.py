@@ -34,6 +34,7 @@ from moderator.policy import Threshold
 from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
 from moderator.rules import policy_wordlist
+from moderator.sitelayer import SiteLayer
 from moderator.storage import comments as comments_store
 from moderator.storage import outbox
 from moderator.text import normalise
@@ -62,6 +63,8 @@ class SiteRules:
     thresholds: Mapping[Category, Threshold]
     wordlist: WordList
     allow: frozenset[str] = frozenset()
+    #: The site's own layer over the shared model (moderator/sitelayer.py), if promoted.
+    layer: SiteLayer | None = None
 
     def unmask(self, normalised: str) -> str:
         """The text the classifier scores: without allow-listed words, so they never trigger
@@ -109,6 +112,8 @@ class Moderation:
             wordlist = policy_wordlist() if default_words else WordList.compile(block=())
         self.default_rules = SiteRules(thresholds=dict(thresholds), wordlist=wordlist)
         self._site_rules: dict[tuple, SiteRules] = {}
+        #: Site id -> the site's promoted layer over this model (set by moderator.serving).
+        self.layers: dict[int, SiteLayer] = {}
 
     @property
     def model_label(self) -> str | None:
@@ -122,6 +127,7 @@ class Moderation:
         suspect: Iterable[str] = (),
         allow: Iterable[str] = (),
         wordlist_action: str = WORDLIST_ACTIONS[0],
+        layer: SiteLayer | None = None,
     ) -> SiteRules:
         """A site's rules from its stored settings, compiled once and cached.
 
@@ -129,7 +135,8 @@ class Moderation:
         (data/default_words.tsv) always applies: its reject-tier words reject under
         `wordlist_action="reject"` and hold under `"hold"`, its hold-tier words hold at most.
         A site's own block words always reject, its suspect words hold, its allow words never
-        trigger (rules/defaults.py).
+        trigger (rules/defaults.py). A site `layer` decides `toxicity` with its own probability
+        and hold threshold and never rejects on that category alone (moderator/sitelayer.py).
         """
         key = (
             _freeze(thresholds),
@@ -137,6 +144,7 @@ class Moderation:
             tuple(suspect),
             tuple(allow),
             wordlist_action,
+            layer,
         )
         rules = self._site_rules.get(key)
         if rules is not None:
@@ -148,6 +156,8 @@ class Moderation:
             # A category this model doesn't score has no threshold to override.
             overrides = {c: t for c, t in overrides.items() if str(c) in set(scored)}
         merged.update(overrides)
+        if layer is not None:
+            merged[Category.TOXICITY] = Threshold(hold=layer.hold, reject=1.0)
         if not self.default_words:
             wordlist = WordList.compile(block=key[1], suspect=key[2], allow=key[3])
         elif not (key[1] or key[2] or key[3]) and wordlist_action == WORDLIST_ACTIONS[0]:
@@ -158,6 +168,7 @@ class Moderation:
             thresholds=merged,
             wordlist=wordlist,
             allow=frozenset(w.strip().lower() for w in key[3] if w.strip()),
+            layer=layer,
         )
         if len(self._site_rules) > 1024:
             self._site_rules.clear()
@@ -179,8 +190,12 @@ class Moderation:
         rules = site or self.default_rules
         normalised = [normalise(t, self.language) for t in texts]
         combined = self._combined(texts, normalised, rules)
+        if rules.layer is not None:
+            for best in combined:
+                if best.scores is not None:
+                    best.scores = rules.layer.apply(best.scores)
         explained = self._explain(texts, combined, rules)
-        return [
+        decided = [
             policy.decide(
                 self._hits(text, norm, rules),
                 best.scores,
@@ -191,6 +206,11 @@ class Moderation:
                 texts, normalised, combined, explained, strict=True
             )
         ]
+        if rules.layer is not None and self.model_label is not None:
+            # The stored `model` names the layer too, so a decision can be traced to it.
+            label = f"{self.model_label}+{rules.layer.label}"
+            decided = [dataclasses.replace(d, model=label) if d.scores else d for d in decided]
+        return decided
 
     def identify(self, texts: Sequence[str]) -> list[Identification]:
         """Each text's language; undetermined for all when no identifier is loaded or it fails."""
@@ -432,8 +452,9 @@ def site_settings(site: Site) -> dict:
 
 
 def rules_for(moderation: Moderation, site: Site) -> SiteRules:
-    """The site's compiled rules from its stored settings (cached by Moderation)."""
-    return moderation.site_rules(**site_settings(site))
+    """The site's compiled rules from its stored settings and its promoted layer, if any
+    (cached by Moderation)."""
+    return moderation.site_rules(**site_settings(site), layer=moderation.layers.get(site.id))
 
 
 def moderate(

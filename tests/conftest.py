@@ -298,6 +298,23 @@ def send_comment(client):
     return send
 
 
+@pytest.fixture
+def variant(model_path, tmp_path):
+    """variant(name, folder=tmp_path, **model_json_changes): a copy of the test model under
+    another name and version "2" (its model.json changed, so another model to promote)."""
+    import json
+
+    def make(name: str, folder: Path | None = None, **changes) -> Path:
+        out = (folder or tmp_path) / name
+        shutil.copytree(model_path, out)
+        meta = json.loads((out / "model.json").read_text())
+        meta.update(name=name, version="2", **changes)
+        (out / "model.json").write_text(json.dumps(meta))
+        return out
+
+    return make
+
+
 # -- servers the hardening tests start themselves ---------------------------------------------
 
 

@@ -230,6 +230,9 @@ class BrokenClassifier:
     """A model that fails at scoring time (e.g. a corrupt artifact or out of memory)."""
 
     thresholds: dict = {}
+    categories: tuple = ()
+    sentence_scoring = True
+    language = "en"
 
     def label(self):
         return "broken@1"
@@ -346,7 +349,7 @@ def test_readyz_reports_model_and_database(app, client):
 
 
 def test_readyz_is_503_before_migrations(config, tmp_path):
-    app = create_app(dataclasses.replace(config, model_path=tmp_path / "none"))
+    app = create_app(dataclasses.replace(config, model_path=tmp_path / "none", without_model=True))
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["database"] is False

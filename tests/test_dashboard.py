@@ -117,6 +117,7 @@ ROUTES = [
     ("GET", "/dashboard/all"),
     ("GET", "/dashboard/comments/c0ffee"),
     ("POST", "/dashboard/comments/c0ffee/decision"),
+    ("POST", "/dashboard/comments/c0ffee/undo"),
     ("POST", "/dashboard/bulk"),
     ("GET", "/dashboard/audit"),
     ("GET", "/dashboard/stats"),
@@ -135,6 +136,8 @@ ROUTES = [
     ("POST", "/dashboard/sites/1/webhooks/1/remove"),
     ("GET", "/dashboard/webhooks"),
     ("POST", "/dashboard/webhooks/msg_0/retry"),
+    ("GET", "/dashboard/models"),
+    ("POST", "/dashboard/models/promote"),
     ("POST", "/dashboard/logout"),
     ("GET", "/dashboard/account"),
     ("POST", "/dashboard/account"),
@@ -192,6 +195,8 @@ ADMIN_ONLY = [
     ("POST", "/dashboard/sites/1/webhooks/1/remove"),
     ("GET", "/dashboard/webhooks"),
     ("POST", "/dashboard/webhooks/msg_0/retry"),
+    ("GET", "/dashboard/models"),
+    ("POST", "/dashboard/models/promote"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
@@ -216,7 +221,9 @@ def test_the_admin_route_list_is_complete(app):
     admin_endpoints = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith(("/dashboard/sites", "/dashboard/users", "/dashboard/webhooks"))
+        if rule.rule.startswith(
+            ("/dashboard/sites", "/dashboard/users", "/dashboard/webhooks", "/dashboard/models")
+        )
     }
     assert listed == admin_endpoints
 
@@ -225,6 +232,7 @@ def test_moderators_see_no_admin_links(mod, client):
     page = text_of(client.get("/dashboard/"))
     assert "/dashboard/sites" not in page
     assert "/dashboard/users" not in page
+    assert "/dashboard/models" not in page
 
 
 def test_root_redirects_to_the_dashboard(client):
@@ -896,7 +904,8 @@ def test_scores_and_classifier_reasons_render(mod, client, engine, site_key):
     assert "<dt>identity_attack</dt>" not in page  # only scores that exist
     assert "model <bdi>test-model@1</bdi>" in page
     assert "classifier 0.58" in page
-    assert '<option value="threat" selected>' in page
+    # The strongest specific category is preselected (insult 0.66 over threat 0.58).
+    assert '<option value="insult" selected>' in page
 
 
 def test_an_unreachable_database_is_a_503_page(config):

@@ -108,7 +108,7 @@ def test_export_writes_decisions_as_labelled_rows(env, decided, tmp_path):
     assert code == 0, output
     assert "exported 3 decisions (1 approve, 2 reject); skipped 1" in output
     rows = read_csv(out)
-    assert list(rows[0]) == ["text", *CATS, "source", "decided_by", "decided_at"]
+    assert list(rows[0]) == ["text", *CATS, "source", "decided_by", "decided_at", "comment_id"]
     by_text = {r["text"]: r for r in rows}
     assert set(by_text) == {
         'a "quoted", comma-laden\nmulti-line comment é 👍',
@@ -124,6 +124,7 @@ def test_export_writes_decisions_as_labelled_rows(env, decided, tmp_path):
     assert insult["source"] == "dashboard:example"
     assert insult["decided_by"] == "mod"
     assert insult["decided_at"].endswith("Z")
+    assert insult["comment_id"] == decided["insult"]
 
 
 def test_export_is_readable_by_the_training_loader(env, decided, tmp_path):
@@ -308,3 +309,32 @@ def test_labels_on_text_in_another_language_are_not_exported(
     rows = read_csv(tmp_path / "labels.csv")
     assert [r["text"] for r in rows] == ["what a kitten you are"]
     assert "1 in a language the model wasn't trained for" in output
+
+
+def test_export_reports_label_counts_per_category(env, decided, tmp_path):
+    code, output = export(env, "--out", str(tmp_path / "labels.csv"))
+    assert code == 0, output
+    assert "labels per category (1 / 0): toxicity 2 / 1, obscene 0 / 1, insult 1 / 1" in output
+
+
+def test_min_age_leaves_out_decisions_too_recent_to_be_undone(env, decided, tmp_path):
+    out = tmp_path / "labels.csv"
+    code, output = export(env, "--out", str(out), "--min-age", "48h")
+    assert code == 0, output
+    assert "exported 0 decisions" in output and read_csv(out) == []
+    code, output = export(env, "--out", str(out), "--min-age", "0m")
+    assert code == 0 and "exported 3 decisions" in output
+
+
+@pytest.mark.parametrize("age", ["", "48", "h", "-1d", "1w", "1.5h", "９h", "9999999d"])
+def test_min_age_bad_values(env, decided, tmp_path, age):
+    code, output = export(env, "--out", str(tmp_path / "x.csv"), "--min-age", age)
+    assert code == 2 and "--min-age" in output and "Traceback" not in output
+
+
+def test_test_share_leaves_out_the_newest_decisions(env, decided, tmp_path):
+    out = tmp_path / "labels.csv"
+    code, output = export(env, "--out", str(out), "--test-share", "0.2")
+    assert code == 0, output
+    assert "left out the newest 1 (the test set)" in output
+    assert "kitten threat" not in {r["text"] for r in read_csv(out)}

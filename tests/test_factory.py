@@ -1,4 +1,4 @@
-"""create_app: builds everything once from a Config, starts without a model, answers problems."""
+"""create_app: builds everything once from a Config, refuses a broken model, answers problems."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from moderator import Services
 from moderator import create_app
+from moderator.classifier import ModelLoadError
 
 
 def test_factory_keeps_long_lived_objects_in_extensions(app, config):
@@ -32,19 +33,34 @@ def test_blueprints_are_registered(app):
     } <= rules
 
 
-def test_starts_without_a_model_and_holds_everything(config, tmp_path):
-    app = create_app(dataclasses.replace(config, model_path=tmp_path / "missing"))
+def test_refuses_to_start_on_a_missing_model(config, tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist.*MODERATOR_WITHOUT_MODEL=true"):
+        create_app(dataclasses.replace(config, model_path=tmp_path / "missing"))
+
+
+def test_refuses_to_start_on_a_corrupt_model(config, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.joblib").write_bytes(b"not a pickle")
+    (broken / "model.json").write_text("{")
+    with pytest.raises(ModelLoadError, match="cannot read"):
+        create_app(dataclasses.replace(config, model_path=broken))
+
+
+def test_starts_without_a_model_when_told_and_holds_everything(config, tmp_path):
+    told = dataclasses.replace(config, model_path=tmp_path / "missing", without_model=True)
+    app = create_app(told)
     assert app.extensions["moderator"].moderation.classifier is None
     assert app.test_client().get("/healthz").status_code == 200
     app.extensions["moderator"].engine.dispose()
 
 
-def test_a_corrupt_model_is_logged_not_fatal(config, tmp_path, caplog):
+def test_a_corrupt_model_is_logged_when_running_without_one(config, tmp_path, caplog):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "model.joblib").write_bytes(b"not a pickle")
     (broken / "model.json").write_text("{")
-    app = create_app(dataclasses.replace(config, model_path=broken))
+    app = create_app(dataclasses.replace(config, model_path=broken, without_model=True))
     assert app.extensions["moderator"].moderation.classifier is None
     assert "no model loaded" in caplog.text
     app.extensions["moderator"].engine.dispose()

@@ -617,7 +617,9 @@ def test_classifier_unavailable_is_503_but_the_comment_is_held(config, tmp_path)
     from moderator import storage
     from moderator.storage import sites
 
-    broken = create_app(dataclasses.replace(config, model_path=tmp_path / "no-model"))
+    broken = create_app(
+        dataclasses.replace(config, model_path=tmp_path / "no-model", without_model=True)
+    )
     engine = broken.extensions["moderator"].engine
     storage.upgrade(engine)
     key = auth.generate_key()

@@ -1,7 +1,7 @@
 """The innocent and abusive sentence tables, through the word rules alone and the full decision.
 
-tests/fixtures/word_rules_innocent.tsv: names, places, animals, idioms, medicine, history,
-crime reports and sport that contain (or look like) list words. tests/fixtures/
+training/eval/innocent_words.tsv (training.evalsets): names, places, animals, idioms,
+medicine, history, crime reports and sport that contain (or look like) list words. tests/fixtures/
 word_rules_abusive.tsv: profane and abusive comments, plain and disguised. Both are our own text.
 bench/bench_rules.py reports the same figures for the README.
 """
@@ -17,6 +17,7 @@ from moderator.policy import Action
 from moderator.policy import ListKind
 from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import policy_wordlist
+from training.evalsets import innocent_word_rows
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -43,7 +44,7 @@ def load_table(name: str) -> list[tuple[str, str]]:
     return rows
 
 
-INNOCENT = load_table("word_rules_innocent.tsv")
+INNOCENT = innocent_word_rows()
 ABUSIVE = load_table("word_rules_abusive.tsv")
 
 

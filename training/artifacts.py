@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -46,18 +51,65 @@ def versions() -> dict[str, str]:
 
 
 def check_writable(out: Path) -> None:
-    """Prove a file can be written in `out`; raises OSError otherwise.
+    """Prove a model can be published at `out`; raises OSError otherwise.
 
-    A directory made for the probe is removed again, so a run that fails later (missing
-    data) leaves nothing behind.
+    The model is written beside `out` (see `staging`), so its parent folder must be
+    writable, and an existing `out` must be a model directory (or empty): training never
+    replaces a folder that holds something else.
     """
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / ".write-test"
-    probe.write_text("ok", encoding="utf-8")
-    probe.unlink()
-    if created:
-        out.rmdir()
+    if out.exists():
+        if not out.is_dir():
+            raise NotADirectoryError(20, "exists and is not a directory")
+        if any(out.iterdir()) and not (out / METADATA_FILE).is_file():
+            raise FileExistsError(17, "exists and is not a model directory (no model.json)")
+    parent = out.parent
+    created = []
+    for folder in reversed([parent, *parent.parents]):
+        if not folder.exists():
+            folder.mkdir()
+            created.append(folder)
+    try:
+        probe = parent / f".{out.name}.write-test"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    finally:
+        # A run that fails later (missing data) leaves nothing behind.
+        for folder in reversed(created):
+            folder.rmdir()
+
+
+@contextmanager
+def staging(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out` to write a model into, published whole or not at all.
+
+    On success the folder is renamed to `out` (an existing model there is replaced in one
+    rename); on any failure, Ctrl-C included, it is removed, so a failed run never leaves a
+    partial model directory a server could load.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield work
+        publish(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def publish(work: Path, out: Path) -> None:
+    """Move the finished model folder `work` to `out`, replacing a model already there."""
+    if not out.exists():
+        os.replace(work, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old.rmdir()
+    os.replace(out, old)
+    try:
+        os.replace(work, out)
+    except OSError:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_model(out: Path, pipeline) -> str:

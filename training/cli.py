@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from collections import Counter
@@ -11,57 +10,22 @@ from pathlib import Path
 import click
 import numpy as np
 
+from training.judge import compare_command
+from training.judge import evaluate_command
 from training.labels import export_labels_command
+from training.options import data_dir_option
+from training.options import load
+from training.options import neutral_option
+from training.options import progress
+from training.options import read_neutral
+from training.sitelearn import site_command
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 VALIDATION_SHARE = 0.1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Train and evaluate Moderator's policy classifier."""
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _data_dir_option(f):
-    return click.option(
-        "--data-dir",
-        type=click.Path(path_type=Path),
-        envvar="MODERATOR_DATA_DIR",
-        default=DEFAULT_DATA_DIR,
-        show_default="../shared/data",
-        help="Directory of the shared datasets (also MODERATOR_DATA_DIR).",
-    )(f)
-
-
-def _neutral_option(f):
-    return click.option(
-        "--neutral",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Neutral identity sentences, one per line, for the false-flag rate "
-        "(default: the 7,008 sentences of training/eval/, see training/evalsets.py).",
-    )(f)
-
-
-def _read_neutral(path: Path | None) -> list[str]:
-    if path is None:
-        from training.evalsets import EvalSetError
-        from training.evalsets import neutral_identity
-
-        try:
-            return neutral_identity()
-        except EvalSetError as exc:
-            raise click.ClickException(str(exc)) from None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"cannot read neutral sentences {path}: {exc}") from None
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def _sentence_choice(y: np.ndarray, with_sentences: np.ndarray, whole: np.ndarray) -> dict:
@@ -80,18 +44,19 @@ def _sentence_choice(y: np.ndarray, with_sentences: np.ndarray, whole: np.ndarra
     }
 
 
-def _load(data_dir: Path, extras=(), seed: int = 0, language: str = "en"):
-    from training.datasets import DataError
-    from training.datasets import load_language
-
+def _check_plotting() -> None:
+    """Fail in a second, not after the fit, when the report's plots can't be drawn."""
     try:
-        return load_language(data_dir, language, extras, log=_progress, seed=seed)
-    except DataError as exc:
-        raise click.ClickException(str(exc)) from None
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "training draws its report with matplotlib, which is not installed: "
+            "pip install -e '.[training]' (or pip install 'matplotlib>=3.8')"
+        ) from None
 
 
 @cli.command()
-@_data_dir_option
+@data_dir_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -112,7 +77,7 @@ def _load(data_dir: Path, extras=(), seed: int = 0, language: str = "en"):
     show_default=True,
     help="Random seed (validation split, folds, solver).",
 )
-@_neutral_option
+@neutral_option
 @click.option(
     "--language",
     type=click.Choice(["en", "de", "pt", "tr"]),
@@ -151,10 +116,11 @@ def train(
         artifacts.check_writable(out)
     except OSError as exc:
         raise click.ClickException(f"cannot write to {out}: {exc.strerror or exc}") from None
+    _check_plotting()
     # The neutral identity sentences are English; another language is measured on its data.
-    sentences = _read_neutral(neutral) if language == "en" or neutral else []
-    examples = _load(data_dir, extras, seed, language)
-    _progress(f"normalising {len(examples)} texts")
+    sentences = read_neutral(neutral) if language == "en" or neutral else []
+    examples = load(data_dir, extras, seed, language)
+    progress(f"normalising {len(examples)} texts")
     normalised = [normalise(e.text, language) for e in examples]
     validation = validation_split(examples, VALIDATION_SHARE, seed)
     # A counterfactual copy of a validation row would leak it into training.
@@ -173,11 +139,11 @@ def train(
         raise click.ClickException(f"not enough toxicity labels to train {language}")
     dropped = [n for n in NAMES if n not in names]
     if dropped:
-        _progress(f"not trained (too few labels in {language}): {', '.join(dropped)}")
+        progress(f"not trained (too few labels in {language}): {', '.join(dropped)}")
     labels = labels[:, [NAMES.index(n) for n in names]]
     weights = sample_weights(examples, normalised)
 
-    _progress(f"fitting on {len(train_rows)} rows ({len(val_rows)} held for validation)")
+    progress(f"fitting on {len(train_rows)} rows ({len(val_rows)} held for validation)")
     # Platt scaling on the validation rows rather than cross-validated: one fit per
     # category instead of four keeps training inside its time budget. Small data sets
     # whose validation rows lack a class for some category fall back to 3-fold CV.
@@ -202,7 +168,7 @@ def train(
         raise click.ClickException(f"cannot train: {exc}") from None
     slim(pipeline)
     fitted = pipeline.named_steps["categories"]
-    _progress(f"fitted in {time.perf_counter() - started:.1f} s; choosing thresholds")
+    progress(f"fitted in {time.perf_counter() - started:.1f} s; choosing thresholds")
 
     # Thresholds are chosen on the scores the decision path will give (whole text and each
     # sentence, the highest per category), not on the whole text alone.
@@ -222,7 +188,7 @@ def train(
         )
         whole_probs = np.array([[s[n] for n in names] for s in whole.scores(val_texts)])
         decision = _sentence_choice(val_labels[:, 0], val_probs[:, 0], whole_probs[:, 0])
-        _progress(
+        progress(
             f"validation toxicity AUC: whole text {decision['auc_whole']}, "
             f"with sentences {decision['auc_sentences']}: "
             + ("scoring sentences" if decision["sentences"] else "scoring whole texts")
@@ -264,64 +230,76 @@ def train(
         hashes = file_hashes(data_dir, extras, language)
     except OSError as exc:
         raise click.ClickException(f"cannot hash data files: {exc}") from None
-    model_sha = artifacts.write_model(out, pipeline)
-    command = "python -m training train --data-dir PATH " + shlex.join(
-        [
-            *(["--language", language] if language != "en" else []),
-            "--out",
-            str(out),
-            *[a for p in extras for a in ("--extra", str(p))],
-            "--seed",
-            str(seed),
-        ]
-    )
-    training = {
-        "seed": seed,
-        "validation_share": VALIDATION_SHARE,
-        "calibration_folds": fitted.calibration_folds,
-        "params": {k: str(v) for k, v in pipeline.get_params(deep=False).items() if k != "steps"}
-        | {"C": fitted.C, "class_weight": fitted.class_weight},
-        "features": {
-            name: len(vectoriser.vocabulary_)
-            for name, vectoriser in pipeline.named_steps["features"].transformer_list
-        },
-        "rows": {s: dict(c) for s, c in rows.items()},
-        "labelled": {
-            n: (int(a), int(b))
-            for n, a, b in zip(names, fitted.n_labelled_, fitted.n_positive_, strict=True)
-        },
-        "validation_brier": {
-            n: round(
-                float(
-                    np.mean(
-                        (
-                            val_probs[~np.isnan(val_labels[:, j]), j]
-                            - val_labels[~np.isnan(val_labels[:, j]), j]
-                        )
-                        ** 2
-                    )
-                ),
-                4,
+    try:
+        with artifacts.staging(out) as work:
+            model_sha = artifacts.write_model(work, pipeline)
+            command = "python -m training train --data-dir PATH " + shlex.join(
+                [
+                    *(["--language", language] if language != "en" else []),
+                    "--out",
+                    str(out),
+                    *[a for p in extras for a in ("--extra", str(p))],
+                    "--seed",
+                    str(seed),
+                ]
             )
-            for j, n in enumerate(names)
-        },
-        "extras": [str(p) for p in extras],
-        "command": command,
-    }
-    meta = artifacts.metadata(
-        out.name, model_sha, hashes, thresholds, operating_points, training, language=language
-    )
-    meta["decision"] = decision
-    classifier = Classifier(pipeline, meta)
-    _progress("evaluating on the held-out test splits")
-    report = evaluate(classifier, examples, normalised, sentences)
-    meta["training"]["seconds"] = round(time.perf_counter() - started, 1)
-    meta["metrics"] = {k: v for k, v in report.items() if k != "curves"}
-    artifacts.write_json(out, meta)
-    artifacts.write_report(out, report)
-    artifacts.write_card(out, meta, report, command)
+            training = {
+                "seed": seed,
+                "validation_share": VALIDATION_SHARE,
+                "calibration_folds": fitted.calibration_folds,
+                "params": {
+                    k: str(v) for k, v in pipeline.get_params(deep=False).items() if k != "steps"
+                }
+                | {"C": fitted.C, "class_weight": fitted.class_weight},
+                "features": {
+                    name: len(vectoriser.vocabulary_)
+                    for name, vectoriser in pipeline.named_steps["features"].transformer_list
+                },
+                "rows": {s: dict(c) for s, c in rows.items()},
+                "labelled": {
+                    n: (int(a), int(b))
+                    for n, a, b in zip(names, fitted.n_labelled_, fitted.n_positive_, strict=True)
+                },
+                "validation_brier": {
+                    n: round(
+                        float(
+                            np.mean(
+                                (
+                                    val_probs[~np.isnan(val_labels[:, j]), j]
+                                    - val_labels[~np.isnan(val_labels[:, j]), j]
+                                )
+                                ** 2
+                            )
+                        ),
+                        4,
+                    )
+                    for j, n in enumerate(names)
+                },
+                "extras": [str(p) for p in extras],
+                "command": command,
+            }
+            meta = artifacts.metadata(
+                out.name,
+                model_sha,
+                hashes,
+                thresholds,
+                operating_points,
+                training,
+                language=language,
+            )
+            meta["decision"] = decision
+            classifier = Classifier(pipeline, meta)
+            progress("evaluating on the held-out test splits")
+            report = evaluate(classifier, examples, normalised, sentences)
+            meta["training"]["seconds"] = round(time.perf_counter() - started, 1)
+            meta["metrics"] = {k: v for k, v in report.items() if k != "curves"}
+            artifacts.write_json(work, meta)
+            artifacts.write_report(work, report)
+            artifacts.write_card(work, meta, report, command)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
     size = (out / "model.joblib").stat().st_size
-    _progress(f"done in {meta['training']['seconds']} s; model.joblib {size / 1e6:.1f} MB")
+    progress(f"done in {meta['training']['seconds']} s; model.joblib {size / 1e6:.1f} MB")
     from training.evaluate import summary_lines
 
     for line in summary_lines(report):
@@ -329,43 +307,10 @@ def train(
     click.echo(f"wrote {out} ({meta['name']}@{meta['version']})")
 
 
-@cli.command("evaluate")
-@click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Model directory (models/NAME).",
-)
-@_data_dir_option
-@_neutral_option
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate_command(model_dir: Path, data_dir: Path, neutral, as_json: bool) -> None:
-    """Print a trained model's metrics on the held-out test splits."""
-    from moderator.classifier import Classifier
-    from moderator.classifier import ModelLoadError
-    from moderator.text import normalise
-    from training.evaluate import evaluate
-    from training.evaluate import summary_lines
-
-    try:
-        classifier = Classifier.load(model_dir)
-    except ModelLoadError as exc:
-        raise click.ClickException(str(exc)) from None
-    language = classifier.language
-    sentences = _read_neutral(neutral) if language == "en" or neutral else []
-    examples = _load(data_dir, language=language)
-    normalised = [normalise(e.text, language) for e in examples]
-    report = evaluate(classifier, examples, normalised, sentences)
-    if as_json:
-        click.echo(json.dumps({k: v for k, v in report.items() if k != "curves"}, indent=2))
-    else:
-        click.echo(f"model {classifier.label()}")
-        for line in summary_lines(report):
-            click.echo(line)
-
-
 cli.add_command(export_labels_command)
+cli.add_command(evaluate_command)
+cli.add_command(compare_command)
+cli.add_command(site_command)
 
 
 def main() -> None:

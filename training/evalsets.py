@@ -23,6 +23,8 @@ from moderator.policy import Category
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 TERMS_FILE = "identity_terms.tsv"
 TEMPLATES_FILE = "neutral_templates.txt"
+#: Innocent sentences holding (or looking like) a listed word: none may ever be rejected.
+INNOCENT_FILE = "innocent_words.tsv"
 
 AXES = ("religion", "nationality", "ethnicity", "orientation", "gender", "disability", "caste")
 #: The contrast sets, each in training/eval/contrast_<name>.tsv.
@@ -225,3 +227,21 @@ def contrast_set(name: str, eval_dir: Path = EVAL_DIR) -> list[ContrastRow]:
 def contrast_sets(eval_dir: Path = EVAL_DIR) -> dict[str, list[ContrastRow]]:
     """Every contrast set by name."""
     return {name: contrast_set(name, eval_dir) for name in CONTRAST_SETS}
+
+
+def innocent_word_rows(eval_dir: Path = EVAL_DIR) -> list[tuple[str, str]]:
+    """(theme, sentence) rows of innocent_words.tsv: names, places, animals, idioms, medicine,
+    history, crime reports and sport that contain or look like a listed word. The file is
+    ASCII; `\\uXXXX` in a sentence stands for that character."""
+    rows = []
+    for number, line in _lines(eval_dir / INNOCENT_FILE):
+        theme, sep, text = line.partition("\t")
+        if not sep or not text.strip():
+            raise EvalSetError(f"{INNOCENT_FILE} line {number}: expected theme<TAB>sentence")
+        rows.append((theme, text.encode("ascii").decode("unicode_escape")))
+    return rows
+
+
+def innocent_words(eval_dir: Path = EVAL_DIR) -> list[str]:
+    """The innocent-word sentences alone."""
+    return [text for _, text in innocent_word_rows(eval_dir)]

@@ -87,6 +87,7 @@ def engine():
 @bp.record_once
 def _template_globals(state) -> None:
     from moderator.dashboard import display
+    from moderator.dashboard.undo import undo_open
 
     # Globals rather than a context processor, so imported macros see them too.
     state.app.jinja_env.globals.update(
@@ -100,6 +101,7 @@ def _template_globals(state) -> None:
         past_tense=display.past_tense,
         excerpts=display.excerpts,
         count_refresh_ms=COUNT_REFRESH_MS,
+        undo_open=undo_open,
     )
     state.app.jinja_env.filters.update(
         timestamp=display.timestamp,
@@ -129,7 +131,9 @@ def _nav_counts() -> dict:
 from moderator.dashboard import admin  # noqa: E402, F401
 from moderator.dashboard import desk  # noqa: E402, F401
 from moderator.dashboard import integrations  # noqa: E402, F401
+from moderator.dashboard import models  # noqa: E402, F401
 from moderator.dashboard import passwords  # noqa: E402, F401
+from moderator.dashboard import undo  # noqa: E402, F401
 from moderator.dashboard import views  # noqa: E402, F401
 from moderator.dashboard.display import highlight  # noqa: E402, F401
 from moderator.dashboard.display import safe_url  # noqa: E402, F401

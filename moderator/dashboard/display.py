@@ -94,7 +94,17 @@ def safe_url(url: str | None) -> str | None:
 
 
 def default_reason(item: review.ReviewComment) -> str:
-    """The reason code preselected for a rejection: the first reason's category, if a code."""
+    """The reason code preselected for a rejection: the strongest *specific* category among
+    the comment's reasons (insult, identity_attack, ...), else the first reason's code, else
+    toxicity. A preselected toxicity would turn most identity attacks into toxicity-only
+    training labels, since a moderator rarely changes the preselection."""
+    specific = [
+        r
+        for r in item.reasons
+        if r.get("category") in review.REASON_CODES and r.get("category") != "toxicity"
+    ]
+    if specific:
+        return max(specific, key=lambda r: float(r.get("score") or 0.0))["category"]
     for reason in item.reasons:
         if reason.get("category") in review.REASON_CODES:
             return reason["category"]

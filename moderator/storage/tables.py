@@ -320,6 +320,30 @@ webhook_attempts = Table(
     Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
 
+#: Which model serves: every promotion, newest last. The newest row with no site is the
+#: shared model every worker serves (each checks it at most once a second); a row with a site
+#: is that site's own layer over the shared model.
+model_promotions = Table(
+    "model_promotions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Timestamp, nullable=False),
+    Column("actor", String(200), nullable=False),
+    # name@version from model.json, for people; the path and the digest (sha256 over
+    # model.joblib and model.json, moderator.serving.model_digest) are what workers load.
+    Column("label", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=True),
+    Column("reason", Text, nullable=False),
+    # The compare report's verdict and reasons (NULL: promoted without the gate).
+    Column("gate", JSON, nullable=True),
+    # A site layer's parameters (moderator/sitelayer.py); NULL for a shared model.
+    Column("layer", JSON, nullable=True),
+    Index("ix_model_promotions_site_id_id", "site_id", "id"),
+)
+
 # One row per dashboard login. The session cookie holds a random token; only its sha256 is
 # stored, so a copied cookie stops working the moment its row is gone (logout, password
 # change, disabled account, "log out everywhere", expiry).

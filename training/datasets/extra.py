@@ -27,7 +27,7 @@ def load_extra(path: Path) -> list[Example]:
     categories = [str(c) for c in CATEGORIES if str(c) in columns]
     if not categories:
         raise DataError(f"{path} has no category column (any of {', '.join(CATEGORIES)})")
-    allowed = {"text", "source", "decided_by", "decided_at", *categories}
+    allowed = {"text", "source", "decided_by", "decided_at", "comment_id", *categories}
     unknown = sorted(c for c in columns - allowed if c is not None)
     if unknown or None in columns:
         raise DataError(f"{path} has unknown column(s) {', '.join(unknown) or '(unnamed)'}")
