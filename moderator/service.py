@@ -19,7 +19,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from moderator import policy
-from moderator import storage
 from moderator.classifier import Classifier
 from moderator.explaining import explain_reasons
 from moderator.language import MODEL_LANGUAGES
@@ -32,8 +31,6 @@ from moderator.policy import Threshold
 from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
 from moderator.rules import policy_wordlist
-from moderator.storage import comments as comments_store
-from moderator.storage import outbox
 from moderator.text import normalise
 from moderator.text import sentences
 
@@ -42,6 +39,7 @@ if TYPE_CHECKING:
 
     from moderator.routing import LanguageModels
     from moderator.schemas import CommentIn
+    from moderator.storage import comments as comments_store
     from moderator.storage.sites import Site
 
 log = logging.getLogger(__name__)
@@ -467,6 +465,10 @@ def moderate_batch(
     failures raise `storage.StorageUnavailable`: nothing is returned for a comment that
     should have been stored and wasn't.
     """
+    # Imported here: deciding alone (`moderator score`) never loads SQLAlchemy (0.5-0.8 s).
+    from moderator import storage
+    from moderator.storage import comments as comments_store
+
     wanted = [c.external_id for c in comments if c.external_id is not None]
     existing: dict[str, comments_store.Comment] = {}
     if wanted:
@@ -518,6 +520,8 @@ def moderate_batch(
 
 def _announce(conn, row: comments_store.Comment) -> None:
     """Queue the site's comment.held / comment.rejected webhooks, in the storing transaction."""
+    from moderator.storage import outbox
+
     if row.decision in ("hold", "reject"):
         event = "comment.held" if row.decision == "hold" else "comment.rejected"
         outbox.enqueue(conn, row.site_id, event, row.id, outbox.decision_data(row))
@@ -557,6 +561,9 @@ def _row(
     moderation: Moderation,
     language: str | None = None,
 ) -> comments_store.Comment:
+    from moderator import storage
+    from moderator.storage import comments as comments_store
+
     data = decision.to_dict()
     return comments_store.Comment(
         id=uuid.uuid4().hex,
