@@ -101,6 +101,14 @@ def readyz():
         "database": storage.ping(s.engine),
     }
     body = {"model": s.moderation.model_label, "checks": checks}
+    others = s.moderation.others
+    if others is not None and others.languages:
+        # Loaded on each language's first comment in this worker: not a readiness check.
+        loaded = others.loaded()
+        body["languages"] = {
+            lang: {"model": others.models[lang].label, "loaded": lang in loaded}
+            for lang in others.languages
+        }
     if all(checks.values()):
         return jsonify({"status": "ready", **body})
     failing = ", ".join(name for name, ok in checks.items() if not ok)

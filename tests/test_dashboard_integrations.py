@@ -107,12 +107,29 @@ def test_settings_are_saved_and_show_corals_threshold(admin, engine, site_id):
     assert "Set Coral's toxicity threshold to" in html
 
 
+def test_accepted_languages_are_saved_shown_and_reset(admin, engine, site_id):
+    form = {"unsupported_language": "hold", "perspective_reflects_decision": "off"}
+    response = admin.post(f"/dashboard/sites/{site_id}/settings", {**form, "languages": "de, EN"})
+    assert response.status_code == 303
+    with storage.reading(engine) as conn:
+        assert sites.get_site(conn, site_id).languages == ("de", "en")
+    html = admin.client.get(f"/dashboard/sites/{site_id}/integrations").get_data(as_text=True)
+    assert 'name="languages" dir="auto" maxlength="400" value="de,en"' in html
+    admin.post(f"/dashboard/sites/{site_id}/settings", {**form, "languages": "all"})
+    with storage.reading(engine) as conn:
+        assert sites.get_site(conn, site_id).languages is None
+
+
 @pytest.mark.parametrize(
     "data",
     [
         {"unsupported_language": "drop"},
         {"unsupported_language": "hold", "perspective_reflects_decision": "yes"},
         {},
+        {"unsupported_language": "hold", "languages": "deutsch"},
+        {"unsupported_language": "hold", "languages": "de,<script>"},
+        {"unsupported_language": "hold", "languages": "x" * 401},
+        {"unsupported_language": "hold", "languages": "de\x00"},
     ],
 )
 def test_bad_settings_are_400(admin, site_id, data):

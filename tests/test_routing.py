@@ -362,3 +362,13 @@ def test_moderator_score_routes_rows_by_language(tmp_path):
     assert german["language"] == "de" and german["model"].startswith("de@")
     assert "model" not in english
     assert french["decision"] == "hold" and "model" not in french
+
+
+def test_readyz_lists_the_language_models_and_which_are_loaded(routed):
+    client, key, _ = routed
+    before = client.get("/readyz").json["languages"]
+    assert set(before) >= {"de", "pt", "tr"}
+    assert before["de"]["model"].startswith("de@") and before["de"]["loaded"] is False
+    moderate(client, key, GERMAN)
+    after = client.get("/readyz").json["languages"]
+    assert after["de"]["loaded"] is True and after["tr"]["loaded"] is False

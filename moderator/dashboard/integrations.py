@@ -56,6 +56,7 @@ def _page(site_id: int, *, new_endpoint=None, status: int = 200):
         events=webhook_store.EVENTS,
         new_endpoint=new_endpoint,
         coral_threshold=coral_threshold(hold.hold) if hold else None,
+        model_languages=("en", *(moderation.others.languages if moderation.others else ())),
         now=storage.now(),
     ), status
 
@@ -125,15 +126,22 @@ def site_settings(site_id: int):
     reflect = request.form.get("perspective_reflects_decision", "off")
     if reflect not in ("on", "off"):
         bad("perspective reflects decision must be on or off")
-    with storage.transaction(engine()) as conn:
-        site = _site_or_404(conn, site_id)
-        site_store.set_options(
-            conn,
-            site.name,
-            actor=current_user.username,
-            unsupported_language=language,
-            perspective_reflects_decision=reflect == "on",
-        )
+    raw = clean_text(request.form.get("languages", ""), "languages", 400)
+    codes = [c.strip().lower() for c in raw.replace(" ", ",").split(",") if c.strip()]
+    languages = None if codes in ([], ["all"]) else codes
+    try:
+        with storage.transaction(engine()) as conn:
+            site = _site_or_404(conn, site_id)
+            site_store.set_options(
+                conn,
+                site.name,
+                actor=current_user.username,
+                unsupported_language=language,
+                perspective_reflects_decision=reflect == "on",
+                languages=languages,
+            )
+    except site_store.SiteError as problem:
+        bad(str(problem))
     flash("Settings saved.", "success")
     return _back(site_id)
 
