@@ -52,8 +52,13 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_bodies(data_dir: Path, limit: int, seed: int) -> list[bytes]:
-    """Request bodies from real comments (OLID test, HASOC 2019 test), shuffled."""
+def load_bodies(data_dir: Path, limit: int, seed: int, desk: bool = False) -> list[bytes]:
+    """Request bodies from real comments (OLID test, HASOC 2019 test), shuffled.
+
+    With `desk`, each also names an author (one of 300) and a story (one of 30, with its URL
+    and title), as a news site sends them: the server then reads their standing and keeps
+    their rows current on every request.
+    """
     sources = [
         (data_dir / "olid" / "olid_test.csv", ",", "tweet"),
         (data_dir / "hasoc2019" / "hasoc2019_en_test-2919.tsv", "\t", "text"),
@@ -66,7 +71,16 @@ def load_bodies(data_dir: Path, limit: int, seed: int) -> list[bytes]:
             texts.extend(row[column] for row in csv.DictReader(f, delimiter=delimiter))
     texts = [t for t in texts if t.strip()]
     random.Random(seed).shuffle(texts)
-    return [json.dumps({"text": t}).encode("utf-8") for t in texts[:limit]]
+    bodies = []
+    for i, text in enumerate(texts[:limit]):
+        body: dict = {"text": text}
+        if desk:
+            body["author"] = {"id": f"reader-{i % 300}", "name": f"Reader {i % 300}"}
+            body["story_id"] = f"story-{i % 30}"
+            body["url"] = f"https://news.example/stories/{i % 30}"
+            body["title"] = f"Story number {i % 30}"
+        bodies.append(json.dumps(body).encode("utf-8"))
+    return bodies
 
 
 def free_port() -> int:
@@ -311,13 +325,18 @@ def main() -> None:
         "--model", type=Path, default=None, help="Model directory. Default: the shipped one."
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--desk-fields",
+        action="store_true",
+        help="Send an author and a story with every comment (results: http-desk.*).",
+    )
     args = parser.parse_args()
     duration = max(2, min(args.duration, 60))
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found (Debian package wrk)")
 
     load_before = os.getloadavg()[0]
-    bodies = load_bodies(args.data_dir, 2000, args.seed)
+    bodies = load_bodies(args.data_dir, 2000, args.seed, args.desk_fields)
     tmp = Path(tempfile.mkdtemp(prefix="moderator-bench-"))
     # It holds the database and the comment bodies: gone however the run ends.
     atexit.register(shutil.rmtree, tmp, True)
@@ -408,6 +427,7 @@ def main() -> None:
             "model": model,
         },
         "comments": len(bodies),
+        "desk_fields": args.desk_fields,
         "max_throughput": {
             "tool": "wrk",
             "connections": args.connections,
@@ -442,6 +462,8 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "http" if database_url.startswith("sqlite") else "http-postgresql"
+    if args.desk_fields:
+        stem += "-desk"
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (RESULTS / f"{stem}.md").write_text(render_markdown(result), encoding="utf-8")
     print(json.dumps(result, indent=2))
@@ -488,6 +510,11 @@ def render_markdown(r: dict) -> str:
     table = "\n".join("| " + " | ".join(str(x) for x in row) + " |" for row in rows)
     server, machine = r["server"], r["machine"]
     pg_note = " and PostgreSQL's (not counted)" if server["database"] == "postgresql" else ""
+    desk = (
+        ", each with an author (300 in all) and a story (30, with URL and title)"
+        if r.get("desk_fields")
+        else ""
+    )
     return f"""# HTTP benchmark: persisted moderations
 
 Command: `{r["command"]}`, Python {r["machine"]["python"]}, {r["machine"]["cpus"]} CPUs shared
@@ -495,7 +522,7 @@ by the server ({server["workers"]} gunicorn workers, {server["database"]}, model
 {server["model"]}) and the load generators, on loopback; 1-minute load average
 {machine["loadavg_1min_before"]} before, {machine["loadavg_1min_after"]} after.
 {r["comments"]} real comments (OLID test, HASOC 2019 test), POST /api/v1/moderate, each
-decided and stored.
+decided and stored{desk}.
 
 | phase | requests/s | 200s | other | p50 ms | p99 ms | rows stored | rows match |
 |---|---|---|---|---|---|---|---|

@@ -256,9 +256,15 @@ def enforce_session():
         session.clear()
         flash("Your session expired. Please log in again.", "info")
         return redirect(url_for("accounts.login", next=_current_path()))
-    if now - seen_at > 30:
+    # A page refreshing its counts by itself is not the moderator being active.
+    if now - seen_at > 30 and not background_request():
         session["seen_at"] = int(now)
     return None
+
+
+def background_request() -> bool:
+    """A request the dashboard's script makes by itself (the count refresh)."""
+    return request.headers.get("X-Moderator-Background") == "1"
 
 
 def require_login():

@@ -17,10 +17,10 @@ from moderator import metrics
 from moderator import schemas
 from moderator import service
 from moderator import storage
+from moderator.desk import actions
 from moderator.errors import ApiError
 from moderator.errors import problem
 from moderator.schemas import BatchItemError
-from moderator.storage import comments as comments_store
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -71,19 +71,77 @@ def get_comment(comment_id: str):
     """A comment's current state, including a moderator's decision and note.
 
     `comment_id` is our id; the site's own id (`external_id`) is accepted too. Another
-    site's comment is a 404, exactly like one that doesn't exist.
+    site's comment is a 404, exactly like one that doesn't exist. A rejected comment
+    carries its statement of reasons.
     """
     s = _services()
-    ref = schemas.comment_ref(comment_id)
-    found = None
-    if ref is not None:
-        with storage.reading(s.engine) as conn:
-            found = comments_store.get_comment(conn, g.site.id, ref)
-            if found is None:
-                found = comments_store.find_by_external_ids(conn, g.site.id, [ref]).get(ref)
-    if found is None:
-        raise ApiError(404, "no such comment")
-    return jsonify(found.to_dict())
+    return jsonify(actions.comment_state(s.engine, g.site, _ref(comment_id, "comment")))
+
+
+@bp.post("/comments/<comment_id>/reports")
+def report_comment(comment_id: str):
+    """A reader's report of a comment: 201 when new, 200 with the earlier one when repeated."""
+    s = _services()
+    ref = _ref(comment_id, "comment")
+    body = schemas.parse_report(request)
+    answer, created = actions.report(s.engine, g.site, ref, body, s.config.report_window())
+    return jsonify(answer), 201 if created else 200
+
+
+@bp.post("/comments/<comment_id>/appeal")
+def appeal_comment(comment_id: str):
+    """The author's appeal of a rejection: once per decision, within the site's window."""
+    s = _services()
+    ref = _ref(comment_id, "comment")
+    text = schemas.parse_appeal(request)
+    return jsonify(actions.appeal(s.engine, g.site, ref, text)), 201
+
+
+@bp.get("/authors/<author_id>")
+def get_author(author_id: str):
+    """An author's status on this site (banned, suspended, pre-moderated), with history."""
+    s = _services()
+    return jsonify(actions.author_state(s.engine, g.site, _ref(author_id, "author")))
+
+
+@bp.get("/stories/<path:story>", merge_slashes=False)
+def get_story(story: str):
+    """A story by the site's story_id, else its URL: counts and pre-moderation."""
+    s = _services()
+    return jsonify(actions.story_state(s.engine, g.site, _ref(story, "story")))
+
+
+@bp.patch("/stories/<path:story>", merge_slashes=False)
+def patch_story(story: str):
+    """Set a story's title or URL, or put it into (or out of) pre-moderation."""
+    s = _services()
+    ref = _ref(story, "story")
+    patch = schemas.parse_story_patch(request)
+    answer, created = actions.update_story(s.engine, g.site, ref, patch)
+    return jsonify(answer), 201 if created else 200
+
+
+def _ref(value: str, kind: str) -> str:
+    # Comment and author ids are at most 255 characters; a story may be named by its URL.
+    ref = schemas.ref(value) if kind == "story" else schemas.comment_ref(value)
+    if ref is None:
+        raise ApiError(404, f"no such {kind}")
+    return ref
+
+
+@bp.errorhandler(actions.NotFound)
+def _not_found(error: actions.NotFound):
+    return problem(404, str(error))
+
+
+@bp.errorhandler(actions.Conflict)
+def _conflict(error: actions.Conflict):
+    return problem(409, error.detail, code=error.code)
+
+
+@bp.errorhandler(actions.RateLimited)
+def _rate_limited(error: actions.RateLimited):
+    return problem(429, error.detail, headers={"Retry-After": str(error.retry_after)})
 
 
 @health.get("/healthz")

@@ -341,6 +341,8 @@ def sites_list(as_json: bool) -> None:
             f"{site.id}\t{site.name}\t{site.key_prefix}...\t{record['created_at']}\t{status}"
             f"\tthresholds {json.dumps(site.thresholds or {})}\twords: {lists}"
             f"\twordlist_action {site.wordlist_action}"
+            f"\treport_threshold {site.report_threshold}\tappeal_days {site.appeal_days}"
+            f"\tnew_author_premoderation {site.new_author_premoderation}"
         )
     if not rows and not as_json:
         click.echo("no sites yet: moderator sites create NAME", err=True)
@@ -505,10 +507,47 @@ def users_create(username: str, admin: bool, password_stdin: bool) -> None:
     click.echo(f"created {user.role} {user.username}")
 
 
+@users.command("reset-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of stdin instead of prompting.",
+)
+def users_reset_password(username: str, password_stdin: bool) -> None:
+    """Give account USERNAME a new password (prompted for twice); its sessions end."""
+    from moderator import accounts
+    from moderator import passwords
+    from moderator import storage
+    from moderator.storage import users as user_store
+
+    if password_stdin:
+        password = confirm = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = confirm = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    engine = _migrated_engine(_config())
+    try:
+        with storage.transaction(engine) as conn:
+            user = user_store.get_user_by_username(conn, username)
+            if user is None:
+                raise accounts.AccountError(f"no user {username!r}")
+            passwords.set_password(
+                conn, user, password, confirm, actor="cli", action="user.password_reset"
+            )
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    except storage.StorageUnavailable as error:
+        raise click.ClickException(f"database unavailable: {error}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"new password set for {username}; their sessions have ended")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="moderator")
 
 
-# Coral, Perspective and webhook commands add themselves to the groups above.
-from moderator import integration_commands  # noqa: E402,F401
+# Coral, Perspective, webhook and desk commands add themselves to the groups above.
+from moderator import desk_commands  # noqa: E402, F401
+from moderator import integration_commands  # noqa: E402, F401

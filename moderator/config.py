@@ -118,6 +118,13 @@ class Config:
         default=5,
     )
 
+    report_limit: str = _setting(
+        "MODERATOR_REPORT_LIMIT",
+        "Reader reports one reporter may make on one site, e.g. '30/hour' (one amount per "
+        "second, minute, hour or day); more get 429. Counted in the database, across workers.",
+        default="30/hour",
+    )
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "instance_path", Path(self.instance_path))
         object.__setattr__(self, "model_path", Path(self.model_path))
@@ -135,6 +142,7 @@ class Config:
                 "MODERATOR_MAX_CONTENT_LENGTH must be at least MODERATOR_MAX_TEXT_BYTES"
             )
         _check_rate_limit(self.rate_limit)
+        self.report_window()
         _check_rate_limit_storage(self.rate_limit_storage_uri)
 
     @classmethod
@@ -160,6 +168,20 @@ class Config:
         if self.secret_key:
             return self.secret_key
         return load_or_create_secret(self.instance_path)
+
+    def report_window(self) -> tuple[int, int]:
+        """MODERATOR_REPORT_LIMIT as (reports, seconds)."""
+        from limits import parse
+
+        try:
+            item = parse(self.report_limit)
+        except ValueError:
+            item = None
+        if item is None or item.amount < 1 or ";" in self.report_limit:
+            raise ConfigError(
+                f"MODERATOR_REPORT_LIMIT must look like '30/hour', got {self.report_limit!r}"
+            )
+        return item.amount, item.get_expiry()
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(variable, default, help) for every setting, in declaration order."""

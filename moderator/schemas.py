@@ -28,7 +28,8 @@ MAX_ID_LENGTH = 255
 MAX_NAME_LENGTH = 255
 MAX_URL_LENGTH = 2048
 
-COMMENT_FIELDS = ("text", "id", "author", "url", "parent_text", "store")
+COMMENT_FIELDS = ("text", "id", "author", "url", "story_id", "title", "parent_text", "store")
+MAX_TITLE_LENGTH = 500
 AUTHOR_FIELDS = ("id", "name")
 
 
@@ -43,6 +44,9 @@ class CommentIn:
     url: str | None = None
     parent_text: str | None = None
     store: bool = True
+    #: The site's id of the story (article) the comment is on, and the story's title.
+    story_id: str | None = None
+    story_title: str | None = None
     #: Set by the other doors: perspective, coral, suggestscore (None: the JSON API).
     door: str | None = None
     #: Ids another system gave the comment, stored with it (Coral's story, tenant, ...).
@@ -150,6 +154,8 @@ def comment_from(body: object, max_text_bytes: int) -> CommentIn:
         errors.append(_error("author", "must be an object with id and name"))
 
     url = _optional_string("url", body.get("url"), MAX_URL_LENGTH, errors)
+    story_id = _identifier("story_id", body.get("story_id"), errors)
+    title = _optional_string("title", body.get("title"), MAX_TITLE_LENGTH, errors)
 
     parent_text = body.get("parent_text")
     if parent_text is not None:
@@ -178,6 +184,8 @@ def comment_from(body: object, max_text_bytes: int) -> CommentIn:
         url=url,
         parent_text=parent_text,
         store=store,
+        story_id=story_id,
+        story_title=title,
     )
 
 
@@ -258,5 +266,127 @@ def _optional_string(field: str, value: object, limit: int, errors: list[dict]) 
         return None
     if len(value) > limit:
         errors.append(_error(field, f"longer than {limit} characters"))
+        return None
+    return value
+
+
+# -- the moderation desk: reports, appeals, stories ------------------------------------------
+
+REPORT_FIELDS = ("reporter_id", "reason", "text")
+#: Why a reader may report a comment (storage.reports.REASONS, repeated to keep schemas pure).
+REPORT_REASONS = ("abuse", "spam", "off_topic", "harassment", "misinformation", "other")
+MAX_REPORT_TEXT = 2000
+APPEAL_FIELDS = ("text",)
+MAX_APPEAL_TEXT = 5000
+STORY_FIELDS = ("title", "url", "premoderated", "reason")
+MAX_REASON_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class ReportIn:
+    """A reader's report of a comment, as the site forwards it."""
+
+    reporter_id: str
+    reason: str
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryPatch:
+    """Changes to a story: None leaves a field as it is."""
+
+    title: str | None = None
+    url: str | None = None
+    premoderated: bool | None = None
+    reason: str | None = None
+
+
+def _object(request: Request, known: tuple[str, ...]) -> dict:
+    body = read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object", [_error("", "not an object")])
+    _no_unknown(body, known, "")
+    return body
+
+
+def _raise(errors: list[dict]) -> None:
+    if errors:
+        first = errors[0]
+        raise ApiError(400, f"{first['field']}: {first['message']}", errors)
+
+
+def _text(field: str, value: object, limit: int, errors: list[dict], required: bool) -> str | None:
+    """A free-text field: a string, not blank when required, without NUL, at most `limit`."""
+    if value is None:
+        if required:
+            errors.append(_error(field, "required"))
+        return None
+    if not isinstance(value, str):
+        errors.append(_error(field, "must be a string"))
+        return None
+    if _blank(value):
+        if required:
+            errors.append(_error(field, "must not be blank"))
+        return None
+    if not _check_string(field, value, errors):
+        return None
+    if len(value) > limit:
+        errors.append(_error(field, f"longer than {limit} characters"))
+        return None
+    return value
+
+
+def parse_report(request: Request) -> ReportIn:
+    """The body of POST /api/v1/comments/<id>/reports."""
+    body = _object(request, REPORT_FIELDS)
+    errors: list[dict] = []
+    reporter = None
+    if body.get("reporter_id") is None:
+        errors.append(_error("reporter_id", "required"))
+    else:
+        reporter = _identifier("reporter_id", body["reporter_id"], errors)
+    reason = body.get("reason")
+    if reason is None:
+        errors.append(_error("reason", "required"))
+    elif not isinstance(reason, str) or reason not in REPORT_REASONS:
+        errors.append(_error("reason", f"must be one of {', '.join(REPORT_REASONS)}"))
+    text = _text("text", body.get("text"), MAX_REPORT_TEXT, errors, required=False)
+    _raise(errors)
+    return ReportIn(reporter_id=reporter, reason=reason, text=text)
+
+
+def parse_appeal(request: Request) -> str:
+    """The body of POST /api/v1/comments/<id>/appeal: the author's text."""
+    body = _object(request, APPEAL_FIELDS)
+    errors: list[dict] = []
+    text = _text("text", body.get("text"), MAX_APPEAL_TEXT, errors, required=True)
+    _raise(errors)
+    return text
+
+
+def parse_story_patch(request: Request) -> StoryPatch:
+    """The body of PATCH /api/v1/stories/<story>."""
+    body = _object(request, STORY_FIELDS)
+    errors: list[dict] = []
+    title = _optional_string("title", body.get("title"), MAX_TITLE_LENGTH, errors)
+    url = _optional_string("url", body.get("url"), MAX_URL_LENGTH, errors)
+    premoderated = body.get("premoderated")
+    if premoderated is not None and not isinstance(premoderated, bool):
+        errors.append(_error("premoderated", "must be true or false"))
+        premoderated = None
+    reason = _text("reason", body.get("reason"), MAX_REASON_LENGTH, errors, required=False)
+    if premoderated is True and reason is None and not errors:
+        errors.append(_error("reason", "required to pre-moderate a story"))
+    _raise(errors)
+    return StoryPatch(title=title, url=url, premoderated=premoderated, reason=reason)
+
+
+def ref(value: str) -> str | None:
+    """An author or story reference from a URL path, or None when it can't name one."""
+    if not value or len(value) > MAX_URL_LENGTH or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
         return None
     return value

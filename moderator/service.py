@@ -19,7 +19,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from moderator import policy
+from moderator import standing
+from moderator import storage
 from moderator.classifier import Classifier
+from moderator.desk import lookup
+from moderator.desk import statements
 from moderator.explaining import explain_reasons
 from moderator.language import MODEL_LANGUAGES
 from moderator.language import Identification
@@ -31,6 +35,8 @@ from moderator.policy import Threshold
 from moderator.rules import WORDLIST_ACTIONS
 from moderator.rules import WordList
 from moderator.rules import policy_wordlist
+from moderator.storage import comments as comments_store
+from moderator.storage import outbox
 from moderator.text import normalise
 from moderator.text import sentences
 
@@ -39,7 +45,6 @@ if TYPE_CHECKING:
 
     from moderator.routing import LanguageModels
     from moderator.schemas import CommentIn
-    from moderator.storage import comments as comments_store
     from moderator.storage.sites import Site
 
 log = logging.getLogger(__name__)
@@ -139,10 +144,10 @@ class Moderation:
             return rules
         merged = dict(self.default_rules.thresholds)
         overrides = policy.thresholds_from_dict(thresholds or {})
-        if self.classifier is not None:
+        scored = getattr(self.classifier, "categories", None)
+        if scored is not None:
             # A category this model doesn't score has no threshold to override.
-            scored = set(self.classifier.categories)
-            overrides = {c: t for c, t in overrides.items() if str(c) in scored}
+            overrides = {c: t for c, t in overrides.items() if str(c) in set(scored)}
         merged.update(overrides)
         if not self.default_words:
             wordlist = WordList.compile(block=key[1], suspect=key[2], allow=key[3])
@@ -276,7 +281,7 @@ class Moderation:
         batch = [rules.unmask(n) for n in normalised]
         owners: list[tuple[int, int, int]] = []
         unmasked = [b is n or b == n for b, n in zip(batch, normalised, strict=True)]
-        if self.classifier is not None and self.classifier.sentence_scoring:
+        if self.classifier is not None and getattr(self.classifier, "sentence_scoring", True):
             for i, text in enumerate(texts):
                 spans = sentences(text)
                 if len(spans) > 1:
@@ -307,7 +312,10 @@ class Moderation:
         try:
             if len(normalised) <= SMALL_BATCH:
                 return [self.classifier.score_one(text) for text in normalised], None
-            scores, found = self.classifier.score_batch(normalised)
+            score_batch = getattr(self.classifier, "score_batch", None)
+            if score_batch is None:  # a classifier without features: reasons analysed afresh
+                return list(self.classifier.score(normalised)), None
+            scores, found = score_batch(normalised)
             return list(scores), found
         except Exception:
             # Never lose a comment to a broken model: the policy holds it for a person instead.
@@ -464,18 +472,22 @@ def moderate_batch(
     returns that row. `store: false` comments are decided and never written. Database
     failures raise `storage.StorageUnavailable`: nothing is returned for a comment that
     should have been stored and wasn't.
-    """
-    # Imported here: deciding alone (`moderator score`) never loads SQLAlchemy (0.5-0.8 s).
-    from moderator import storage
-    from moderator.storage import comments as comments_store
 
+    After the text is decided, the author's and the story's standing apply (standing.py):
+    a banned or suspended author's comment is rejected (`author_banned`), a pre-moderated
+    author's, a new author's or a pre-moderated story's is held at least.
+    """
     wanted = [c.external_id for c in comments if c.external_id is not None]
     existing: dict[str, comments_store.Comment] = {}
-    if wanted:
+    new = list(range(len(comments)))
+    standings = [standing.CLEAR] * len(comments)
+    if wanted or any(c.author_id is not None or lookup.story_ref(c).key_hash for c in comments):
         with storage.reading(engine) as conn:
-            existing = comments_store.find_by_external_ids(conn, site.id, wanted)
+            if wanted:
+                existing = comments_store.find_by_external_ids(conn, site.id, wanted)
+            new = [i for i, c in enumerate(comments) if c.external_id not in existing]
+            standings = lookup.read_standings(conn, site, [comments[i] for i in new]) if new else []
 
-    new = [i for i, c in enumerate(comments) if c.external_id not in existing]
     judged = (
         moderation.decide_with_language(
             [comments[i].text for i in new],
@@ -488,7 +500,11 @@ def moderate_batch(
         if new
         else []
     )
-    decisions = {i: decision for i, (decision, _) in zip(new, judged, strict=True)}
+    # Who wrote it and where, after the text is judged: bans reject, pre-moderation holds.
+    decisions = {
+        i: standing.apply(decision, found)
+        for i, (decision, _), found in zip(new, judged, standings, strict=True)
+    }
     languages = {i: found.language for i, (_, found) in zip(new, judged, strict=True)}
 
     results: list[StoredComment | None] = [None] * len(comments)
@@ -500,14 +516,17 @@ def moderate_batch(
         if not comments[i].store:
             results[i] = _result(None, comments[i], decisions[i], moderation, languages[i])
     if to_store:
+        at = storage.now()
         with storage.transaction(engine) as conn:
-            for i in to_store:
-                row = _row(site, comments[i], decisions[i], moderation, languages[i])
+            stored = [comments[i] for i in to_store]
+            story_ids = lookup.touch_authors_and_stories(conn, site, stored, at)
+            for i, story_id in zip(to_store, story_ids, strict=True):
+                row = _row(site, comments[i], decisions[i], moderation, languages[i], story_id, at)
                 if comments_store.insert_comment(conn, row):
                     results[i] = _result(
                         row.id, comments[i], decisions[i], moderation, languages[i]
                     )
-                    _announce(conn, row)
+                    _announce(conn, row, site)
                 else:
                     # Same (site, id) stored meanwhile, by a concurrent request or earlier in
                     # this batch: answer with that row, as a retry would get.
@@ -518,13 +537,17 @@ def moderate_batch(
     return results
 
 
-def _announce(conn, row: comments_store.Comment) -> None:
-    """Queue the site's comment.held / comment.rejected webhooks, in the storing transaction."""
-    from moderator.storage import outbox
+def _announce(conn, row: comments_store.Comment, site: Site) -> None:
+    """Queue the site's comment.held / comment.rejected webhooks, in the storing transaction.
 
+    A rejection carries its statement of reasons, as GET /api/v1/comments/<id> gives it.
+    """
     if row.decision in ("hold", "reject"):
         event = "comment.held" if row.decision == "hold" else "comment.rejected"
-        outbox.enqueue(conn, row.site_id, event, row.id, outbox.decision_data(row))
+        data = outbox.decision_data(row)
+        if row.decision == "reject":
+            data["statement"] = statements.for_new_rejection(row, site.appeal_days)
+        outbox.enqueue(conn, row.site_id, event, row.id, data)
 
 
 def _model_for(decision: Decision, moderation: Moderation) -> str | None:
@@ -560,10 +583,9 @@ def _row(
     decision: Decision,
     moderation: Moderation,
     language: str | None = None,
+    story_id: int | None = None,
+    at=None,
 ) -> comments_store.Comment:
-    from moderator import storage
-    from moderator.storage import comments as comments_store
-
     data = decision.to_dict()
     return comments_store.Comment(
         id=uuid.uuid4().hex,
@@ -579,8 +601,10 @@ def _row(
         scores=data["scores"],
         reasons=data["reasons"],
         model=_model_for(decision, moderation),
-        created_at=storage.now(),
+        created_at=at or storage.now(),
         language=language,
         door=comment.door,
         context=comment.context,
+        story=story_id,
+        top_score=max(data["scores"].values(), default=None),
     )

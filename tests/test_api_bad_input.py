@@ -20,7 +20,7 @@ pytestmark = pytest.mark.all_databases
 
 MAX_TEXT = 20480
 JSON_TYPE = "application/json"
-FIELDS = "text, id, author, url, parent_text, store"
+FIELDS = "text, id, author, url, story_id, title, parent_text, store"
 
 
 def problem(status: int, detail: str, errors=None, **extra) -> dict:

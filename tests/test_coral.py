@@ -171,6 +171,38 @@ def test_new_comment_we_allow_is_204_and_stored_with_corals_ids(
     assert row.language == "en"
 
 
+def test_corals_author_and_story_are_the_desks(client, engine, site_id, phase_secret):
+    from moderator.storage import authors as authors_store
+    from moderator.storage import stories as stories_store
+
+    first = post_phase(client, site_id, phase_request("A calm first comment."), phase_secret)
+    assert first.status_code in (200, 204)
+    [row] = rows(engine)
+    with storage.transaction(engine) as conn:
+        story = stories_store.get_story(conn, row.story)
+        assert (story.external_id, story.url) == (
+            "story-1",
+            "http://localhost:1313/posts/a-story-url/",
+        )
+        stories_store.set_premoderation(
+            conn, story.id, True, actor="api", reason="thread turned ugly"
+        )
+        author = authors_store.get_author(conn, site_id, row.author_id)
+    assert author is not None
+    # A pre-moderated story withholds Coral's next comment on it, and only on it.
+    held = post_phase(client, site_id, phase_request("Another calm comment."), phase_secret)
+    assert held.status_code == 200
+    assert validate_response(held.json)["status"] == "SYSTEM_WITHHELD"
+    elsewhere = phase_request("Another calm comment.", story_id="story-2")
+    assert post_phase(client, site_id, elsewhere, phase_secret).status_code in (200, 204)
+    # A story id too long to be the desk's keeps the comment, on the story's URL alone.
+    long_id = post_phase(client, site_id, phase_request("Calm.", story_id="s" * 300), phase_secret)
+    assert long_id.status_code in (200, 204)
+    with storage.transaction(engine) as conn:
+        last = max(rows(engine), key=lambda r: r.created_at)
+        assert stories_store.get_story(conn, last.story).external_id is None
+
+
 def test_suspect_word_is_withheld_with_a_toxic_flag(client, engine, site_id, phase_secret):
     # The case: "bananas" on the suspect list held by the API, not by Perspective.
     set_words(engine, "suspect", ["bananas"])

@@ -71,6 +71,7 @@ def test_first_migration_creates_exactly_the_declared_schema(db):
     assert {
         "sites", "comments", "users", "audit_log", "alembic_version", "site_secrets",
         "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
+        "stories", "authors", "reports", "appeals",
     } == names  # fmt: skip
 
 
@@ -80,12 +81,15 @@ def test_schema_has_the_columns_the_dashboard_builds_on(db):
     assert columns["sites"] == {
         "id", "name", "key_hash", "key_prefix", "created_at", "revoked_at",
         "thresholds", "block_words", "suspect_words", "allow_words", "wordlist_action",
+        "report_threshold", "appeal_days", "new_author_premoderation",
+        "previous_key_hash", "previous_key_prefix", "previous_key_expires_at",
         "unsupported_language", "perspective_reflects_decision", "languages",
     }  # fmt: skip
     assert columns["comments"] == {
         "id", "site_id", "external_id", "text", "author_id", "author_name", "url",
         "parent_text", "decision", "status", "scores", "reasons", "model", "created_at",
         "human_decision", "decided_by", "decided_at", "note", "reason_code", "version",
+        "story", "top_score", "report_count", "open_reports",
         "language", "door", "context",
     }  # fmt: skip
     assert columns["users"] == {
@@ -93,6 +97,7 @@ def test_schema_has_the_columns_the_dashboard_builds_on(db):
     }  # fmt: skip
     assert columns["audit_log"] == {
         "id", "at", "actor", "action", "comment_id", "site_id", "note", "before", "after",
+        "subject",
     }  # fmt: skip
     indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("comments")}
     assert {("status", "created_at"), ("site_id", "created_at")} <= indexes

@@ -147,6 +147,79 @@ def test_a_rejected_comment_is_comment_rejected(client, engine, headers, site_id
     assert [e["type"] for e in receiver.events(endpoint.secret)] == ["comment.rejected"]
 
 
+def test_a_rejection_carries_its_statement_of_reasons(client, engine, headers, site_id, receiver):
+    endpoint = add_endpoint(engine, site_id, receiver.url)
+    hold_words(engine, block=["wombat"])
+    sent = client.post(
+        "/api/v1/moderate", json={"text": "you wombat", "id": "w-1"}, headers=headers
+    ).json
+    worker.deliver_due(engine)
+    [event] = receiver.events(endpoint.secret)
+    statement = event["data"]["statement"]
+    # The statement the site would read from the API, word for word.
+    assert (
+        statement == client.get(f"/api/v1/comments/{sent['id']}", headers=headers).json["statement"]
+    )
+    assert (statement["automated_decision"], statement["words"]) == (True, ["wombat"])
+    assert statement["appeal"]["possible"] is True
+    assert statement["appeal"]["how"] == f"POST /api/v1/comments/{sent['id']}/appeal"
+
+
+def test_held_and_approved_comments_carry_no_statement(
+    client, engine, headers, site_id, receiver, dashboard
+):
+    endpoint = add_endpoint(engine, site_id, receiver.url)
+    hold_words(engine, suspect=["kitten"])
+    sent = client.post("/api/v1/moderate", json={"text": "a kitten"}, headers=headers).json
+    dashboard.login()
+    dashboard.post(
+        f"/dashboard/comments/{sent['id']}/decision", {"decision": "approve", "version": "1"}
+    )
+    worker.deliver_due(engine)
+    events = receiver.events(endpoint.secret)
+    assert [e["type"] for e in events] == ["comment.held", "comment.decided"]
+    assert ["statement" in e["data"] for e in events] == [False, False]
+
+
+def test_appeal_outcomes_are_comment_decided_with_the_statement_as_it_stands(
+    client, engine, headers, site_id, receiver
+):
+    from moderator.storage import appeals as appeals_store
+
+    endpoint = add_endpoint(engine, site_id, receiver.url, ["comment.decided"])
+    hold_words(engine, block=["wombat"])
+    ids = []
+    for n in (1, 2):
+        sent = client.post(
+            "/api/v1/moderate", json={"text": "you wombat", "id": f"a-{n}"}, headers=headers
+        ).json
+        appealed = client.post(
+            f"/api/v1/comments/{sent['id']}/appeal",
+            json={"text": "a wombat is an animal"},
+            headers=headers,
+        )
+        assert appealed.status_code == 201
+        ids.append(sent["id"])
+    with storage.transaction(engine) as conn:
+        [first] = appeals_store.appeals_of(conn, [ids[0]])[ids[0]]
+        [second] = appeals_store.appeals_of(conn, [ids[1]])[ids[1]]
+        assert appeals_store.resolve_appeal(conn, first.id, "reverse", actor="bob", note="ok").ok
+        assert appeals_store.resolve_appeal(conn, second.id, "uphold", actor="bob", note="no").ok
+    worker.deliver_due(engine)
+    events = {e["data"]["id"]: e for e in receiver.events(endpoint.secret)}
+    reversed_, upheld = events[ids[0]]["data"], events[ids[1]]["data"]
+    assert (reversed_["status"], reversed_["human_decision"]) == ("allow", "approve")
+    assert "statement" not in reversed_
+    assert (upheld["status"], upheld["human_decision"]) == ("reject", "reject")
+    # The upheld rejection is final: the statement says so, as the API does.
+    assert upheld["statement"]["appeal"]["possible"] is False
+    assert upheld["statement"]["appeal"]["refusal"] == "already_appealed"
+    assert (
+        upheld["statement"]
+        == client.get(f"/api/v1/comments/{ids[1]}", headers=headers).json["statement"]
+    )
+
+
 def test_allowed_comments_and_unsubscribed_events_send_nothing(
     client, engine, headers, site_id, receiver
 ):

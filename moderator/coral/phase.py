@@ -85,6 +85,9 @@ def parse(body: object, max_text_bytes: int) -> PhaseRequest:
     fields: dict[str, Any] = {"text": text, "author": {"id": author_id}}
     if story_url:
         fields["url"] = story_url
+    if len(story_id) <= schemas.MAX_ID_LENGTH:
+        # Coral's story is the desk's story: its page, queue filter and pre-moderation.
+        fields["story_id"] = story_id
     checked = schemas.comment_from(fields, max_text_bytes)
     context = {
         "action": action,
@@ -101,6 +104,7 @@ def parse(body: object, max_text_bytes: int) -> PhaseRequest:
             text=checked.text,
             author_id=checked.author_id,
             url=checked.url,
+            story_id=checked.story_id,
             door="coral",
             context={k: v for k, v in context.items() if v is not None},
         ),

@@ -15,6 +15,7 @@ from flask import request
 from flask import url_for
 
 from moderator import accounts
+from moderator import standing
 from moderator.policy import CATEGORIES
 from moderator.policy import CLASSIFIER_UNAVAILABLE
 from moderator.policy import LANGUAGE_UNSUPPORTED
@@ -36,15 +37,26 @@ MAX_SEARCH = 200
 MAX_BULK = 200
 MAX_WORDS = 5000
 MAX_WORD = 100
-FILTER_CATEGORIES = (*(str(c) for c in CATEGORIES), CLASSIFIER_UNAVAILABLE, LANGUAGE_UNSUPPORTED)
+FILTER_CATEGORIES = (
+    *(str(c) for c in CATEGORIES),
+    CLASSIFIER_UNAVAILABLE,
+    LANGUAGE_UNSUPPORTED,
+    *standing.REASONS,
+)
 
-#: The list views: title, status shown (None: all) and order.
+#: The list views: title, status shown (None: all) and default order (storage ORDERS).
 VIEWS = {
-    "queue": ("Queue", "hold", True),
-    "approved": ("Approved", "allow", False),
-    "rejected": ("Rejected", "reject", False),
-    "all": ("All comments", None, False),
+    "queue": ("Queue", "hold", "oldest"),
+    "reported": ("Reported", None, "reports"),
+    "approved": ("Approved", "allow", "newest"),
+    "rejected": ("Rejected", "reject", "newest"),
+    "all": ("All comments", None, "newest"),
 }
+#: How long a page waits between refreshing its counts (milliseconds; dashboard.js).
+COUNT_REFRESH_MS = 20_000
+#: The densities a moderator can choose; the cookie that keeps the choice.
+DENSITIES = ("comfortable", "compact")
+DENSITY_COOKIE = "moderator_density"
 
 
 def init_app(app: Flask) -> None:
@@ -86,13 +98,33 @@ def _template_globals(state) -> None:
         safe_url=display.safe_url,
         default_reason=display.default_reason,
         past_tense=display.past_tense,
+        excerpts=display.excerpts,
+        count_refresh_ms=COUNT_REFRESH_MS,
     )
     state.app.jinja_env.filters.update(timestamp=display.timestamp, shown=display.shown)
 
 
+@bp.context_processor
+def _nav_counts() -> dict:
+    from flask_login import current_user
+
+    from moderator import storage
+    from moderator.dashboard.views import nav_counts
+
+    if not current_user.is_authenticated:
+        return {}
+    try:
+        with storage.reading(engine()) as conn:
+            return {"nav_counts": nav_counts(conn)}
+    except storage.StorageUnavailable:
+        return {}
+
+
 # The route modules attach their views to `bp`, so they are imported once it exists.
 from moderator.dashboard import admin  # noqa: E402, F401
+from moderator.dashboard import desk  # noqa: E402, F401
 from moderator.dashboard import integrations  # noqa: E402, F401
+from moderator.dashboard import passwords  # noqa: E402, F401
 from moderator.dashboard import views  # noqa: E402, F401
 from moderator.dashboard.display import highlight  # noqa: E402, F401
 from moderator.dashboard.display import safe_url  # noqa: E402, F401

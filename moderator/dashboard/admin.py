@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort
 from flask import current_app
 from flask import flash
@@ -22,6 +24,7 @@ from moderator.dashboard import bp
 from moderator.dashboard import engine
 from moderator.dashboard.forms import bad
 from moderator.dashboard.forms import clean_text
+from moderator.dashboard.forms import int_arg
 from moderator.policy import CATEGORIES
 from moderator.policy import thresholds_from_dict
 from moderator.policy import thresholds_to_dict
@@ -44,6 +47,7 @@ def _site_page(site: site_store.Site, *, error: str | None = None, status: int =
         thresholds=site.thresholds or {},
         defaults=thresholds_to_dict(defaults) if defaults else {},
         error=error,
+        now=storage.now(),
     ), status
 
 
@@ -174,3 +178,50 @@ def site_revoke(site_id: int):
             site_store.revoke_site(conn, site.name, actor=current_user.username)
             flash(f"Revoked the API key of {site.name}.", "success")
     return redirect(url_for("dashboard.site", site_id=site_id), code=303)
+
+
+@bp.post("/sites/<int:site_id>/desk")
+@accounts.admin_required
+def site_desk(site_id: int):
+    """Admins: a site's report threshold, appeal window and new-author pre-moderation."""
+    values = {}
+    for setting, (low, high) in site_store.DESK_SETTINGS.items():
+        value = int_arg(request.form, setting, low=low, high=high)
+        if value is None:
+            bad(f"{setting} is required")
+        values[setting] = value
+    with storage.transaction(engine()) as conn:
+        site = _site_or_404(conn, site_id)
+        for setting, value in values.items():
+            if getattr(site, setting) != value:
+                site_store.set_desk_setting(
+                    conn, site.name, setting, value, actor=current_user.username
+                )
+    flash("Report, appeal and new-author settings saved.", "success")
+    return redirect(url_for("dashboard.site", site_id=site_id), code=303)
+
+
+@bp.post("/sites/<int:site_id>/rotate-key")
+@accounts.admin_required
+def site_rotate_key(site_id: int):
+    """Admins: give a site a new API key; the old one works for the chosen grace period."""
+    hours = int_arg(request.form, "grace_hours", low=0, high=site_store.MAX_KEY_GRACE.days * 24)
+    if hours is None:
+        bad("grace_hours is required")
+    key = generate_key()
+    try:
+        with storage.transaction(engine()) as conn:
+            site = _site_or_404(conn, site_id)
+            site = site_store.rotate_key(
+                conn,
+                site.name,
+                hash_key(key),
+                display_prefix(key),
+                dt.timedelta(hours=hours),
+                actor=current_user.username,
+            )
+    except site_store.SiteError as problem:
+        with storage.reading(engine()) as conn:
+            return _site_page(_site_or_404(conn, site_id), error=str(problem), status=400)
+    # Shown once, as at creation: never stored, logged or put in a URL.
+    return render_template("dashboard/site_key.html", site=site, key=key, rotated=True)

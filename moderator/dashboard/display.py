@@ -136,3 +136,91 @@ def bar_rows(counts: Counter, order: Iterable[str] | None = None) -> list[dict]:
     labels += [k for k in counts if k not in labels]
     peak = max(counts.values(), default=0) or 1
     return [{"label": k, "n": counts[k], "share": counts[k] / peak} for k in labels]
+
+
+#: Comments longer than this (characters) show only the sentences behind their reasons.
+COLLAPSE_AT = 600
+#: The longest a single excerpt grows around its words, and all excerpts together.
+MAX_EXCERPT = 500
+MAX_EXCERPTS = 1500
+
+
+def excerpts(text: str, reasons: Iterable[Mapping]) -> list[dict] | None:
+    """A long comment cut down to the sentences that triggered its hold; None when short.
+
+    Each excerpt is `{"start", "end", "segments", "gap"}`: `segments` are highlight()'s pairs
+    for that part of the text, `gap` says text was left out before it. The sentences come
+    from the reasons' `sentence` fields, else the sentence around each word span; a comment
+    with neither (held for its author, say) shows its beginning. Malformed stored values are
+    ignored, as in highlight().
+    """
+    if len(text) <= COLLAPSE_AT:
+        return None
+    from moderator.text import sentences
+
+    reasons = [r for r in reasons if isinstance(r, Mapping)]
+    ranges: list[tuple[int, int]] = []
+    spans = _valid_pairs((s for r in reasons for s in r.get("spans") or ()), len(text))
+    for start, end in _valid_pairs((r.get("sentence") for r in reasons), len(text)):
+        ranges.append((start, end))
+    if spans:
+        cuts = sentences(text)
+        for start, end in spans:
+            around = next(((a, b) for a, b in cuts if a <= start and end <= b), None)
+            ranges.append(around or (max(0, start - 150), min(len(text), end + 150)))
+    ranges = [_shrink(r, spans) for r in ranges]
+    if not ranges:
+        ranges = [(0, min(len(text), 300))]
+    merged: list[list[int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1] + 20:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    found, budget = [], MAX_EXCERPTS
+    for start, end in merged:
+        if budget <= 0:
+            break
+        end = min(end, start + budget)
+        budget -= end - start
+        inside = [
+            {"spans": [[max(a, start) - start, min(b, end) - start]]}
+            for a, b in spans
+            if a < end and b > start
+        ]
+        found.append(
+            {
+                "start": start,
+                "end": end,
+                "segments": highlight(text[start:end], inside),
+                "gap": start > 0 if not found else start > found[-1]["end"],
+            }
+        )
+    return found
+
+
+def _valid_pairs(values, length: int) -> list[tuple[int, int]]:
+    pairs = []
+    for value in values:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            continue
+        start, end = value
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+            continue
+        start, end = max(0, start), min(length, end)
+        if start < end:
+            pairs.append((start, end))
+    return pairs
+
+
+def _shrink(span: tuple[int, int], words: list[tuple[int, int]]) -> tuple[int, int]:
+    """A range cut to MAX_EXCERPT characters around the words inside it."""
+    start, end = span
+    if end - start <= MAX_EXCERPT:
+        return span
+    inside = [(a, b) for a, b in words if start <= a and b <= end]
+    if not inside:
+        return start, start + MAX_EXCERPT
+    first, last = inside[0][0], max(b for _, b in inside)
+    pad = max(0, (MAX_EXCERPT - (last - first)) // 2)
+    return max(start, first - pad), min(end, max(last + pad, first + MAX_EXCERPT))

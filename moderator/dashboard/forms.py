@@ -52,8 +52,9 @@ def clean_text(value: str, name: str, limit: int) -> str:
     return value
 
 
-def comment_filter(status: str | None) -> review.CommentFilter:
-    """The list filters from the query string (site, category, dates, search, decided)."""
+def comment_filter(status: str | None, *, reported: bool = False) -> review.CommentFilter:
+    """The list filters from the query string (site, story, author, category, dates,
+    search, decided); `reported` for the Reported queue."""
     args = request.args
     category = args.get("category", "").strip() or None
     if category is not None and category not in FILTER_CATEGORIES:
@@ -65,9 +66,16 @@ def comment_filter(status: str | None) -> review.CommentFilter:
     since, until = date_arg(args, "since"), date_arg(args, "until")
     if since and until and since > until:
         bad("since is after until")
+    site_id = int_arg(args, "site")
+    author = clean_text(args.get("author", ""), "author", 255) or None
+    if author is not None and site_id is None:
+        bad("an author filter needs a site")
     return review.CommentFilter(
         status=status,
-        site_id=int_arg(args, "site"),
+        reported=reported,
+        story=int_arg(args, "story"),
+        author_id=author,
+        site_id=site_id,
         category=category,
         since=since,
         until=until,

@@ -153,8 +153,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     try:
-        with engine.begin() as conn:
-            command.upgrade(_alembic_config(conn), revision)
+        with engine.connect() as conn:
+            with conn.begin():
+                command.upgrade(_alembic_config(conn), revision)
+            if engine.dialect.name == "sqlite":
+                # migrations/env.py turned foreign keys off for SQLite's table rebuilds; on
+                # again before the connection goes back to the pool (after the commit, as
+                # SQLite ignores the pragma inside a transaction).
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
     except UNAVAILABLE_ERRORS as error:
         raise StorageUnavailable(_describe(error)) from error
 

@@ -21,8 +21,13 @@ def record(
     note: str | None = None,
     before: dict | None = None,
     after: dict | None = None,
+    subject: str | None = None,
 ) -> None:
-    """Append one audit_log row, in the caller's transaction."""
+    """Append one audit_log row, in the caller's transaction.
+
+    `subject` names what else the row is about, as "author:<id>", "story:<id>" or
+    "appeal:<id>" (our ids), so an author's or a story's page can show its history.
+    """
     conn.execute(
         audit_log.insert().values(
             at=now(),
@@ -33,6 +38,7 @@ def record(
             note=note,
             before=before,
             after=after,
+            subject=subject,
         )
     )
 

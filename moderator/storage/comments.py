@@ -44,6 +44,10 @@ class Comment:
     note: str | None = None
     reason_code: str | None = None
     version: int = 1
+    story: int | None = None
+    top_score: float | None = None
+    report_count: int = 0
+    open_reports: int = 0
     #: The identified language (ISO 639-1), None when undetermined or not identified.
     language: str | None = None
     #: The door it came in by: api, perspective, coral, suggestscore (None: api).
@@ -153,6 +157,11 @@ def count_comments(conn: Connection, site_id: int | None = None) -> int:
     if site_id is not None:
         query = query.where(comments.c.site_id == site_id)
     return conn.execute(query).scalar_one()
+
+
+def find_comment(conn: Connection, site_id: int, ref: str) -> Comment | None:
+    """The site's comment with our id `ref`, else with the site's own id `ref`."""
+    return get_comment(conn, site_id, ref) or find_by_external_ids(conn, site_id, [ref]).get(ref)
 
 
 def unlinked_since(

@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy import and_
 from sqlalchemy import exc
+from sqlalchemy import or_
 
 from moderator.storage import audit
 from moderator.storage import now
@@ -18,6 +20,14 @@ from moderator.storage.tables import sites
 WORD_LISTS = ("block", "suspect", "allow")
 #: A site's `wordlist_action`: what the default list's reject-tier words do (first: default).
 WORDLIST_ACTIONS = ("reject", "hold")
+#: The desk settings a site can change, with their bounds (inclusive).
+DESK_SETTINGS = {
+    "report_threshold": (1, 1000),
+    "appeal_days": (0, 3650),
+    "new_author_premoderation": (0, 1000),
+}
+#: The longest grace period in which a rotated-out key keeps working.
+MAX_KEY_GRACE = dt.timedelta(days=30)
 
 
 class SiteError(ValueError):
@@ -38,6 +48,11 @@ class Site:
     suspect_words: tuple[str, ...]
     allow_words: tuple[str, ...]
     wordlist_action: str = WORDLIST_ACTIONS[0]
+    report_threshold: int = 1
+    appeal_days: int = 14
+    new_author_premoderation: int = 0
+    previous_key_prefix: str | None = None
+    previous_key_expires_at: dt.datetime | None = None
     #: `hold` (default) or `allow` a comment in a language the model wasn't trained for.
     unsupported_language: str = "hold"
     #: Perspective door: TOXICITY at least the hold/reject threshold when we hold/reject.
@@ -64,8 +79,16 @@ class Site:
             "unsupported_language": self.unsupported_language,
             "perspective_reflects_decision": self.perspective_reflects_decision,
             "wordlist_action": self.wordlist_action,
+            "report_threshold": self.report_threshold,
+            "appeal_days": self.appeal_days,
+            "new_author_premoderation": self.new_author_premoderation,
             "languages": list(self.languages) if self.languages is not None else None,
         }
+
+    def previous_key_active(self, at: dt.datetime) -> bool:
+        """True while the key replaced by the last rotation still works."""
+        expires = self.previous_key_expires_at
+        return self.active and expires is not None and expires > at
 
 
 def _site(row) -> Site:
@@ -82,6 +105,11 @@ def _site(row) -> Site:
         unsupported_language=row.unsupported_language,
         perspective_reflects_decision=bool(row.perspective_reflects_decision),
         wordlist_action=row.wordlist_action,
+        report_threshold=row.report_threshold,
+        appeal_days=row.appeal_days,
+        new_author_premoderation=row.new_author_premoderation,
+        previous_key_prefix=row.previous_key_prefix,
+        previous_key_expires_at=utc(row.previous_key_expires_at),
         languages=tuple(row.languages) if row.languages else None,
     )
 
@@ -129,9 +157,19 @@ def get_site_by_name(conn: Connection, name: str) -> Site | None:
 
 
 def find_active_site(conn: Connection, key_hash: str) -> Site | None:
-    """The unrevoked site whose API key hashes to `key_hash`."""
+    """The unrevoked site whose API key hashes to `key_hash`: its current key, or the key
+    its last rotation replaced while that key's grace period lasts."""
     row = conn.execute(
-        sites.select().where(sites.c.key_hash == key_hash, sites.c.revoked_at.is_(None))
+        sites.select().where(
+            sites.c.revoked_at.is_(None),
+            or_(
+                sites.c.key_hash == key_hash,
+                and_(
+                    sites.c.previous_key_hash == key_hash,
+                    sites.c.previous_key_expires_at > now(),
+                ),
+            ),
+        )
     ).first()
     return _site(row) if row else None
 
@@ -155,7 +193,11 @@ def revoke_site(conn: Connection, name: str, actor: str = audit.CLI_ACTOR) -> Si
     if not site.active:
         raise SiteError(f"site {name!r} is already revoked")
     at = now()
-    conn.execute(sites.update().where(sites.c.id == site.id).values(revoked_at=at))
+    conn.execute(
+        sites.update()
+        .where(sites.c.id == site.id)
+        .values(revoked_at=at, previous_key_hash=None, previous_key_expires_at=None)
+    )
     audit.record(conn, actor, "site.revoke", site_id=site.id, after={"revoked_at": at.isoformat()})
     return get_site(conn, site.id)
 
@@ -278,5 +320,78 @@ def set_wordlist_action(
         site_id=site.id,
         before={"wordlist_action": site.wordlist_action},
         after={"wordlist_action": action},
+    )
+    return get_site(conn, site.id)
+
+
+def set_desk_setting(
+    conn: Connection, name: str, setting: str, value: int, actor: str = audit.CLI_ACTOR
+) -> Site:
+    """Set a site's report threshold, appeal window or new-author pre-moderation; audit it."""
+    if setting not in DESK_SETTINGS:
+        raise SiteError(f"setting must be one of {', '.join(DESK_SETTINGS)}, not {setting!r}")
+    low, high = DESK_SETTINGS[setting]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SiteError(f"{setting} must be a whole number from {low} to {high}")
+    site = require_site(conn, name)
+    conn.execute(sites.update().where(sites.c.id == site.id).values({setting: value}))
+    audit.record(
+        conn,
+        actor,
+        f"site.{setting}",
+        site_id=site.id,
+        before={setting: getattr(site, setting)},
+        after={setting: value},
+    )
+    return get_site(conn, site.id)
+
+
+def rotate_key(
+    conn: Connection,
+    name: str,
+    key_hash: str,
+    key_prefix: str,
+    grace: dt.timedelta,
+    actor: str = audit.CLI_ACTOR,
+) -> Site:
+    """Give a site a new API key; the current one keeps working for `grace`, then stops.
+
+    A key an earlier rotation replaced stops at once: at most two keys work at a time.
+    Only the new key's hash is stored; the rotation is audited with both prefixes.
+    """
+    if not dt.timedelta(0) <= grace <= MAX_KEY_GRACE:
+        raise SiteError(f"the grace period must be between 0 and {MAX_KEY_GRACE.days} days")
+    site = require_site(conn, name)
+    if not site.active:
+        raise SiteError(f"site {name!r} is revoked; create a new site instead")
+    current = conn.execute(
+        sites.select().with_only_columns(sites.c.key_hash).where(sites.c.id == site.id)
+    ).scalar_one()
+    expires = now() + grace
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                sites.update()
+                .where(sites.c.id == site.id)
+                .values(
+                    key_hash=key_hash,
+                    key_prefix=key_prefix,
+                    previous_key_hash=current if grace else None,
+                    previous_key_prefix=site.key_prefix if grace else None,
+                    previous_key_expires_at=expires if grace else None,
+                )
+            )
+    except exc.IntegrityError:
+        raise SiteError("that key is already in use") from None
+    audit.record(
+        conn,
+        actor,
+        "site.rotate_key",
+        site_id=site.id,
+        before={"key_prefix": site.key_prefix},
+        after={
+            "key_prefix": key_prefix,
+            "previous_key_expires_at": expires.isoformat() if grace else None,
+        },
     )
     return get_site(conn, site.id)

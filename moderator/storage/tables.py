@@ -11,6 +11,7 @@ from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import DateTime
+from sqlalchemy import Float
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -67,10 +68,66 @@ sites = Table(
     CheckConstraint("unsupported_language IN ('hold', 'allow')", name="unsupported_language"),
     # What the default word list's reject-tier words do for this site (rules/defaults.py).
     Column("wordlist_action", String(10), nullable=False, server_default=text("'reject'")),
+    # Open reader reports that put an allowed comment into the Reported queue.
+    Column("report_threshold", Integer, nullable=False, server_default=text("1")),
+    # Days after a rejection in which its author may appeal it (0: no appeals).
+    Column("appeal_days", Integer, nullable=False, server_default=text("14")),
+    # Hold each author's first N comments on this site (0: off; Coral's "new commenter").
+    Column("new_author_premoderation", Integer, nullable=False, server_default=text("0")),
+    # The key before the last rotation, which keeps working until previous_key_expires_at.
+    Column("previous_key_hash", String(64), nullable=True),
+    Column("previous_key_prefix", String(16), nullable=True),
+    Column("previous_key_expires_at", Timestamp, nullable=True),
     CheckConstraint("wordlist_action IN ('reject', 'hold')", name="wordlist_action"),
     # The languages the site accepts (ISO 639-1 codes, first = an undetermined comment's);
     # NULL: every language the service has a model for.
     Column("languages", JSON, nullable=True),
+    CheckConstraint("report_threshold >= 1", name="report_threshold"),
+    CheckConstraint("appeal_days >= 0", name="appeal_days"),
+    CheckConstraint("new_author_premoderation >= 0", name="new_author_premoderation"),
+    Index("ix_sites_previous_key_hash", "previous_key_hash"),
+)
+
+#: A story (article) comments are posted under: the site's story_id, else its URL, names it.
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    # sha256 of "id:<story_id>" or "url:<url>": URLs can be longer than an index entry.
+    Column("key_hash", String(64), nullable=False),
+    Column("external_id", String(255), nullable=True),
+    Column("url", Text, nullable=True),
+    Column("title", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_comment_at", Timestamp, nullable=True),
+    # Set while every new comment on the story is held for a moderator.
+    Column("premoderated_at", Timestamp, nullable=True),
+    Column("premoderated_by", String(200), nullable=True),
+    Column("premoderation_reason", Text, nullable=True),
+    UniqueConstraint("site_id", "key_hash"),
+    Index("ix_stories_site_id_last_comment_at", "site_id", "last_comment_at"),
+)
+
+#: A comment author as a site identifies them, with the moderators' actions on them.
+authors = Table(
+    "authors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("name", String(255), nullable=True),
+    Column("first_seen_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("banned_at", Timestamp, nullable=True),
+    Column("ban_reason", Text, nullable=True),
+    Column("suspended_until", Timestamp, nullable=True),
+    Column("suspension_reason", Text, nullable=True),
+    Column("premoderated_at", Timestamp, nullable=True),
+    Column("premoderation_reason", Text, nullable=True),
+    Column("warning", Text, nullable=True),
+    Column("warned_at", Timestamp, nullable=True),
+    UniqueConstraint("site_id", "external_id"),
 )
 
 comments = Table(
@@ -103,12 +160,21 @@ comments = Table(
     # Ids the other system gave it (Coral's story, site, tenant, parent; Perspective's
     # communityId and sessionId), kept to trace the comment back.
     Column("context", JSON, nullable=True),
+    Column("story", Integer, ForeignKey("stories.id"), nullable=True),
+    # The highest category score, for the queue's "highest score first" order.
+    Column("top_score", Float, nullable=True),
+    # Reader reports in all, and those since a moderator last reviewed the comment.
+    Column("report_count", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("open_reports", Integer, nullable=False, default=0, server_default=text("0")),
     UniqueConstraint("site_id", "external_id"),
     CheckConstraint("decision IN ('allow', 'hold', 'reject')", name="decision"),
     CheckConstraint("status IN ('allow', 'hold', 'reject')", name="status"),
     CheckConstraint("human_decision IN ('approve', 'reject')", name="human_decision"),
     Index("ix_comments_status_created_at", "status", "created_at"),
     Index("ix_comments_site_id_created_at", "site_id", "created_at"),
+    Index("ix_comments_site_id_author_id", "site_id", "author_id"),
+    Index("ix_comments_story_created_at", "story", "created_at"),
+    Index("ix_comments_open_reports", "open_reports"),
 )
 
 users = Table(
@@ -136,8 +202,51 @@ audit_log = Table(
     Column("note", Text, nullable=True),
     Column("before", JSON, nullable=True),
     Column("after", JSON, nullable=True),
+    # What else the row is about: "author:<id>", "story:<id>", "appeal:<id>" (our ids).
+    Column("subject", String(64), nullable=True),
     Index("ix_audit_log_comment_id", "comment_id"),
     Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_subject", "subject"),
+)
+
+#: One reader's report of one comment (a reader reports a comment once).
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("comment_id", String(36), ForeignKey("comments.id"), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("reporter_id", String(255), nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("comment_id", "reporter_id"),
+    CheckConstraint(
+        "reason IN ('abuse', 'spam', 'off_topic', 'harassment', 'misinformation', 'other')",
+        name="reason",
+    ),
+    Index("ix_reports_site_id_reporter_id_created_at", "site_id", "reporter_id", "created_at"),
+)
+
+#: An author's appeal of one decision on their comment (DSA Art. 20): one per decision.
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("comment_id", String(36), ForeignKey("comments.id"), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    # Which decision: when it was made, and by whom (NULL: the automatic decision).
+    Column("decision_at", Timestamp, nullable=False),
+    Column("decided_by", String(150), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("resolved_by", String(150), nullable=True),
+    Column("resolved_at", Timestamp, nullable=True),
+    Column("resolution_note", Text, nullable=True),
+    UniqueConstraint("comment_id", "decision_at"),
+    CheckConstraint("status IN ('open', 'upheld', 'reversed')", name="status"),
+    Index("ix_appeals_status_created_at", "status", "created_at"),
 )
 
 #: Secrets another system signs its requests to us with (Coral's external moderation phase

@@ -6,16 +6,13 @@ skipped only when that binary is missing (CI installs it).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-HOSTILE = "<img src=x onerror=alert(1)>"
 PASSWORD = "correct horse battery staple"
+HOSTILE = "<img src=x onerror=alert(1)>"
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,42 +20,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(app):
-    """The app served by werkzeug on a free localhost port, in a thread."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-gpu",
-            ],
-        )
-        context = browser.new_context(viewport={"width": 1200, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
-
-
-def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send_comment):
+def test_review_in_a_real_browser(
+    server, browser_page, accounts, hold_all, send_comment, screenshot
+):
     page = browser_page
     hostile = send_comment(
         hold_all,
@@ -105,14 +69,13 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
     assert page.locator("img").count() == 0
     assert "<script>alert('name')</script>" in card.locator(".author").inner_text()
     assert card.locator("a[href^='javascript:']").count() == 0
-    link = page.locator(f"#c-{kitten} .author a")
+    link = page.locator(f"#c-{kitten} .story-line a[target=_blank]")
     assert link.get_attribute("href") == "https://news.example/a"
     assert "noopener" in link.get_attribute("rel")
     assert "kitten" in page.locator(f"#c-{kitten} .text mark").all_inner_texts()
     assert "<b>not bold</b>" in page.locator(f"#c-{kitten} blockquote.parent").inner_text()
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+    screenshot(page, "queue", full_page=True)
 
     # j/k move the cursor; ? opens the help.
     assert "current" in (card.get_attribute("class") or "")
@@ -125,12 +88,12 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
     page.keyboard.press("Escape")
     assert not page.locator("dialog#help").is_visible()
 
-    # a approves the current comment (the hostile one, oldest first).
-    with page.expect_navigation():
-        page.keyboard.press("a")
-    assert "Approved comment" in page.inner_text(".flash")
+    # a approves the current comment (the hostile one, oldest first), without a reload:
+    # the card goes, the count follows.
+    page.keyboard.press("a")
+    page.locator(f"#c-{hostile}").wait_for(state="detached")
+    assert "Approved comment" in page.inner_text("#live")
     assert "2 held comments" in page.inner_text("#count")
-    assert page.locator(f"#c-{hostile}").count() == 0
 
     # The cursor stays in place, now on the next comment: n to write a note, Esc, r to reject.
     assert "current" in (page.locator(f"#c-{kitten}").get_attribute("class") or "")
@@ -140,9 +103,9 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
     page.keyboard.type("Name-calling; see rule 3 <b>ok</b>")
     page.keyboard.press("Escape")
     page.select_option(f"#c-{kitten} select[name=reason_code]", "insult")
-    with page.expect_navigation():
-        page.keyboard.press("r")
-    assert "Rejected comment" in page.inner_text(".flash")
+    page.keyboard.press("r")
+    page.locator(f"#c-{kitten}").wait_for(state="detached")
+    assert "Rejected comment" in page.inner_text("#live")
     assert "1 held comment awaiting review" in page.inner_text("#count")
     assert page.locator(f"#c-{later}").count() == 1
 
@@ -152,7 +115,7 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
     assert "comment.approve" in audit and "comment.reject" in audit
     assert "Name-calling; see rule 3 <b>ok</b>" in audit
     assert audit.count("mod") >= 2
-    page.screenshot(path=str(SCREENSHOTS / "audit.png"), full_page=True)
+    screenshot(page, "audit", full_page=True)
 
     # The site's API sees the human decisions at once.
     headers = {"Authorization": f"Bearer {hold_all}"}
@@ -170,7 +133,7 @@ def test_review_in_a_real_browser(server, browser_page, accounts, hold_all, send
     # Stats render (inline SVG, no external requests needed).
     page.goto(f"{server}/dashboard/stats")
     assert page.locator("svg").count() >= 2
-    page.screenshot(path=str(SCREENSHOTS / "stats.png"), full_page=True)
+    screenshot(page, "stats", full_page=True)
 
     assert dialogs == []
     assert problems == []
@@ -188,14 +151,13 @@ def test_corals_queue_keys_f_and_d_work_too(server, browser_page, accounts, hold
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "2 held comments awaiting review" in page.inner_text("#count")
-    with page.expect_navigation():
-        page.keyboard.press("f")
-    assert "Approved comment" in page.inner_text(".flash")
-    assert page.locator(f"#c-{first}").count() == 0
-    with page.expect_navigation():
-        page.keyboard.press("d")
-    assert "Rejected comment" in page.inner_text(".flash")
-    assert page.locator(f"#c-{second}").count() == 0
+    # Decisions are sent without a reload: the card leaves, the live region says what happened.
+    page.keyboard.press("f")
+    page.locator(f"#c-{first}").wait_for(state="detached")
+    assert "Approved comment" in page.inner_text("#live")
+    page.keyboard.press("d")
+    page.locator(f"#c-{second}").wait_for(state="detached")
+    assert "Rejected comment" in page.inner_text("#live")
     headers = {"Authorization": f"Bearer {hold_all}"}
     approved = page.request.get(f"{server}/api/v1/comments/{first}", headers=headers).json()
     rejected = page.request.get(f"{server}/api/v1/comments/{second}", headers=headers).json()

@@ -1,7 +1,7 @@
 """Languages a site accepts (routing to the German, Portuguese and Turkish models).
 
 Revision ID: 0006_site_languages
-Revises: 0004_coral_webhooks
+Revises: 0005_desk
 Create Date: 2026-11-27
 
 Written to match moderator/storage/tables.py exactly (tests/test_storage.py compares them).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_site_languages"
-down_revision = "0004_coral_webhooks"
+down_revision = "0005_desk"
 branch_labels = None
 depends_on = None
 
