@@ -1,9 +1,12 @@
 # Moderator: the API and dashboard under gunicorn, as a non-root user.
-#   docker build -t moderator .
-#   docker run -p 8000:8000 -v moderator-data:/data moderator
-#   docker run --rm -v moderator-data:/data moderator moderator sites create my-site
-# The SQLite database and the generated secret key live in the /data volume; set DATABASE_URL
-# for PostgreSQL and MODERATOR_SECRET_KEY to share one key across containers.
+#
+# Run it behind the shipped proxy, never with gunicorn's port published: slow clients could
+# hold its threads (nginx reads whole requests first). deploy/docker-compose.yml runs this
+# image as two instances behind nginx, with PostgreSQL and Redis:
+#   cd deploy && docker compose up -d --build       (see the README, "Deployment")
+# The image alone (docker build -t moderator .) keeps SQLite and the generated secret key in
+# the /data volume; set DATABASE_URL for PostgreSQL and MODERATOR_SECRET_KEY to share one
+# key across containers.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,7 +20,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY moderator ./moderator
 COPY training ./training
-RUN pip install '.[postgres]' && rm -rf moderator training build *.egg-info
+RUN pip install '.[postgres,redis]' && rm -rf moderator training build *.egg-info
 
 COPY models ./models
 
@@ -35,5 +38,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# `serve` migrates the database first, then starts gunicorn (2 workers; add --workers N).
+# `serve` migrates the database first, then starts gunicorn (2 workers x 4 threads), for
+# the proxy in front of it (deploy/nginx/moderator.conf) to reach on port 8000.
 CMD ["moderator", "serve", "--host", "0.0.0.0", "--port", "8000"]

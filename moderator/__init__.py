@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from flask import Flask
-    from flask_limiter import Limiter
     from sqlalchemy import Engine
 
     from moderator.config import Config
+    from moderator.ratelimit import RateLimiter
     from moderator.service import Moderation
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Services:
     config: Config
     engine: Engine
     moderation: Moderation
-    limiter: Limiter
+    limiter: RateLimiter
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -40,7 +40,6 @@ def create_app(config: Config | None = None) -> Flask:
     held with reason `classifier_unavailable` and /readyz answers 503.
     """
     from flask import Flask
-    from flask_limiter import Limiter
 
     from moderator import accesslog
     from moderator import accounts
@@ -52,11 +51,12 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator import metrics
     from moderator import openapi
     from moderator import perspective
+    from moderator import ratelimit
     from moderator import storage
+    from moderator.bodylimit import BodyLimit
     from moderator.classifier import Classifier
     from moderator.classifier import ModelLoadError
     from moderator.config import Config
-    from moderator.errors import rate_limited
     from moderator.errors import register_error_handlers
     from moderator.routing import LanguageModels
     from moderator.service import Moderation
@@ -69,7 +69,14 @@ def create_app(config: Config | None = None) -> Flask:
         MAX_CONTENT_LENGTH=config.max_content_length,
     )
 
-    engine = storage.init_app(app, config.database_url)
+    app.wsgi_app = BodyLimit(app.wsgi_app, config.max_content_length)
+    if config.proxy_count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = config.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
+
+    engine = storage.init_app(app, config.database_url, config.database_timeout)
     try:
         classifier = Classifier.load(config.model_path)
     except ModelLoadError as error:
@@ -88,18 +95,20 @@ def create_app(config: Config | None = None) -> Flask:
     # Before the limiter, so requests it turns away are timed and counted too.
     accesslog.init_app(app)
     metrics.init_app(app)
-    limiter = Limiter(
-        auth.rate_limit_key,
-        app=app,
-        storage_uri=config.rate_limit_storage_uri,
-        on_breach=rate_limited,
-        # A rate-limit store outage must not take the API down with it.
-        swallow_errors=True,
+    limiter = ratelimit.RateLimiter(
+        config.rate_limit,
+        config.rate_limit_storage_uri,
+        config.rate_limit_on_storage_error,
+        cpu_seconds_per_minute=config.key_cpu_seconds or None,
+    )
+    # One budget per key, whichever door it comes in by (Coral's routes spend theirs per site
+    # once the signature is checked, see coral/views.py).
+    ratelimit.init_app(
+        app, limiter, {"api": auth.presented_key, "perspective": perspective.presented_key}
     )
     app.extensions["moderator"] = Services(config, engine, moderation, limiter)
 
     for blueprint in (api.bp, perspective.bp):
-        limiter.limit(config.rate_limit)(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(perspective.discovery_bp)
     app.register_blueprint(coral.bp)

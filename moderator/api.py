@@ -11,6 +11,7 @@ from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
+from werkzeug.routing import BaseConverter
 
 from moderator import auth
 from moderator import metrics
@@ -50,7 +51,9 @@ def moderate():
 def moderate_batch():
     """Decide up to `batch_max` comments; each result is a decision or its own problem."""
     s = _services()
-    items = schemas.parse_batch(request, s.config.max_text_bytes, s.config.batch_max)
+    items = schemas.parse_batch(
+        request, s.config.max_text_bytes, s.config.batch_max, s.config.max_batch_bytes
+    )
     valid = [item for item in items if not isinstance(item, BatchItemError)]
     decided = iter(service.moderate_batch(s.engine, s.moderation, g.site, valid) if valid else [])
     results = []
@@ -66,12 +69,26 @@ def moderate_batch():
     return jsonify({"results": results})
 
 
-@bp.get("/comments/<comment_id>")
+class AnyId(BaseConverter):
+    """A path segment that may hold slashes, even leading, doubled or trailing ones."""
+
+    regex = ".+"
+    part_isolating = False
+
+
+@bp.record_once
+def _register_converter(state) -> None:
+    # Recorded before the routes below, so it exists when they are added.
+    state.app.url_map.converters["any_id"] = AnyId
+
+
+@bp.get("/comments/<any_id:comment_id>", merge_slashes=False)
 def get_comment(comment_id: str):
     """A comment's current state, including a moderator's decision and note.
 
-    `comment_id` is our id; the site's own id (`external_id`) is accepted too. Another
-    site's comment is a 404, exactly like one that doesn't exist. A rejected comment
+    `comment_id` is our id; the site's own id (`external_id`) is accepted too, slashes
+    included (`c/2026/17`, sent as is or as `%2F`; `?` and `#` must be percent-encoded).
+    Another site's comment is a 404, exactly like one that doesn't exist. A rejected comment
     carries its statement of reasons.
     """
     s = _services()

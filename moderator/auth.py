@@ -82,12 +82,21 @@ def require_site_key(engine: Engine, allow_query_key: bool = False) -> Site:
     return site
 
 
-def rate_limit_key() -> str:
-    """What Flask-Limiter counts by: a hash of the presented key, else the client address.
+def rate_limit_key(key: str | None = None) -> str:
+    """What the rate limiter counts by: a hash of `key` (by default the key this request
+    presents as the JSON API takes it, Bearer only), else the client address.
 
-    Hashed so the limiter's storage (which may be a shared Redis) never holds a key.
+    Hashed so the limiter's storage (which may be a shared Redis) never holds a key. Each
+    door passes the key it authenticates with, so a request can't pick its budget with a
+    header the route ignores.
     """
-    key = presented_key(allow_query_key=True)
+    if key is None:
+        key = presented_key()
     if key:
         return "key:" + hash_key(key)[:32]
+    return address_rate_limit_key()
+
+
+def address_rate_limit_key() -> str:
+    """The budget of a request without a key (or whose signature failed): its client address."""
     return "addr:" + (request.remote_addr or "unknown")

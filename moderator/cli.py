@@ -168,6 +168,16 @@ def _migrated_engine(config):
     return engine
 
 
+#: gunicorn kills a worker that has not reported for this many seconds.
+WORKER_TIMEOUT = 30
+
+
+def _fresh_connections(_server, worker) -> None:
+    """gunicorn post_fork: a worker never uses a database connection its parent opened."""
+    app = worker.app.wsgi()  # preloaded: the app the master built
+    app.extensions["moderator"].engine.dispose(close=False)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -190,6 +200,13 @@ def _safe_url(url: str) -> str:
     type=click.IntRange(1, 64),
     help="gunicorn worker processes (each loads the model).",
 )
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker (gunicorn's gthread worker): a slow request never blocks /healthz.",
+)
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
 @click.option(
     "--webhook-worker/--no-webhook-worker",
@@ -197,9 +214,13 @@ def _safe_url(url: str) -> str:
     show_default=True,
     help="Also run `moderator webhooks run`, which delivers webhooks, beside the server.",
 )
-def serve(host: str, port: int, workers: int, dev: bool, webhook_worker: bool) -> None:
+def serve(
+    host: str, port: int, workers: int, threads: int, dev: bool, webhook_worker: bool
+) -> None:
     """Migrate the database, then serve the API and dashboard.
 
+    gunicorn with threaded workers, meant to sit behind a buffering proxy (deploy/ has nginx's
+    configuration): the proxy holds slow clients, gunicorn only ever sees whole requests.
     Reads every setting from the environment (see the README's Configuration section).
     """
     import dataclasses
@@ -228,11 +249,39 @@ def serve(host: str, port: int, workers: int, dev: bool, webhook_worker: bool) -
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             self.cfg.set("bind", [bind])
             self.cfg.set("workers", workers)
+            # Threads, so /healthz and short requests are answered while another thread of
+            # the same worker runs a long batch (the GIL switches every 5 ms).
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
             self.cfg.set("proc_name", "moderator")
+            # Above MODERATOR_DATABASE_TIMEOUT (at most 20 s): a worker is only killed when
+            # it is stuck for real, never for a slow database, which is answered with 503.
+            self.cfg.set("timeout", WORKER_TIMEOUT)
+            self.cfg.set("graceful_timeout", 20)
+            # Proxies hold kept-alive connections open; keep them a little longer than
+            # nginx's upstream keepalive_timeout (60 s) would close them.
+            self.cfg.set("keepalive", 75)
+            # The app (and its model) is built once, before the port is bound: a starting
+            # or restarting instance refuses connections (the proxy tries another) instead
+            # of accepting requests it can't answer for seconds. Workers share the model's
+            # memory until they write to it.
+            self.cfg.set("preload_app", True)
+            self.cfg.set("post_fork", _fresh_connections)
 
         def load(self):
-            # Runs in each worker, so engines and models are never shared across a fork.
-            return create_app(config)
+            import gc
+
+            app = create_app(config)
+            # The model is ~100,000 long-lived objects: a full garbage collection walks them
+            # all, holding the GIL for 100-250 ms, so /healthz would wait behind any request
+            # that allocates a lot. Frozen, collections only see what requests create (and
+            # forked workers keep sharing the model's pages).
+            gc.collect()
+            gc.freeze()
+            # Hand the GIL over every 1 ms (Python's default is 5 ms): a short request
+            # beside a long batch in the same worker waits less for its turns.
+            sys.setswitchinterval(0.001)
+            return app
 
     Server().run()
 
@@ -490,10 +539,7 @@ def users_create(username: str, admin: bool, password_stdin: bool) -> None:
         accounts.validate_username(username)
     except accounts.AccountError as error:
         raise click.UsageError(str(error)) from None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     engine = _migrated_engine(_config())
     try:
         with storage.transaction(engine) as conn:
@@ -507,6 +553,51 @@ def users_create(username: str, admin: bool, password_stdin: bool) -> None:
     click.echo(f"created {user.role} {user.username}")
 
 
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _user_command(username: str, change):
+    """Run `change(conn, user)` in one transaction for dashboard account USERNAME."""
+    from moderator import accounts
+    from moderator import storage
+    from moderator.storage import users as user_store
+
+    engine = _migrated_engine(_config())
+    try:
+        with storage.transaction(engine) as conn:
+            user = user_store.get_user_by_username(conn, username)
+            if user is None:
+                raise click.ClickException(f"no user named {username!r}")
+            return change(conn, user)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    except storage.StorageUnavailable as error:
+        raise click.ClickException(f"database unavailable: {error}") from None
+    finally:
+        engine.dispose()
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of prompting.",
+)
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """Set USERNAME's dashboard password; every session of theirs ends."""
+    from moderator import accounts
+
+    password = _password(password_stdin)
+    ended = _user_command(
+        username, lambda conn, user: accounts.change_password(conn, user, password, actor="cli")
+    )
+    click.echo(f"changed the password of {username}; {ended} session(s) ended")
+
+
 @users.command("reset-password")
 @click.argument("username")
 @click.option(
@@ -515,32 +606,38 @@ def users_create(username: str, admin: bool, password_stdin: bool) -> None:
     help="Read the new password from the first line of stdin instead of prompting.",
 )
 def users_reset_password(username: str, password_stdin: bool) -> None:
-    """Give account USERNAME a new password (prompted for twice); its sessions end."""
-    from moderator import accounts
+    """Give USERNAME a new password, different from the current one; their sessions end."""
     from moderator import passwords
-    from moderator import storage
-    from moderator.storage import users as user_store
 
-    if password_stdin:
-        password = confirm = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = confirm = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    engine = _migrated_engine(_config())
-    try:
-        with storage.transaction(engine) as conn:
-            user = user_store.get_user_by_username(conn, username)
-            if user is None:
-                raise accounts.AccountError(f"no user {username!r}")
-            passwords.set_password(
-                conn, user, password, confirm, actor="cli", action="user.password_reset"
-            )
-    except accounts.AccountError as error:
-        raise click.ClickException(str(error)) from None
-    except storage.StorageUnavailable as error:
-        raise click.ClickException(f"database unavailable: {error}") from None
-    finally:
-        engine.dispose()
+    password = _password(password_stdin)
+    _user_command(
+        username,
+        lambda conn, user: passwords.set_password(
+            conn, user, password, password, actor="cli", action="user.password_reset"
+        ),
+    )
     click.echo(f"new password set for {username}; their sessions have ended")
+
+
+@users.command("end-sessions")
+@click.argument("username")
+def users_end_sessions(username: str) -> None:
+    """Log USERNAME out of the dashboard everywhere (every session of theirs ends)."""
+    from moderator.storage import audit
+    from moderator.storage import sessions as session_store
+
+    def end(conn, user) -> int:
+        ended = session_store.end_user_sessions(conn, user.id)
+        audit.record(
+            conn,
+            "cli",
+            "user.logout_everywhere",
+            after={"username": user.username, "sessions_ended": ended},
+        )
+        return ended
+
+    ended = _user_command(username, end)
+    click.echo(f"{username}: {ended} session(s) ended")
 
 
 def main() -> None:

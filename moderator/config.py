@@ -58,6 +58,14 @@ class Config:
         default=None,
         repr=False,  # may hold a password
     )
+    database_timeout: float = _setting(
+        "MODERATOR_DATABASE_TIMEOUT",
+        "Seconds one request's database work may take: waiting for a pooled connection, "
+        "connecting, every statement and the commit together (PostgreSQL also gets it as "
+        "statement_timeout and lock_timeout; SQLite as its busy timeout). Past it the request "
+        "gets 503 with Retry-After. At most 20, below gunicorn's 30 s worker timeout.",
+        default=3.0,
+    )
     model_path: Path = _setting(
         "MODERATOR_MODEL_PATH",
         "Model directory (model.joblib + model.json). Default: the shipped models/default.",
@@ -79,13 +87,37 @@ class Config:
     )
     rate_limit: str = _setting(
         "MODERATOR_RATE_LIMIT",
-        "Requests allowed per API key, in Flask-Limiter syntax (e.g. '600/minute;20/second').",
+        "Requests allowed per API key, one budget across every API and Perspective route "
+        "(and per site's Coral integration, for its signed routes), in the limits library's "
+        "syntax (e.g. '600/minute;20/second').",
         default="600/minute",
     )
     rate_limit_storage_uri: str = _setting(
         "MODERATOR_RATE_LIMIT_STORAGE_URI",
-        "Where rate-limit counters live: memory:// (per process) or e.g. redis://host:6379.",
+        "Where rate-limit counters live: memory:// (each worker process counts on its own) "
+        "or redis://host:6379 (one budget per key across every worker and instance).",
         default="memory://",
+    )
+    rate_limit_on_storage_error: str = _setting(
+        "MODERATOR_RATE_LIMIT_ON_STORAGE_ERROR",
+        "What to do while the rate-limit storage is unreachable (always logged at ERROR and "
+        "counted in moderator_rate_limit_storage_errors_total): open = keep serving, counting "
+        "each key in the process meanwhile; closed = answer 503 with Retry-After.",
+        default="open",
+    )
+    proxy_count: int = _setting(
+        "MODERATOR_PROXY_COUNT",
+        "How many reverse proxies (e.g. the shipped nginx) stand in front of the app: their "
+        "X-Forwarded-For and X-Forwarded-Proto are trusted that many hops deep, so login "
+        "throttling and rate limits see the client's address. 0: trust no such header.",
+        default=0,
+    )
+    key_cpu_seconds: float = _setting(
+        "MODERATOR_KEY_CPU_SECONDS",
+        "CPU seconds one API key (or a site's Coral integration) may use per minute, over "
+        "every API, Perspective and Coral route and every instance (counted where the rate "
+        "limits are); past it, 429 until the minute is over. 0 turns the CPU budget off.",
+        default=30.0,
     )
     max_text_bytes: int = _setting(
         "MODERATOR_MAX_TEXT_BYTES",
@@ -97,10 +129,17 @@ class Config:
         "Most comments in one POST /api/v1/moderate/batch request.",
         default=100,
     )
+    max_batch_bytes: int = _setting(
+        "MODERATOR_MAX_BATCH_BYTES",
+        "Most UTF-8 bytes of text (text and parent_text, all comments together) in one "
+        "POST /api/v1/moderate/batch request; more gets 413. Bounds one request's work.",
+        default=64 * 1024,
+    )
     max_content_length: int = _setting(
         "MODERATOR_MAX_CONTENT_LENGTH",
-        "Largest request body in bytes (Flask's MAX_CONTENT_LENGTH); larger gets 413.",
-        default=4 * 1024 * 1024,
+        "Largest request body in bytes, with or without Content-Length (chunked bodies are "
+        "counted as they arrive); larger gets 413.",
+        default=1024 * 1024,
     )
     session_cookie_secure: bool = _setting(
         "MODERATOR_SESSION_COOKIE_SECURE",
@@ -137,13 +176,36 @@ class Config:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{env_name(name)} must be a positive integer, got {value!r}")
+        if isinstance(self.proxy_count, bool) or not isinstance(self.proxy_count, int):
+            raise ConfigError(f"MODERATOR_PROXY_COUNT must be an integer, got {self.proxy_count!r}")
+        if not 0 <= self.proxy_count <= 10:
+            raise ConfigError(f"MODERATOR_PROXY_COUNT must be 0-10, got {self.proxy_count!r}")
         if self.max_content_length < self.max_text_bytes:
             raise ConfigError(
                 "MODERATOR_MAX_CONTENT_LENGTH must be at least MODERATOR_MAX_TEXT_BYTES"
             )
+        if self.max_batch_bytes < self.max_text_bytes:
+            raise ConfigError("MODERATOR_MAX_BATCH_BYTES must be at least MODERATOR_MAX_TEXT_BYTES")
+        timeout = self.database_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise ConfigError(f"MODERATOR_DATABASE_TIMEOUT must be a number, got {timeout!r}")
+        if not 0.1 <= timeout <= 20:
+            raise ConfigError(
+                f"MODERATOR_DATABASE_TIMEOUT must be between 0.1 and 20 seconds, got {timeout!r}"
+            )
+        cpu = self.key_cpu_seconds
+        if isinstance(cpu, bool) or not isinstance(cpu, int | float) or not 0 <= cpu <= 3600:
+            raise ConfigError(
+                f"MODERATOR_KEY_CPU_SECONDS must be a number of seconds from 0 to 3600, got {cpu!r}"
+            )
         _check_rate_limit(self.rate_limit)
         self.report_window()
         _check_rate_limit_storage(self.rate_limit_storage_uri)
+        if self.rate_limit_on_storage_error not in ("open", "closed"):
+            raise ConfigError(
+                "MODERATOR_RATE_LIMIT_ON_STORAGE_ERROR must be open or closed, "
+                f"got {self.rate_limit_on_storage_error!r}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -259,6 +321,7 @@ def _read_secret(path: Path) -> str:
 _POSITIVE_INTS = (
     "max_text_bytes",
     "batch_max",
+    "max_batch_bytes",
     "max_content_length",
     "session_idle_minutes",
     "login_max_failures",
@@ -277,6 +340,16 @@ def _parse(f: dataclasses.Field, raw: str):
         if raw.lower() not in _BOOLEANS:
             raise ConfigError(f"{env} must be true or false, got {raw!r}")
         return _BOOLEANS[raw.lower()]
+    if f.name in ("database_timeout", "key_cpu_seconds"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{env} must be a number of seconds, got {raw!r}") from None
+    if f.name == "proxy_count":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{env} must be an integer, got {raw!r}") from None
     if f.name in _POSITIVE_INTS:
         try:
             return int(raw)
@@ -284,6 +357,8 @@ def _parse(f: dataclasses.Field, raw: str):
             raise ConfigError(f"{env} must be a positive integer, got {raw!r}") from None
     if f.name == "database_url" and "://" not in raw:
         raise ConfigError(f"{env} must be a URL (sqlite:///path, postgresql://...), got {raw!r}")
+    if f.name == "rate_limit_on_storage_error":
+        return raw.lower()
     if f.name == "secret_key" and len(raw) < 16:
         raise ConfigError(f"{env} must be at least 16 characters")
     return raw

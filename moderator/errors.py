@@ -1,14 +1,14 @@
 """The one error shape: RFC 9457 `application/problem+json`.
 
 `problem()` builds every JSON error body, whether it comes from our own `ApiError`, from
-Flask/Werkzeug (404, 405, 413 from MAX_CONTENT_LENGTH, 429 from Flask-Limiter) or from an
+Flask/Werkzeug (404, 405, 413 from MAX_CONTENT_LENGTH, 429 and 503 from `ratelimit`) or from an
 unexpected exception (a bare 500, logged with its traceback, never with request data).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import time
 import traceback
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -28,8 +28,16 @@ PROBLEM_MIMETYPE = "application/problem+json"
 STORAGE_RETRY_AFTER = 5
 
 
+#: A problem lists at most this many field errors; `more_errors` counts the ones left out.
+MAX_FIELD_ERRORS = 20
+
+
 class ApiError(Exception):
-    """An error answered as a problem: status, a one-line detail and optional field errors."""
+    """An error answered as a problem: status, a one-line detail and optional field errors.
+
+    Only the first MAX_FIELD_ERRORS field errors are kept (the rest are counted in
+    `more_errors`), so a body with 100,000 bad fields costs a short list, not a huge one.
+    """
 
     def __init__(
         self,
@@ -37,24 +45,32 @@ class ApiError(Exception):
         detail: str,
         errors: Iterable[Mapping[str, str]] = (),
         headers: Mapping[str, str] | None = None,
+        more_errors: int = 0,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.errors = [dict(e) for e in errors]
+        found = iter(errors)
+        self.errors = [dict(e) for e in itertools.islice(found, MAX_FIELD_ERRORS)]
+        self.more_errors = more_errors + sum(1 for _ in found)
         self.headers = dict(headers or {})
 
     def to_dict(self) -> dict:
         """The problem body for this error (used as-is for batch items)."""
-        return problem_body(self.status, self.detail, self.errors)
+        return problem_body(self.status, self.detail, self.errors, self.more_errors)
 
 
 def problem_body(
-    status: int, detail: str | None = None, errors: Iterable[Mapping[str, str]] = ()
+    status: int,
+    detail: str | None = None,
+    errors: Iterable[Mapping[str, str]] = (),
+    more_errors: int = 0,
 ) -> dict:
     """The problem object: type, title, status, detail and, when there are any, errors.
 
-    Callers may add keys (a batch item adds `index`) but must not remove these.
+    `errors` holds at most MAX_FIELD_ERRORS entries; `more_errors` (present only when some
+    were left out) says how many more there were. Callers may add keys (a batch item adds
+    `index`) but must not remove these.
     """
     body = {
         "type": "about:blank",
@@ -62,9 +78,13 @@ def problem_body(
         "status": status,
         "detail": detail or HTTP_STATUS_CODES.get(status, "Error"),
     }
-    errors = [dict(e) for e in errors]
-    if errors:
-        body["errors"] = errors
+    found = iter(errors)
+    listed = [dict(e) for e in itertools.islice(found, MAX_FIELD_ERRORS)]
+    more_errors += sum(1 for _ in found)
+    if listed:
+        body["errors"] = listed
+    if more_errors:
+        body["more_errors"] = more_errors
     return body
 
 
@@ -73,10 +93,11 @@ def problem(
     detail: str | None = None,
     errors: Iterable[Mapping[str, str]] = (),
     headers: Mapping[str, str] | None = None,
+    more_errors: int = 0,
     **extra,
 ) -> Response:
     """An application/problem+json response."""
-    body = problem_body(status, detail, errors)
+    body = problem_body(status, detail, errors, more_errors)
     body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
     for name, value in (headers or {}).items():
@@ -95,7 +116,9 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _handle_api_error(error: ApiError) -> Response:
-    return problem(error.status, error.detail, error.errors, error.headers)
+    return problem(
+        error.status, error.detail, error.errors, error.headers, more_errors=error.more_errors
+    )
 
 
 def _handle_storage_unavailable(error: Exception) -> Response:
@@ -105,16 +128,6 @@ def _handle_storage_unavailable(error: Exception) -> Response:
         503,
         "the database is unavailable; nothing was stored, retry later",
         headers={"Retry-After": str(STORAGE_RETRY_AFTER)},
-    )
-
-
-def rate_limited(limit) -> Response:
-    """Flask-Limiter's on_breach: a 429 problem whose Retry-After is the time left."""
-    retry_after = max(1, int(limit.reset_at - time.time()))
-    return problem(
-        429,
-        f"rate limit exceeded ({limit.limit}); retry in {retry_after}s",
-        headers={"Retry-After": str(retry_after)},
     )
 
 
@@ -133,8 +146,11 @@ def _handle_http_exception(error: HTTPException):
     headers = {}
     if error.code == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
-    if error.code == 429:
-        headers["Retry-After"] = "1"
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    elif error.code in (429, 503):
+        headers["Retry-After"] = "1" if error.code == 429 else str(STORAGE_RETRY_AFTER)
     if error.code == 401:
         headers["WWW-Authenticate"] = "Bearer"
     detail = error.description if error.code not in (404, 405) else None

@@ -321,10 +321,15 @@ def webhooks_run(once, poll, parent_pid) -> None:
     import signal
     import threading
 
+    from moderator import storage
     from moderator import webhooks as worker
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    engine = _migrated_engine(_config())
+    config = _config()
+    _migrated_engine(config).dispose()
+    # The request timeouts, not a command's 10 minutes: a frozen database then costs the
+    # worker a few seconds per look (it logs and retries) instead of hanging it.
+    engine = storage.make_engine(config.database_url, config.database_timeout)
     try:
         if once:
             sent = worker.deliver_due(engine)

@@ -11,6 +11,7 @@ pattern (never the raw path), the method, the status, the action and the categor
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 
@@ -34,6 +35,7 @@ bp = Blueprint("metrics", __name__)
 
 #: The endpoint label of requests that matched no route (404s), so scanners can't add labels.
 UNMATCHED = "<unmatched>"
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 REQUESTS = Counter(
@@ -90,13 +92,19 @@ def metrics() -> Response:
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
+def _pattern(rule: str) -> str:
+    """`/api/v1/comments/<comment_id>` for `/api/v1/comments/<any_id:comment_id>`: the label
+    names the route's arguments, never Werkzeug's converters."""
+    return _CONVERTER.sub(r"<\1>", rule)
+
+
 def _start_timer() -> None:
     g.metrics_started = time.perf_counter()
 
 
 def _count_request(response: Response) -> Response:
     started = g.pop("metrics_started", None)
-    endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+    endpoint = _pattern(request.url_rule.rule) if request.url_rule is not None else UNMATCHED
     method = request.method if request.method in _METHODS else "other"
     REQUESTS.labels(endpoint=endpoint, method=method, status=str(response.status_code)).inc()
     if started is not None:

@@ -3,7 +3,7 @@
 A person changes their own password in the dashboard (with their current one); an admin
 resets someone else's (dashboard) and anyone with the server resets any (`moderator users
 reset-password`). Every change is audited without the password or its hash, and ends the
-account's other sessions: a session carries a fingerprint of the password hash (accounts.py).
+account's sessions (server-side sessions, moderator/accounts/sessions.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from werkzeug.security import check_password_hash
 
 from moderator.accounts import MAX_PASSWORD
 from moderator.accounts import AccountError
-from moderator.accounts import hash_password
-from moderator.storage import audit
+from moderator.accounts import change_password
+from moderator.accounts import validate_password
 from moderator.storage import users as user_store
 
 
@@ -36,12 +36,10 @@ def set_password(
     """
     if not isinstance(password, str) or not isinstance(confirm, str) or password != confirm:
         raise AccountError("the two passwords differ")
-    new_hash = hash_password(password)
+    validate_password(password)
     if check_password_hash(user.password_hash, unicodedata.normalize("NFC", password)):
         raise AccountError("the new password must differ from the current one")
-    if not user_store.set_password_hash(conn, user.id, new_hash):
-        raise AccountError(f"no user {user.username!r}")
-    audit.record(conn, actor, action, after={"username": user.username})
+    change_password(conn, user, password, actor=actor, action=action)
     return user_store.get_user(conn, user.id)
 
 

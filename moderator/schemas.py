@@ -15,6 +15,7 @@ Every check on what a client sends lives here, so the views never see bad input.
 
 from __future__ import annotations
 
+import heapq
 import json
 import unicodedata
 from collections.abc import Mapping
@@ -22,11 +23,16 @@ from dataclasses import dataclass
 
 from flask import Request
 
+from moderator.errors import MAX_FIELD_ERRORS
 from moderator.errors import ApiError
 
 MAX_ID_LENGTH = 255
 MAX_NAME_LENGTH = 255
 MAX_URL_LENGTH = 2048
+#: The largest integer a JSON number carries exactly in every client (JavaScript's).
+MAX_SAFE_INTEGER = 2**53 - 1
+#: Client-supplied field names are cut to this many characters in error messages.
+MAX_FIELD_NAME = 100
 
 COMMENT_FIELDS = ("text", "id", "author", "url", "story_id", "title", "parent_text", "store")
 MAX_TITLE_LENGTH = 500
@@ -57,14 +63,19 @@ class CommentIn:
 
 @dataclass(frozen=True)
 class BatchItemError:
-    """A batch item that failed validation: its index and the problem."""
+    """A batch item that failed validation: its index and its problem object.
+
+    The problem is kept as a plain dict, never as the exception: an exception holds its
+    traceback, whose frames hold the batch, which holds the exception again, and such a
+    cycle keeps a whole request's objects alive until the next full garbage collection.
+    """
 
     index: int
-    error: ApiError
+    problem: dict
 
     def to_dict(self) -> dict:
         """The item's problem object, with its index."""
-        return {**self.error.to_dict(), "index": self.index}
+        return {**self.problem, "index": self.index}
 
 
 def read_json(request: Request) -> object:
@@ -93,9 +104,13 @@ def parse_comment(request: Request, max_text_bytes: int) -> CommentIn:
 
 
 def parse_batch(
-    request: Request, max_text_bytes: int, batch_max: int
+    request: Request, max_text_bytes: int, batch_max: int, max_batch_bytes: int | None = None
 ) -> list[CommentIn | BatchItemError]:
-    """The body of POST /api/v1/moderate/batch: each item a CommentIn or its own error."""
+    """The body of POST /api/v1/moderate/batch: each item a CommentIn or its own error.
+
+    The valid items' text and parent_text may hold at most `max_batch_bytes` UTF-8 bytes
+    together (413 for the whole batch otherwise), which bounds the work of one request.
+    """
     body = read_json(request)
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object", [_error("", "not an object")])
@@ -114,11 +129,21 @@ def parse_batch(
             [_error("comments", f"more than {batch_max} items")],
         )
     parsed: list[CommentIn | BatchItemError] = []
+    total = 0
     for index, item in enumerate(items):
         try:
-            parsed.append(comment_from(item, max_text_bytes))
+            comment = comment_from(item, max_text_bytes)
         except ApiError as error:
-            parsed.append(BatchItemError(index, error))
+            parsed.append(BatchItemError(index, error.to_dict()))
+            continue
+        parsed.append(comment)
+        total += _utf8_length(comment.text) + _utf8_length(comment.parent_text or "")
+    if max_batch_bytes is not None and total > max_batch_bytes:
+        raise ApiError(
+            413,
+            f"the batch holds {total} bytes of text, more than {max_batch_bytes}",
+            [_error("comments", f"more than {max_batch_bytes} bytes of text in all")],
+        )
     return parsed
 
 
@@ -205,13 +230,22 @@ def _error(field: str, message: str) -> dict:
 
 
 def _no_unknown(body: Mapping, known: tuple[str, ...], prefix: str) -> None:
-    unknown = sorted(str(k) for k in body if k not in known)
-    if unknown:
-        raise ApiError(
-            400,
-            f"unknown field {prefix}{unknown[0]}; expected one of {', '.join(known)}",
-            [_error(prefix + name, "unknown field") for name in unknown],
-        )
+    """400 for unknown fields: the first MAX_FIELD_ERRORS by name, the rest only counted."""
+    unknown = sum(1 for k in body if k not in known)
+    if not unknown:
+        return
+    first = heapq.nsmallest(MAX_FIELD_ERRORS, (str(k) for k in body if k not in known))
+    raise ApiError(
+        400,
+        f"unknown field {_shown(prefix + first[0])}; expected one of {', '.join(known)}",
+        [_error(_shown(prefix + name), "unknown field") for name in first],
+        more_errors=unknown - len(first),
+    )
+
+
+def _shown(name: str) -> str:
+    """A client's field name cut short, so an error never echoes a huge key back."""
+    return name if len(name) <= MAX_FIELD_NAME else name[: MAX_FIELD_NAME - 3] + "..."
 
 
 def _blank(text: str) -> bool:
@@ -240,7 +274,15 @@ def _identifier(field: str, value: object, errors: list[dict]) -> str | None:
     """An id: a non-blank string or an integer (kept as its decimal string), or null."""
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        value = int(value)  # JSON has one number type: 32.0 is the integer 32
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INTEGER:
+            # Beyond 2^53 a JSON number loses digits in most clients: send such ids as strings.
+            errors.append(
+                _error(field, "an integer id must be within ±(2^53-1); send it as a string")
+            )
+            return None
         value = str(value)
     if not isinstance(value, str):
         errors.append(_error(field, "must be a string or an integer"))

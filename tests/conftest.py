@@ -117,6 +117,14 @@ def real_data_dir() -> Path:
 
 
 @pytest.fixture
+def postgres_url() -> str:
+    """The test PostgreSQL server's URL; skips without MODERATOR_TEST_DATABASE_URL."""
+    if POSTGRES_URL is None:
+        pytest.skip("needs MODERATOR_TEST_DATABASE_URL (a PostgreSQL server)")
+    return POSTGRES_URL
+
+
+@pytest.fixture
 def database_url(request, tmp_path):
     """SQLite in tmp_path, or (parametrized "postgresql") a fresh schema on the test server."""
     kind = getattr(request, "param", "sqlite")
@@ -288,3 +296,52 @@ def send_comment(client):
         return response.get_json()
 
     return send
+
+
+# -- servers the hardening tests start themselves ---------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A private redis-server on a free loopback port (Debian's package); skips without one.
+
+    Yields the `subprocess.Popen`, with `.url` set to its redis:// URL. Tests that stop it
+    (SIGSTOP) must resume it before they end.
+    """
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--dir", str(folder), "--logfile", str(folder / "redis.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server.url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(server.url, socket_timeout=1)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.05)
+    client.close()
+    yield server
+    server.terminate()
+    server.wait(timeout=10)

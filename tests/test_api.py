@@ -477,3 +477,35 @@ def test_simultaneous_retries_of_one_comment_store_one_row(app, engine, make_sit
     assert errors == []
     assert len({r.id for r in results}) == 1 and len(results) == 6
     assert len(rows(engine)) == 1
+
+
+@pytest.mark.parametrize(
+    "external_id",
+    [
+        "c/2026/17",
+        "a/b/",
+        "/leading",
+        "a//b",
+        "https://news.example/c?id=1#x",
+        "..",
+        "a/../b",
+        "%2F",
+    ],
+)
+def test_an_id_with_slashes_is_readable_as_sent_or_percent_encoded(client, headers, external_id):
+    from urllib.parse import quote
+
+    posted = client.post(
+        "/api/v1/moderate", json={"text": "slashes", "id": external_id}, headers=headers
+    )
+    assert posted.status_code == 200
+    sent = [quote(external_id, safe="")]
+    if "?" not in external_id and "#" not in external_id and "%" not in external_id:
+        sent.append(external_id)  # as is: only ? # and % have to be percent-encoded
+    for path in sent:
+        got = client.get(f"/api/v1/comments/{path}", headers=headers)
+        assert got.status_code == 200, (path, got.json)
+        assert got.json["external_id"] == external_id
+        assert got.json["id"] == posted.json["id"]
+    other = client.get(f"/api/v1/comments/{external_id}x", headers=headers)
+    assert other.status_code == 404

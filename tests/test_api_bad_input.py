@@ -92,6 +92,9 @@ MODERATE_CASES = [
     ("object-id", body({"text": "a", "id": {}}), JSON_TYPE, field_problem("id", "must be a string or an integer")),
     ("bool-id", body({"text": "a", "id": True}), JSON_TYPE, field_problem("id", "must be a string or an integer")),
     ("float-id", body({"text": "a", "id": 1.5}), JSON_TYPE, field_problem("id", "must be a string or an integer")),
+    ("unsafe-integer-id", body({"text": "a", "id": 2**53}), JSON_TYPE, field_problem("id", "an integer id must be within ±(2^53-1); send it as a string")),
+    ("huge-integer-id", body({"text": "a", "id": -(10**300)}), JSON_TYPE, field_problem("id", "an integer id must be within ±(2^53-1); send it as a string")),
+    ("huge-float-id", body({"text": "a", "id": 1e300}), JSON_TYPE, field_problem("id", "must be a string or an integer")),
     ("blank-id", body({"text": "a", "id": "  "}), JSON_TYPE, field_problem("id", "must not be blank")),
     ("long-id", body({"text": "a", "id": "x" * 256}), JSON_TYPE, field_problem("id", "longer than 255 characters")),
     ("number-url", body({"text": "a", "url": 5}), JSON_TYPE, field_problem("url", "must be a string")),
@@ -146,6 +149,8 @@ ACCEPTED = [
     ("null-optionals", {"text": "a", "id": None, "author": None, "url": None, "parent_text": None}),
     ("empty-author", {"text": "a", "author": {}}),
     ("integer-ids", {"text": "a", "id": 12, "author": {"id": 0, "name": "Zoë"}}),
+    ("largest-safe-integer-id", {"text": "a", "id": 2**53 - 1, "author": {"id": -(2**53 - 1)}}),
+    ("integral-float-id", {"text": "a", "id": 32.0}),
     ("store-false", {"text": "a", "store": False}),
 ]
 
@@ -295,7 +300,7 @@ def test_wrong_methods_are_405_problems(client, headers, method, path):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1", "/api/v1/", "/api/v2/moderate", "/api/v1/comments/", "/api/v1/comments/a%2Fb"],
+    ["/api/v1", "/api/v1/", "/api/v2/moderate", "/api/v1/comments/", "/api/v1/comment/a"],
 )
 def test_unknown_paths_are_404_problems(client, headers, path):
     response = client.get(path, headers=headers)

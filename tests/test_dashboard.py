@@ -136,11 +136,14 @@ ROUTES = [
     ("GET", "/dashboard/webhooks"),
     ("POST", "/dashboard/webhooks/msg_0/retry"),
     ("POST", "/dashboard/logout"),
+    ("GET", "/dashboard/account"),
+    ("POST", "/dashboard/account"),
     ("GET", "/dashboard/password"),
-    ("POST", "/dashboard/password"),
+    ("POST", "/dashboard/account/sessions/end"),
     ("GET", "/dashboard/users"),
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
+    ("POST", "/dashboard/users/1/sessions/end"),
     ("POST", "/dashboard/users/1/password"),
 ]
 
@@ -193,6 +196,7 @@ ADMIN_ONLY = [
     ("POST", "/dashboard/users"),
     ("POST", "/dashboard/users/1/disable"),
     ("POST", "/dashboard/users/1/password"),
+    ("POST", "/dashboard/users/1/sessions/end"),
 ]
 
 
@@ -277,7 +281,7 @@ def test_item_shows_reasons_scores_model_and_author(mod, client, held):
     # The suspect word's reason, with its word highlighted in the reasons list too.
     assert '<span class="cat">obscene</span>' in page
     assert '<span class="words"><mark><bdi>kitten</bdi></mark></span>' in page
-    assert re.search(r"model <bdi>\S+</bdi> · language \S+ · version 1", page)
+    assert re.search(r"model <bdi>\S+</bdi> · language <bdi>\S+</bdi> · version 1", page)
     assert "external id <bdi>c2</bdi>" in page
     # The reject form preselects the first reason's category.
     assert '<option value="obscene" selected>' in page

@@ -225,4 +225,4 @@ def test_comment_cards_show_language_and_door(admin, client, hold_all, engine):
         headers={"Authorization": f"Bearer {hold_all}"},
     )
     html = admin.client.get("/dashboard/").get_data(as_text=True)
-    assert "language fr" in html
+    assert "language <bdi>fr</bdi>" in html

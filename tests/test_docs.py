@@ -1,4 +1,5 @@
-"""The README documents every API endpoint, command and environment variable (as Datasette does)."""
+"""The README and docs/ document every API endpoint, command and environment variable (as
+Datasette does)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import pytest
 from moderator.cli import cli
 from moderator.config import settings
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+#: The README and the reference it links in docs/, read as one document.
+README = "\n".join(
+    path.read_text(encoding="utf-8")
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+)
 
 #: Blueprints that serve HTML pages, documented in the README's dashboard section by purpose
 #: rather than URL by URL; static files are no endpoint.

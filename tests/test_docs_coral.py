@@ -22,7 +22,12 @@ from moderator import auth
 from moderator import storage
 from moderator.storage import sites
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+#: The README and the reference in docs/ (where the Coral and Perspective examples live).
+README = "\n".join(
+    path.read_text(encoding="utf-8")
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+)
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("curl") and shutil.which("openssl")), reason="needs curl and openssl"

@@ -26,7 +26,7 @@ def test_blueprints_are_registered(app):
     assert {
         "/api/v1/moderate",
         "/api/v1/moderate/batch",
-        "/api/v1/comments/<comment_id>",
+        "/api/v1/comments/<any_id:comment_id>",
         "/healthz",
         "/readyz",
     } <= rules

@@ -165,3 +165,26 @@ def test_real_responses_match_their_documented_schemas(client, headers, site_key
     ready = client.get("/readyz")
     conforms(ready.json, "Ready" if ready.status_code == 200 else "NotReady")
     conforms(client.post("/api/v1/moderate", json={}, headers=headers).json, "Problem")
+
+
+def test_text_patterns_agree_with_the_server_for_every_character():
+    """The document's "not blank, no NUL" patterns accept exactly what schemas.py accepts."""
+    from moderator import schemas
+
+    doc = openapi.document()["components"]["schemas"]
+    text = re.compile(doc["CommentIn"]["properties"]["text"]["pattern"])
+    analyzed = doc["AnalyzeCommentRequest"]["properties"]["comment"]["properties"]["text"]
+    assert analyzed["pattern"] == text.pattern
+    string_id = next(s for s in doc["Identifier"]["anyOf"] if s.get("type") == "string")
+    identifier = re.compile(string_id["pattern"])
+    disagree = []
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        ch = chr(code)
+        server_text = ch != "\x00" and not schemas._blank(ch)
+        server_id = ch != "\x00" and bool(ch.strip())
+        if bool(text.search(ch)) != server_text or bool(identifier.search(ch)) != server_id:
+            disagree.append(hex(code))
+    assert disagree == []
+    assert text.search("\x00a") is None and text.search(" \u200b a ")

@@ -1,4 +1,4 @@
-"""Password change (dashboard), reset by an admin (dashboard) and from the command line."""
+"""Password change (the account page), reset by an admin (dashboard) and from the command line."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def audit_rows(engine) -> list:
 
 def change(dashboard, current=PASSWORD, password=NEW, confirm=NEW):
     return dashboard.post(
-        "/dashboard/password", {"current": current, "password": password, "confirm": confirm}
+        "/dashboard/account", {"current": current, "password": password, "confirm": confirm}
     )
 
 
@@ -32,13 +32,14 @@ def test_changing_your_password_keeps_this_session_and_ends_the_others(
     dashboard.login("mod")
     elsewhere = type(dashboard)(app.test_client())
     elsewhere.login("mod")
-    page = client.get("/dashboard/password")
+    assert client.get("/dashboard/password").headers["Location"] == "/dashboard/account"
+    page = client.get("/dashboard/account")
     assert page.status_code == 200
     assert 'name="current"' in page.get_data(as_text=True)
     response = change(dashboard)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/dashboard/password"
-    assert "Your password is changed" in client.get("/dashboard/password").get_data(as_text=True)
+    assert response.headers["Location"] == "/dashboard/account"
+    assert "Password changed" in client.get("/dashboard/account").get_data(as_text=True)
     assert client.get("/dashboard/").status_code == 200
     assert elsewhere.client.get("/dashboard/").status_code == 302
     dashboard.logout()
@@ -52,10 +53,10 @@ def test_changing_your_password_keeps_this_session_and_ends_the_others(
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"current": "wrong password!"}, "Your current password is wrong."),
-        ({"current": ""}, "Your current password is wrong."),
-        ({"current": "x" * 5000}, "Your current password is wrong."),
-        ({"confirm": "something else"}, "the two passwords differ"),
+        ({"current": "wrong password!"}, "the current password is wrong"),
+        ({"current": ""}, "the current password is wrong"),
+        ({"current": "x" * 5000}, "the current password is wrong"),
+        ({"confirm": "something else"}, "the two new passwords differ"),
         ({"password": "short", "confirm": "short"}, "at least 10 characters"),
         ({"password": "p" * 1025, "confirm": "p" * 1025}, "at most 1024 characters"),
         ({"password": PASSWORD, "confirm": PASSWORD}, "must differ from the current one"),
@@ -84,10 +85,10 @@ def test_guessing_the_current_password_is_throttled(dashboard, config):
 
 
 def test_password_change_needs_csrf_and_a_login(dashboard, client):
-    assert client.get("/dashboard/password").status_code == 302
+    assert client.get("/dashboard/account").status_code == 302
     dashboard.login("mod")
     response = client.post(
-        "/dashboard/password", data={"current": PASSWORD, "password": NEW, "confirm": NEW}
+        "/dashboard/account", data={"current": PASSWORD, "password": NEW, "confirm": NEW}
     )
     assert response.status_code == 400
     dashboard.logout()
@@ -109,7 +110,7 @@ def test_an_admin_resets_another_accounts_password(app, dashboard, client, engin
     assert victim.login("mod", NEW).status_code == 302
     [entry] = [e for e in audit_rows(engine) if e.action == "user.password_reset"]
     assert entry.actor == "admin"
-    assert entry.after == {"username": "mod"}
+    assert entry.after == {"username": "mod", "sessions_ended": 1}
 
 
 @pytest.mark.parametrize(
@@ -137,7 +138,7 @@ def test_admin_reset_is_for_admins_and_other_accounts(dashboard, client, engine,
     dashboard.login("admin")
     assert dashboard.post("/dashboard/users/99999/password", form).status_code == 404
     own = dashboard.post(f"/dashboard/users/{accounts['admin']}/password", form)
-    assert own.status_code == 302 and own.headers["Location"] == "/dashboard/password"
+    assert own.status_code == 302 and own.headers["Location"] == "/dashboard/account"
     assert not [e for e in audit_rows(engine) if e.action == "user.password_reset"]
 
 
@@ -151,7 +152,7 @@ def test_cli_resets_a_password_from_stdin(runner, dashboard, engine, accounts):
     assert dashboard.login("mod", NEW).status_code == 302
     assert [
         (e.actor, e.after) for e in audit_rows(engine) if e.action == "user.password_reset"
-    ] == [("cli", {"username": "mod"})]
+    ] == [("cli", {"username": "mod", "sessions_ended": 0})]
 
 
 def test_cli_reset_prompts_twice(runner, dashboard, accounts):
@@ -163,11 +164,11 @@ def test_cli_reset_prompts_twice(runner, dashboard, accounts):
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["nobody"], NEW, "no user 'nobody'"),
+        (["nobody"], NEW, "no user named 'nobody'"),
         (["mod"], "short", "at least 10 characters"),
         (["mod"], "", "at least 10 characters"),
         (["mod"], PASSWORD, "must differ from the current one"),
-        (["<script>"], NEW, "no user '<script>'"),
+        (["<script>"], NEW, "no user named '<script>'"),
     ],
 )
 def test_cli_reset_mistakes_are_one_line(runner, engine, accounts, args, stdin, message):

@@ -140,6 +140,19 @@ def test_english_in_any_form_is_accepted(languages):
     assert request.languages == tuple(languages)
 
 
+@pytest.mark.parametrize("code", ["", "  ", "x" * 36, "en\x07", "e\x85n", "\x00"])
+def test_language_codes_the_document_calls_invalid_are_refused(code):
+    # The OpenAPI document states these rules as a pattern; the server keeps to the same ones.
+    message = error_of(body({**SAMPLE_PYTHON, "languages": ["en", code]}))["message"]
+    assert message.startswith("Unknown language code")
+
+
+@pytest.mark.parametrize("code", ["de-CH", "\u03b5\u03bb", "x-klingon", "en\u200b"])
+def test_other_printable_language_codes_beside_english_are_accepted(code):
+    request = parse_request(body({**SAMPLE_PYTHON, "languages": ["en", code]}), LIMIT)
+    assert request.languages == ("en", code)
+
+
 def test_attribute_version_suffix_is_accepted_and_echoed():
     request = parse_request(
         body({**SAMPLE_PYTHON, "requestedAttributes": {"TOXICITY@6": {}}}), LIMIT
@@ -656,7 +669,11 @@ def test_readme_curl_example_is_a_valid_request():
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    readme = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    )
     section = readme.split("### Perspective-compatible endpoint", 1)[1].split("\n### ", 1)[0]
     data = re.search(r"--data '([^']*)'", section).group(1)
     assert "comments:analyze?key=" in section

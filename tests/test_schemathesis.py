@@ -11,13 +11,20 @@ deadline (the 2 cores are shared).
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck
+from hypothesis import given
 from hypothesis import settings
 from schemathesis.checks import content_type_conformance
+from schemathesis.checks import negative_data_rejection
+from schemathesis.checks import positive_data_acceptance
 from schemathesis.checks import response_headers_conformance
 from schemathesis.checks import response_schema_conformance
 from schemathesis.checks import status_code_conformance
+from schemathesis.config import SchemathesisConfig
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.meta import ParameterLocation
 
 from moderator import openapi
 
@@ -27,12 +34,27 @@ CONFORMANCE = [
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
 ]
 
 
 # Loaded from the packaged document at import; each operation's test gets a fresh app and
 # database through the fixtures (schemathesis.pytest.from_fixture fails on pytest 9).
-schema = schemathesis.openapi.from_dict(openapi.document())
+#: A request the document calls invalid must be refused; 413 (a text, a batch or a body over
+#: its size limit) is a refusal too.
+NEGATIVE_REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428"]
+NEGATIVE_REFUSALS += ["429", "5xx"]
+CONFIG = SchemathesisConfig.from_dict(
+    {"checks": {"negative_data_rejection": {"expected-statuses": NEGATIVE_REFUSALS}}}
+)
+schema = schemathesis.openapi.from_dict(openapi.document(), config=CONFIG)
+
+
+def key_headers(site_key: str) -> dict[str, str]:
+    """The site key wherever a door reads one (the Perspective door prefers X-Goog-Api-Key,
+    so a generated value there would otherwise stand in for ours)."""
+    return {"Authorization": f"Bearer {site_key}", "X-Goog-Api-Key": site_key}
 
 
 @schema.parametrize()
@@ -46,7 +68,7 @@ schema = schemathesis.openapi.from_dict(openapi.document())
     ],
 )
 def test_no_server_errors_and_responses_match_the_document(case, app, site_key):
-    response = case.call(headers={"Authorization": f"Bearer {site_key}"}, app=app)
+    response = case.call(headers=key_headers(site_key), app=app)
     case.validate_response(response, checks=CONFORMANCE)
     # Without a model the documented degraded mode answers 503 on /readyz and
     # comments:analyze (the comment is held, never lost); anything else 5xx is a bug.
@@ -56,6 +78,47 @@ def test_no_server_errors_and_responses_match_the_document(case, app, site_key):
         response.status_code,
         response.text[:500],
     )
+
+
+#: Share of schema-valid AnalyzeComment requests that must be scored (200). The others may
+#: be refused only for what the document can't express: text over the byte limit or blank.
+SUCCESS_SHARE = 0.9
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/v1alpha1/comments:analyze", "POST"),
+        ("/api/v1/moderate", "POST"),
+        ("/api/v1/moderate/batch", "POST"),
+    ],
+)
+def test_valid_requests_reach_the_success_path(app, site_key, path, method):
+    """Schema-valid requests are decided, not refused: their success path is what gets fuzzed.
+
+    (The Perspective door once refused all 195 generated cases with 400, so its success
+    path was never fuzzed at all.)
+    """
+    operation = schema[path][method]
+    statuses: list[int] = []
+
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case):
+        response = case.call(headers=key_headers(site_key), app=app)
+        case.validate_response(response, checks=CONFORMANCE)
+        assert response.status_code < 500, response.text[:500]
+        statuses.append(response.status_code)
+
+    run()
+    decided = statuses.count(200)
+    assert len(statuses) >= MAX_EXAMPLES // 2
+    assert decided >= SUCCESS_SHARE * len(statuses), sorted(set(statuses))
 
 
 # Coral's routes need a signature over the exact body, so these cases are sent signed, as
@@ -96,8 +159,11 @@ def test_signed_coral_requests_never_fail_and_match_the_document(case, app, site
         )
     else:
         raw = json.dumps(case.body, indent=2, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    signature = hmac.new(CORAL_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Coral-Signature": f"sha256={signature}"}
+    headers = {"Content-Type": "application/json"}
+    if not case._meta.is_negative_at(ParameterLocation.HEADER):
+        # A case generated without a valid X-Coral-Signature is sent without one (401).
+        signature = hmac.new(CORAL_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        headers["X-Coral-Signature"] = f"sha256={signature}"
     response = app.test_client().open(
         case.formatted_path, method=case.method, data=raw, headers=headers
     )

@@ -63,13 +63,13 @@ def new_site(engine, name: str = "example") -> sites.Site:
         return sites.create_site(conn, name, name.encode().hex().ljust(64, "0"), "mod_test")
 
 
-def test_first_migration_creates_exactly_the_declared_schema(db):
+def test_migrations_create_exactly_the_declared_schema(db):
     with db.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     names = set(inspect(db).get_table_names())
     assert {
-        "sites", "comments", "users", "audit_log", "alembic_version", "site_secrets",
+        "sites", "comments", "users", "audit_log", "sessions", "alembic_version", "site_secrets",
         "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
         "stories", "authors", "reports", "appeals",
     } == names  # fmt: skip
@@ -120,7 +120,23 @@ def test_sqlite_gets_wal_foreign_keys_and_busy_timeout(db):
     with db.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        # The busy timeout is the engine's timeout (MODERATOR_DATABASE_TIMEOUT in the app).
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == db.storage_timeout * 1000
+    quick = storage.make_engine(str(db.url), timeout=2.5)
+    with quick.connect() as conn:
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 2500
+    quick.dispose()
+
+
+def test_postgres_sessions_get_the_engine_timeout(db):
+    if db.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    quick = storage.make_engine(db.url.render_as_string(hide_password=False), timeout=2.5)
+    with quick.connect() as conn:
+        assert conn.execute(text("SHOW statement_timeout")).scalar() == "2500ms"
+        assert conn.execute(text("SHOW lock_timeout")).scalar() == "2500ms"
+        assert conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar() == "1min"
+    quick.dispose()
 
 
 def test_comment_for_a_missing_site_violates_the_foreign_key(db):

@@ -6,6 +6,11 @@ must be signed with one of the secrets stored for that site (`moderator sites co
 or the dashboard). An unknown site, a site without secrets and a wrong signature all get
 the same 401, so the URL tells nothing about which sites exist. Errors are problem+json
 (Coral logs the status and skips the phase).
+
+Rate limit: a signed request spends one unit of the site's Coral budget (`coral:<site id>`,
+MODERATOR_RATE_LIMIT and the CPU budget, as a key's); an unsigned or wrongly signed one
+spends its client address's budget, so it can't use up the site's. Over it: 429 with
+Retry-After.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from flask import g
 from flask import jsonify
 from flask import request
 
+from moderator import auth
 from moderator import metrics
+from moderator import ratelimit
 from moderator import service
 from moderator import storage
 from moderator.coral import events
@@ -43,12 +50,16 @@ def _signed_body(site_id: int, kind: str) -> bytes:
         site = sites.get_site(conn, site_id) if 0 < site_id < 2**31 else None
         keys = secrets.active_secrets(conn, site.id, kind) if site and site.active else []
     if not signature.verify(raw, request.headers.get(signature.HEADER), keys):
+        # Failed signatures spend the sender's address budget, never the site's.
+        ratelimit.spend(auth.address_rate_limit_key())
         raise ApiError(
             401,
             "X-Coral-Signature is missing or matches no signing secret of this site",
             headers={"WWW-Authenticate": 'Signature realm="coral"'},
         )
     g.site = site
+    # One budget per site's Coral integration (phase and webhooks), counted like a key's.
+    ratelimit.spend(f"coral:{site.id}")
     return raw
 
 

@@ -101,7 +101,12 @@ def _template_globals(state) -> None:
         excerpts=display.excerpts,
         count_refresh_ms=COUNT_REFRESH_MS,
     )
-    state.app.jinja_env.filters.update(timestamp=display.timestamp, shown=display.shown)
+    state.app.jinja_env.filters.update(
+        timestamp=display.timestamp,
+        shown=display.shown,
+        bdi=display.isolate,
+        strip_bidi=display.strip_bidi,
+    )
 
 
 @bp.context_processor

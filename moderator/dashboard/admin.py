@@ -12,6 +12,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from moderator import accounts
 from moderator import storage
@@ -22,6 +23,7 @@ from moderator.dashboard import MAX_WORD
 from moderator.dashboard import MAX_WORDS
 from moderator.dashboard import bp
 from moderator.dashboard import engine
+from moderator.dashboard.display import isolate
 from moderator.dashboard.forms import bad
 from moderator.dashboard.forms import clean_text
 from moderator.dashboard.forms import int_arg
@@ -173,10 +175,10 @@ def site_revoke(site_id: int):
     with storage.transaction(engine()) as conn:
         site = _site_or_404(conn, site_id)
         if not site.active:
-            flash(f"{site.name} was already revoked.", "error")
+            flash(Markup("%s was already revoked.") % isolate(site.name), "error")
         else:
             site_store.revoke_site(conn, site.name, actor=current_user.username)
-            flash(f"Revoked the API key of {site.name}.", "success")
+            flash(Markup("Revoked the API key of %s.") % isolate(site.name), "success")
     return redirect(url_for("dashboard.site", site_id=site_id), code=303)
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
+
 from moderator.storage import review
 
 
@@ -52,6 +54,28 @@ def highlight(text: str, reasons: Iterable[Mapping]) -> list[tuple[str, bool]]:
     if position < len(text):
         segments.append((text[position:], False))
     return segments
+
+
+#: Characters that change the direction of the text around them (embeddings, overrides,
+#: isolates and marks).
+BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def isolate(value) -> Markup:
+    """`value`, escaped, inside `<bdi>`: its direction can't reorder the text around it.
+
+    An unterminated right-to-left override in an author name would otherwise reverse the
+    id and URL shown after it. Every user-supplied string shown inline goes through this;
+    blocks of user text get `dir="auto"` in the templates instead.
+    """
+    return Markup("<bdi>%s</bdi>") % ("" if value is None else value)
+
+
+def strip_bidi(value) -> str:
+    """`value` without direction controls, where markup can't isolate it (`<title>`)."""
+    return str("" if value is None else value).translate(BIDI_CONTROLS)
 
 
 def safe_url(url: str | None) -> str | None:

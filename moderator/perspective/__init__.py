@@ -35,6 +35,7 @@ from moderator.perspective.scores import span_scores
 from moderator.perspective.scores import summary_scores
 from moderator.perspective.views import bp
 from moderator.perspective.views import discovery_bp
+from moderator.perspective.views import presented_key
 
 __all__ = [
     "ATTRIBUTES",
@@ -52,6 +53,7 @@ __all__ = [
     "invalid",
     "parse_request",
     "parse_suggest",
+    "presented_key",
     "render_response",
     "severe_toxicity",
     "span_scores",

@@ -129,14 +129,17 @@ def from_http_exception(error: HTTPException) -> Response:
         405: "The method is not allowed for the requested URL.",
         413: "Request payload size exceeds the limit.",
         429: "Quota exceeded for this API key; retry later.",
+        503: "The service is unavailable; retry later.",
     }
     google = GoogleError(code, messages.get(code) or error.description or error.name)
     if code == 405 and getattr(error, "valid_methods", None):
         google.headers["Allow"] = ", ".join(sorted(error.valid_methods))
-    if error.response is not None and "Retry-After" in error.response.headers:
+    if getattr(error, "retry_after", None):  # the rate limiter's 429 and 503 carry theirs
+        google.headers["Retry-After"] = str(error.retry_after)
+    elif error.response is not None and "Retry-After" in error.response.headers:
         google.headers["Retry-After"] = error.response.headers["Retry-After"]
-    elif code == 429:
-        google.headers["Retry-After"] = "1"
+    elif code in (429, 503):
+        google.headers["Retry-After"] = "1" if code == 429 else "5"
     return google.response()
 
 

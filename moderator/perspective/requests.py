@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -234,6 +235,9 @@ def _strings(body: dict, names: tuple[str, ...]) -> None:
             raise _bad_value(name, "TYPE_STRING", body[name])
 
 
+_LANGUAGE_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _languages(body: dict) -> list[str]:
     languages = body.get("languages", [])
     if not isinstance(languages, list):
@@ -241,7 +245,9 @@ def _languages(body: dict) -> list[str]:
     for language in languages:
         if not isinstance(language, str):
             raise _bad_value("languages", "TYPE_STRING", language)
-        if not language.strip() or len(language) > 35 or not language.isprintable():
+        # Rules the OpenAPI document can state as a pattern: not blank, no control
+        # characters, no lone surrogates (they can't be stored).
+        if not language.strip() or len(language) > 35 or _LANGUAGE_REFUSED.search(language):
             raise invalid(f"Unknown language code: {short(language, 40)}", "languages")
     return languages
 

@@ -319,3 +319,16 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
+
+# One row per dashboard login. The session cookie holds a random token; only its sha256 is
+# stored, so a copied cookie stops working the moment its row is gone (logout, password
+# change, disabled account, "log out everywhere", expiry).
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("seen_at", Timestamp, nullable=False),
+    Index("ix_sessions_user_id", "user_id"),
+)

@@ -1,7 +1,8 @@
 """Moderator and admin accounts: the `users` table's queries.
 
-Passwords arrive here already hashed (accounts.py hashes with werkzeug); this module never
-sees a plain password.
+Passwords arrive here already hashed (moderator.accounts hashes with werkzeug); this module
+never sees a plain password. Changing a password or disabling an account ends the user's
+sessions in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import update
 
 from moderator.storage import now
 from moderator.storage import utc
+from moderator.storage.sessions import end_user_sessions
 from moderator.storage.tables import users
 
 ROLES = ("admin", "moderator")
@@ -99,14 +101,17 @@ def count_users(conn: Connection) -> int:
 
 
 def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> bool:
-    """Replace a user's password hash; False when there is no such user."""
+    """Replace a user's password hash and end all their sessions; False when no such user."""
     result = conn.execute(
         update(users).where(users.c.id == user_id).values(password_hash=password_hash)
     )
+    end_user_sessions(conn, user_id)
     return result.rowcount == 1
 
 
 def set_disabled(conn: Connection, user_id: int, disabled: bool) -> bool:
-    """Disable or re-enable an account; False when there is no such user."""
+    """Disable (ending all their sessions) or re-enable an account; False when no such user."""
     result = conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
+    if disabled:
+        end_user_sessions(conn, user_id)
     return result.rowcount == 1

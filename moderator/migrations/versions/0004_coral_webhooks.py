@@ -2,7 +2,7 @@
 the webhook outbox and its delivery attempts.
 
 Revision ID: 0004_coral_webhooks
-Revises: 0002_wordlist_action
+Revises: 0003_sessions
 Create Date: 2026-11-27
 
 Written to match moderator/storage/tables.py exactly (tests/test_storage.py compares them).
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_coral_webhooks"
-down_revision = "0002_wordlist_action"
+down_revision = "0003_sessions"
 branch_labels = None
 depends_on = None
 
