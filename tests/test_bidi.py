@@ -37,7 +37,8 @@ class Isolation(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         for name, value in attrs:
-            if value and MARK in value and name not in ("href", "action"):
+            # URLs (links, form targets, the count refresh's fetch) are never shown as text.
+            if value and MARK in value and name not in ("href", "action", "data-refresh"):
                 self.found += 1
                 if tag in ("input", "textarea", "option") and "dir" not in attributes:
                     self.leaks.append(f"<{tag} {name}=...> without dir")

@@ -208,6 +208,9 @@ def build_pipeline(**params) -> Pipeline:
     categories = tuple(p.get("categories") or CATEGORY_NAMES)
     C = p["C"]
     if isinstance(C, dict):
+        missing = [name for name in categories if name not in C]
+        if missing:
+            raise ValueError(f"C needs one value per category; missing {', '.join(missing)}")
         C = {name: C[name] for name in categories}
     classifier = CategoryModels(
         categories=categories,
