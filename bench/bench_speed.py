@@ -112,12 +112,18 @@ def cli_throughput(texts: list[str], model: Path, repeats: int) -> list[float]:
 # Measures one tree's full decision path in a child process: the tree's own package and model.
 _CHILD = """
 import json, sys, time
+t0 = time.perf_counter()
 tree, texts_path, model, latency_texts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 sys.path.insert(0, tree)
 from moderator.classifier import Classifier
 from moderator.service import Moderation
+t1 = time.perf_counter()
+classifier = Classifier.load(model)
+t2 = time.perf_counter()
+moderation = Moderation(classifier)
+moderation.decide("thanks, you idiot")
+t3 = time.perf_counter()
 texts = json.load(open(texts_path, encoding="utf-8"))
-moderation = Moderation(Classifier.load(model))
 moderation.decide_batch(texts[:1000])
 started, cpu = time.perf_counter(), time.process_time()
 for i in range(0, len(texts), 1000):
@@ -126,11 +132,12 @@ rate = len(texts) / (time.perf_counter() - started)
 cpu_rate = len(texts) / (time.process_time() - cpu)
 latency, cpu_latency = [], []
 for text in texts[:latency_texts]:
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0_, c0 = time.perf_counter(), time.process_time()
     moderation.decide(text)
-    latency.append(time.perf_counter() - t0)
+    latency.append(time.perf_counter() - t0_)
     cpu_latency.append(time.process_time() - c0)
-print(json.dumps(dict(rate=rate, cpu_rate=cpu_rate, latency=latency, cpu_latency=cpu_latency)))
+print(json.dumps(dict(rate=rate, cpu_rate=cpu_rate, latency=latency, cpu_latency=cpu_latency,
+                      imports=t1 - t0, load=t2 - t1, first=t3 - t2)))
 """
 
 
@@ -168,6 +175,11 @@ def compare_with(ref: str, texts: list[str], latency_texts: int, repeats: int) -
             "decide_p50_ms": percentile(latency, 50) * 1e3,
             "decide_p99_ms": percentile(latency, 99) * 1e3,
             "decide_cpu_p50_ms": percentile(cpu_latency, 50) * 1e3,
+            "imports_s": statistics.median(run["imports"] for run in measured),
+            "model_load_s": statistics.median(run["load"] for run in measured),
+            "load_to_first_decision_s": statistics.median(
+                run["load"] + run["first"] for run in measured
+            ),
         }
     # On a shared machine wall time includes waiting for the core; CPU time does not.
     result["throughput_ratio"] = (
@@ -177,6 +189,57 @@ def compare_with(ref: str, texts: list[str], latency_texts: int, repeats: int) -
         result["current"]["decide_batch_per_s"] / result["baseline"]["decide_batch_per_s"]
     )
     return result
+
+
+def speed_parts_markdown(result: dict, comparison: dict | None) -> list[str]:
+    """The per-stage, start-up and long-text tables of speed.md."""
+    st = result["stages"]
+    lines = [
+        "",
+        f"Where a batch decision's CPU time goes ({st['decide_batch_us_per_comment']:.0f} µs per "
+        "comment in batches of 1,000; serialisation is `moderator score`'s JSON line):",
+        "",
+        "| stage | µs per comment | share |",
+        "|---|---:|---:|",
+    ]
+    total = st["decide_batch_us_per_comment"]
+    for stage, us in sorted(st["stages_us_per_comment"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {stage} | {us:.1f} | {us / total:.0%} |")
+    serialise = st["serialise_us_per_comment"]
+    lines.append(f"| serialisation (to_dict + json.dumps) | {serialise:.1f} | |")
+    fx = result["cli_fixed_cost"]
+    lines += [
+        "",
+        f"`moderator score`: one row {fx['one_row_s']:.2f} s (process start, imports, model load), "
+        f"{fx['rows']:,} rows {fx['all_rows_s']:.2f} s: the fixed cost is "
+        f"{fx['fixed_share']:.0%} of the run.",
+    ]
+    if comparison is not None:
+        c, base = comparison["current"], comparison["baseline"]
+        lines += [
+            "",
+            "Start-up, medians of the child processes above (wall seconds):",
+            "",
+            "| | imports | model load | load to first decision |",
+            "|---|---:|---:|---:|",
+            f"| this tree | {c['imports_s']:.2f} | {c['model_load_s']:.2f} | "
+            f"{c['load_to_first_decision_s']:.2f} |",
+            f"| `{comparison['ref']}` | {base['imports_s']:.2f} | {base['model_load_s']:.2f} | "
+            f"{base['load_to_first_decision_s']:.2f} |",
+        ]
+    lines += [
+        "",
+        "Long and hostile comments, CPU ms of one decision (median of 3 fresh texts):",
+        "",
+        "| text | 2 KB | 20 KB | 20 KB per KB |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, row in result["long_texts_cpu"].items():
+        lines.append(
+            f"| {name} | {row['2000']['ms']:.1f} | {row['20000']['ms']:.1f} | "
+            f"{row['20000']['ms_per_kb']:.2f} |"
+        )
+    return lines
 
 
 def main() -> None:
@@ -198,6 +261,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
 
+    import speed_parts
     from better_profanity import profanity
     from profanity_check import predict_prob
 
@@ -232,6 +296,13 @@ def main() -> None:
     log("single-comment latency: better-profanity contains_profanity")
     bp_one = time_each(profanity.contains_profanity, few[:500])
 
+    log("per-stage CPU time of decide_batch")
+    stages = speed_parts.stage_times(moderation, texts)
+    log("moderator score's fixed cost (one row) against all rows")
+    fixed = speed_parts.cli_fixed_cost(args.model, texts, max(3, args.repeats))
+    log("long and hostile texts, 2 KB and 20 KB")
+    long = speed_parts.long_texts(moderation)
+
     comparison = None
     if args.baseline:
         log(f"full decision: this tree against {args.baseline}, alternated")
@@ -265,6 +336,9 @@ def main() -> None:
         ]
         / result["latency"]["moderator_decide"]["p50_ms"],
     }
+    result["stages"] = stages
+    result["cli_fixed_cost"] = fixed
+    result["long_texts_cpu"] = long
     if comparison is not None:
         result["baseline"] = comparison
     args.out.mkdir(parents=True, exist_ok=True)
@@ -317,6 +391,7 @@ def main() -> None:
             f"per CPU-second ({comparison['wall_throughput_ratio']:.2f}x by the wall clock, "
             "which counts waiting for the core on this shared machine).",
         ]
+    lines += speed_parts_markdown(result, comparison)
     (args.out / "speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -160,9 +160,7 @@ def _is_latin(ch: str) -> bool:
 @functools.cache
 def _english_words() -> frozenset[str]:
     """data/english_common.txt, scikit-learn's English stop words and better-profanity's list."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    words: set[str] = set(ENGLISH_STOP_WORDS)
+    words: set[str] = set(_sklearn_stop_words())
     common = resources.files("moderator").joinpath("data", "english_common.txt")
     for line in common.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
@@ -171,3 +169,25 @@ def _english_words() -> frozenset[str]:
     words.update(w.strip().lower() for w in profanity.read_text(encoding="utf-8").splitlines())
     words.discard("")
     return frozenset(words)
+
+
+def _sklearn_stop_words() -> frozenset[str]:
+    """scikit-learn's ENGLISH_STOP_WORDS, read from its source file: importing
+    sklearn.feature_extraction takes 1-2 s, most of `moderator score`'s start-up."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("scikit-learn is not installed")
+    source = Path(spec.submodule_search_locations[0], "feature_extraction", "_stop_words.py")
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["ENGLISH_STOP_WORDS"]
+            and isinstance(node.value, ast.Call)
+            and len(node.value.args) == 1
+        ):
+            return frozenset(ast.literal_eval(node.value.args[0]))
+    raise ValueError(f"no ENGLISH_STOP_WORDS list in {source}")

@@ -24,6 +24,7 @@ from moderator import storage
 from moderator.classifier import Classifier
 from moderator.desk import lookup
 from moderator.desk import statements
+from moderator.explaining import explain_reasons
 from moderator.language import MODEL_LANGUAGES
 from moderator.language import Identification
 from moderator.language import LanguageIdentifier
@@ -299,33 +300,47 @@ class Moderation:
         """Each text scored whole and, with more than one sentence, sentence by sentence."""
         batch = [rules.unmask(n) for n in normalised]
         owners: list[tuple[int, int, int]] = []
+        unmasked = [b is n or b == n for b, n in zip(batch, normalised, strict=True)]
         if self.classifier is not None and getattr(self.classifier, "sentence_scoring", True):
             for i, text in enumerate(texts):
                 spans = sentences(text)
                 if len(spans) > 1:
                     # A comment with nothing to mask has no sentence with anything to mask.
-                    masking = batch[i] != normalised[i]
+                    masking = not unmasked[i]
                     for start, end in spans:
                         owners.append((i, start, end))
                         piece = normalise(text[start:end], self.language)
-                        batch.append(rules.unmask(piece) if masking else piece)
-        scored = self._score(batch)
+                        masked = rules.unmask(piece) if masking else piece
+                        batch.append(masked)
+                        unmasked.append(masked == piece)
+        scored, found = self._score(batch)
         combined = [_Scored(s) for s in scored[: len(texts)]]
-        for (i, start, end), scores in zip(owners, scored[len(texts) :], strict=True):
+        for i, best in enumerate(combined):
+            best.features = found
+            best.rows[(0, len(texts[i]))] = i if unmasked[i] else None
+        for k, ((i, start, end), scores) in enumerate(
+            zip(owners, scored[len(texts) :], strict=True), start=len(texts)
+        ):
             combined[i].add(scores, start, end)
+            combined[i].rows[(start, end)] = k if unmasked[k] else None
         return combined
 
-    def _score(self, normalised: list[str]) -> list[dict[str, float] | None]:
+    def _score(self, normalised: list[str]) -> tuple[list[dict[str, float] | None], object]:
+        """Scores, and the batch's features when the batch path counted them (else None)."""
         if self.classifier is None:
-            return [None] * len(normalised)
+            return [None] * len(normalised), None
         try:
             if len(normalised) <= SMALL_BATCH:
-                return [self.classifier.score_one(text) for text in normalised]
-            return list(self.classifier.score(normalised))
+                return [self.classifier.score_one(text) for text in normalised], None
+            score_batch = getattr(self.classifier, "score_batch", None)
+            if score_batch is None:  # a classifier without features: reasons analysed afresh
+                return list(self.classifier.score(normalised)), None
+            scores, found = score_batch(normalised)
+            return list(scores), found
         except Exception:
             # Never lose a comment to a broken model: the policy holds it for a person instead.
             log.exception("classifier failed; holding %d comment(s)", len(normalised))
-            return [None] * len(normalised)
+            return [None] * len(normalised), None
 
     def _hits(self, text: str, normalised: str, rules: SiteRules) -> list[RuleHit]:
         """Word-list hits with spans in the original text, context rules applied.
@@ -353,9 +368,7 @@ class Moderation:
         if not wanted:
             return out
         try:
-            results = self.classifier.explain_many(
-                [(texts[i][start:end], category) for i, category, start, end in wanted]
-            )
+            results = explain_reasons(self.classifier, texts, combined, wanted)
         except Exception:
             # Never lose a decision to an explanation: the reasons just lack their words.
             log.exception("explanations failed for %d reason(s)", len(wanted))
@@ -374,12 +387,17 @@ class Moderation:
 class _Scored:
     """A comment's per-category scores: the highest of the whole text's and its sentences'."""
 
-    __slots__ = ("scores", "source")
+    __slots__ = ("features", "rows", "scores", "source")
 
     def __init__(self, scores: dict[str, float] | None) -> None:
         self.scores = None if scores is None else dict(scores)
         #: category -> [start, end) of the sentence that gave its score, if not the whole.
         self.source: dict[str, tuple[int, int]] = {}
+        #: The scored batch's features (moderator.explaining), None when scored one by one.
+        self.features = None
+        #: [start, end) of the whole text or a sentence -> its row in the scored batch, None
+        #: when masking changed what was scored (then its explanation is analysed afresh).
+        self.rows: dict[tuple[int, int], int | None] = {}
 
     def add(self, scores: dict[str, float] | None, start: int, end: int) -> None:
         if self.scores is None or scores is None:

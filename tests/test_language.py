@@ -123,3 +123,11 @@ def test_clean_and_english_word_share():
     assert language.english_word_share("you are the best") == 1.0
     assert language.english_word_share("das ist gut") < 0.5
     assert language.english_word_share("") == 0.0
+
+
+def test_english_words_hold_scikit_learns_stop_words_read_without_importing_it():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from moderator.language import _sklearn_stop_words
+
+    assert _sklearn_stop_words() == ENGLISH_STOP_WORDS

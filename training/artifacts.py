@@ -122,6 +122,26 @@ def write_model(out: Path, pipeline) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def write_serving(out: Path, pipeline, model_sha256: str) -> Path:
+    """Write out/serving.npz: the compiled pipeline tied to model.joblib's sha256 (fast loading)."""
+    from moderator.classifier import artifact
+
+    return artifact.save(out, artifact.compile_pipeline(pipeline), model_sha256)
+
+
+def compile_serving(model_dir: Path) -> Path:
+    """(Re)write model_dir/serving.npz from its model.joblib, which is read, never rewritten."""
+    from moderator.classifier import MODEL_FILE
+    from moderator.classifier import artifact
+    from moderator.classifier.model import _unpickle
+
+    model_path = Path(model_dir) / MODEL_FILE
+    if not model_path.is_file():
+        raise artifact.ModelLoadError(f"model directory {model_dir} lacks {MODEL_FILE}")
+    digest = artifact.file_sha256(model_path)
+    return write_serving(Path(model_dir), _unpickle(model_path), digest)
+
+
 def model_version(model_sha256: str, created: datetime) -> str:
     """`YYYY.MM.DD-<first 8 hex of model.joblib sha256>`."""
     return f"{created:%Y.%m.%d}-{model_sha256[:8]}"

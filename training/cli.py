@@ -233,6 +233,7 @@ def train(
     try:
         with artifacts.staging(out) as work:
             model_sha = artifacts.write_model(work, pipeline)
+            artifacts.write_serving(work, pipeline, model_sha)
             command = "python -m training train --data-dir PATH " + shlex.join(
                 [
                     *(["--language", language] if language != "en" else []),
@@ -305,6 +306,25 @@ def train(
     for line in summary_lines(report):
         click.echo(line)
     click.echo(f"wrote {out} ({meta['name']}@{meta['version']})")
+
+
+@cli.command("compile")
+@click.argument("model_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def compile_command(model_dirs: tuple[Path, ...]) -> None:
+    """Write MODEL_DIR/serving.npz (the fast-loading compiled model) from its model.joblib.
+
+    Training writes it; this rebuilds it for a model trained before it existed or after a
+    Moderator upgrade changed its format. model.joblib and model.json are not modified.
+    """
+    from moderator.classifier import ModelLoadError
+    from training import artifacts
+
+    for model_dir in model_dirs:
+        try:
+            path = artifacts.compile_serving(model_dir)
+        except ModelLoadError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"wrote {path}")
 
 
 cli.add_command(export_labels_command)

@@ -1,8 +1,9 @@
 """The policy classifier: load a trained model directory, score normalised text, explain.
 
 `model.py` loads and scores (a compiled fast path equal to the pipeline's predict_proba);
-`explain.py` says which words drove a category's score. No Flask and no database here, and
-nothing is loaded at import time.
+`artifact.py` compiles a pipeline and stores it as serving.npz for fast loading; `features.py`
+counts a batch's features and keeps them; `explain.py` says which words drove a category's
+score. No Flask and no database here, and nothing is loaded at import time.
 """
 
 from moderator.classifier.model import METADATA_FILE

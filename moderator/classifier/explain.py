@@ -34,6 +34,7 @@ import numpy as np
 from moderator.text import normalise_with_offsets
 
 if TYPE_CHECKING:
+    from moderator.classifier.features import Features
     from moderator.classifier.model import Classifier
 
 #: Whitespace-separated words, for attributing character n-grams.
@@ -49,7 +50,11 @@ def stopwords() -> frozenset[str]:
 
 
 class Analysis:
-    """A text's tokens and each token's contribution to every category (tokens x categories)."""
+    """A text's tokens and each token's contribution to every category (tokens x categories).
+
+    The alignment back to the original text is made only when a reason's span is asked for
+    (`span`), unless the analysis already had it.
+    """
 
     def __init__(self, original, normalised, matches, tokens, contributions: np.ndarray):
         self.original = original
@@ -59,6 +64,15 @@ class Analysis:
         self.contributions = contributions
         #: word -> its summed contributions per category, built by select() the first time.
         self.by_word: dict[str, list[float]] | None = None
+
+    def span(self, clf: Classifier, k: int) -> tuple[int, int]:
+        """Token k's [start, end) in the original text."""
+        if self.matches is None:
+            self.normalised = normalise_with_offsets(self.original, clf.language)
+            text = self.normalised.text
+            self.matches = list(clf._token_re.finditer(text.lower() if clf._lowercase else text))
+        m = self.matches[k]
+        return self.normalised.original_span(m.start(), m.end())
 
 
 def analyse(clf: Classifier, original: str) -> Analysis:
@@ -86,22 +100,63 @@ def analyse_batch(clf: Classifier, originals: Sequence[str]) -> list[Analysis]:
     if total:
         row = np.repeat(np.arange(len(texts)), lengths)
         tokens = [token for t in texts for token in t[3]]
-        contributions += _word_block(clf, tokens, row, len(texts))
+        get, unknown = clf._words.get, clf._unknown_id
+        ids = np.array([get(t, unknown) for t in tokens], dtype=np.int64)
+        contributions += _word_block(clf, ids, row, len(texts))
         if clf._chars:
-            contributions += _char_block(clf, texts, starts, total)
+            contributions += _char_block(clf, texts, total)
     return [Analysis(*t, contributions[starts[i] : starts[i + 1]]) for i, t in enumerate(texts)]
 
 
-def _word_block(clf: Classifier, tokens: list[str], row: np.ndarray, n_texts: int) -> np.ndarray:
+def analyse_scored(
+    clf: Classifier, scored: Features, requests: Sequence[tuple[int, str]]
+) -> list[Analysis]:
+    """analyse_batch() of texts the classifier just scored, from the features it counted.
+
+    `requests` pairs a row of `scored` with the original text whose normalised form that row
+    is. The contributions are computed by the same functions on the same ids and n-grams, so
+    they equal analyse_batch's; the alignment to the original is left for `Analysis.span`.
+    """
+    ids, lengths, tokens, grams, chunk_text, token_chunks = [], [], [], [], [], []
+    chunks_so_far = 0
+    for i, (r, _) in enumerate(requests):
+        a, b = int(scored.bounds[r]), int(scored.bounds[r + 1])
+        ids.append(scored.ids[a:b])
+        lengths.append(b - a)
+        tokens.append(scored.tokens(r))
+        if clf._chars:
+            words = scored.text_words(r)
+            grams += [clf._word_grams(w) for w in words]
+            chunk_text += [i] * len(words)
+            # Word-local token patterns: the text's tokens are its words' tokens, in order.
+            per_word = [clf._chunk_tokens(w) for w in words]
+            token_chunks.append(np.repeat(np.arange(len(words)) + chunks_so_far, per_word))
+            chunks_so_far += len(words)
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    total = int(starts[-1])
+    contributions = np.zeros((total, len(clf._names)))
+    if total:
+        row = np.repeat(np.arange(len(requests)), lengths)
+        contributions += _word_block(clf, np.concatenate(ids), row, len(requests))
+        if clf._chars:
+            contributions += _char_shares(
+                clf, grams, chunk_text, token_chunks, len(requests), total
+            )
+    return [
+        Analysis(original, None, None, tokens[i], contributions[starts[i] : starts[i + 1]])
+        for i, (_, original) in enumerate(requests)
+    ]
+
+
+def _word_block(clf: Classifier, ids: np.ndarray, row: np.ndarray, n_texts: int) -> np.ndarray:
     """Each token's share of the word block's contribution, (tokens x categories).
 
     The same features scoring counts (unigrams and bigrams through the compiled word ids): a
     feature seen k times in a text gives each occurrence 1/k of its weight x coefficient, and
     a bigram occurrence splits its share between its two tokens.
     """
-    n = len(tokens)
-    get, unknown = clf._words.get, clf._unknown_id
-    ids = np.array([get(t, unknown) for t in tokens], dtype=np.int64)
+    n = len(ids)
+    unknown = clf._unknown_id
     lo, hi = clf._ngrams
     positions, features, widths = [], [], []
     if lo == 1:
@@ -139,9 +194,9 @@ def _word_block(clf: Classifier, tokens: list[str], row: np.ndarray, n_texts: in
     return out
 
 
-def _char_block(clf: Classifier, texts: list, starts: np.ndarray, total: int) -> np.ndarray:
+def _char_block(clf: Classifier, texts: list, total: int) -> np.ndarray:
     """Each token's share of the character block: a word's n-grams go to the tokens in it."""
-    grams, chunk_text, chunk_starts, token_chunks = [], [], [], []
+    grams, chunk_text, token_chunks = [], [], []
     chunks_so_far = 0
     for i, (_, normalised, matches, _) in enumerate(texts):
         chars = normalised.text.lower() if clf._char_lowercase else normalised.text
@@ -153,9 +208,15 @@ def _char_block(clf: Classifier, texts: list, starts: np.ndarray, total: int) ->
             begins = np.array([m.start() for m in chunks])
             local = np.searchsorted(begins, [m.start() for m in matches], "right") - 1
             token_chunks.append(local + chunks_so_far)
-        chunk_starts.append(chunks_so_far)
         chunks_so_far += len(chunks)
+    return _char_shares(clf, grams, chunk_text, token_chunks, len(texts), total)
+
+
+def _char_shares(clf, grams, chunk_text, token_chunks, n_texts: int, total: int) -> np.ndarray:
+    """Per token, its whitespace word's character n-gram contributions split among the
+    word's tokens; `token_chunks` gives each text's tokens' word indices (batch-wide)."""
     out = np.zeros((total, len(clf._names)))
+    token_chunks = [c for c in token_chunks if len(c)]
     if not grams or not token_chunks:
         return out
     per_chunk_count = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
@@ -170,7 +231,7 @@ def _char_block(clf: Classifier, texts: list, starts: np.ndarray, total: int) ->
         clf._char_sublinear,
         occurrence_row,
         occurrences,
-        len(texts),
+        n_texts,
     )
     per_chunk = _sum_rows(occurrence_chunk, share, len(grams))
     token_chunk = np.concatenate(token_chunks)
@@ -243,9 +304,9 @@ def select(
     chosen.sort(key=lambda w: -by_word[w][j])
     rank = {w: r for r, w in enumerate(chosen[: max(top, 0)])}
     found = []
-    for m, token in zip(a.matches, a.tokens, strict=True):
+    for k, token in enumerate(a.tokens):
         if token in rank:
-            start, end = a.normalised.original_span(m.start(), m.end())
+            start, end = a.span(clf, k)
             found.append((rank[token], start, end))
     found.sort()
     return [a.original[s:e] for _, s, e in found], [(s, e) for _, s, e in found]

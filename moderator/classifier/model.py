@@ -2,10 +2,11 @@
 
 A model directory (models/NAME) holds `model.joblib`, one fitted scikit-learn Pipeline
 (word n-gram TF-IDF -> one calibrated logistic regression per category, built by
-training/pipeline.py), and `model.json` (versions, thresholds, metrics). At load time the
-pipeline's vocabulary, idf, coefficients and Platt calibration are compiled into a dict and
-numpy arrays, so scoring one comment costs a few microseconds instead of a trip through
-the vectoriser; tests check that this fast path equals `pipeline.predict_proba`.
+training/pipeline.py), `model.json` (versions, thresholds, metrics) and `serving.npz`, the
+same pipeline compiled into a dict and numpy arrays (artifact.py), so scoring one comment
+costs a few microseconds instead of a trip through the vectoriser and loading takes a
+fraction of a second instead of unpickling; tests check that this fast path equals
+`pipeline.predict_proba`. Without a matching serving.npz, model.joblib is loaded and compiled.
 
 No Flask and no database here, and nothing is loaded at import time.
 """
@@ -13,6 +14,7 @@ No Flask and no database here, and nothing is loaded at import time.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import warnings
@@ -21,8 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from moderator.classifier import artifact
 from moderator.classifier import explain as explanations
-from moderator.policy import CATEGORIES
+from moderator.classifier import features
+from moderator.classifier.artifact import SEPARATOR as _SEPARATOR
+from moderator.classifier.artifact import ModelLoadError
 from moderator.policy import Category
 from moderator.policy import Threshold
 from moderator.policy import thresholds_from_dict
@@ -40,9 +45,6 @@ MIN_SHARE = 0.6
 #: (see explain.py); model.json's "explain" block overrides it.
 TYPE_RATIO = 0.8
 
-#: Joins a batch for one regex pass; a private-use character, which normalise() removes.
-_SEPARATOR = "\ue000"
-
 #: Analyses kept for explain(): a few comments' worth of whole texts and sentences.
 _EXPLAINED_CACHE = 16
 #: Distinct words whose character n-grams are kept; the cache is emptied when full.
@@ -50,11 +52,9 @@ _GRAM_CACHE_SIZE = 200_000
 #: What scikit-learn's char_wb analyzer collapses before splitting on whitespace.
 _WHITE_SPACES = re.compile(r"\s\s+")
 
+log = logging.getLogger(__name__)
+
 _RETRAIN = "retrain it with `python -m training train --data-dir PATH --out DIR`"
-
-
-class ModelLoadError(Exception):
-    """The model directory is missing, corrupt, or was made by another scikit-learn."""
 
 
 class Classifier:
@@ -65,8 +65,13 @@ class Classifier:
     thresholds: dict[Category, Threshold]
     metadata: dict
 
-    def __init__(self, pipeline, metadata: dict):
-        self.pipeline = pipeline
+    def __init__(
+        self, pipeline, metadata: dict, compiled: dict | None = None, model_file: Path | None = None
+    ):
+        """From a fitted pipeline, or from its `compiled` state with the pipeline left in
+        `model_file`, unpickled only if `.pipeline` is asked for."""
+        self._pipeline = pipeline
+        self._model_file = model_file
         self.metadata = metadata
         self.name = str(metadata.get("name", "unnamed"))
         self.version = str(metadata.get("version", "0"))
@@ -87,14 +92,25 @@ class Classifier:
         if not isinstance(never, list) or not all(isinstance(w, str) for w in never):
             raise ModelLoadError("model.json explain.never must be a list of words")
         self.never_reasons = frozenset(w.lower() for w in never)
-        self._compile(pipeline)
+        if compiled is None:
+            compiled = artifact.compile_pipeline(pipeline)
+        self._install(compiled)
+
+    @property
+    def pipeline(self):
+        """The fitted scikit-learn pipeline (loaded on first use when served from serving.npz)."""
+        if self._pipeline is None:
+            self._pipeline = _unpickle(self._model_file)
+        return self._pipeline
 
     @classmethod
     def load(cls, path: str | Path) -> Classifier:
-        """Load models/NAME; refuses a model made by another scikit-learn version."""
-        import joblib
-        import sklearn
-        from sklearn.exceptions import InconsistentVersionWarning
+        """Load models/NAME; refuses a model made by another scikit-learn version.
+
+        Uses serving.npz when it was compiled from this very model.joblib (its sha256),
+        otherwise unpickles model.joblib and compiles it.
+        """
+        from importlib.metadata import version
 
         path = Path(path)
         meta_path, model_path = path / METADATA_FILE, path / MODEL_FILE
@@ -110,23 +126,25 @@ class Classifier:
         if not isinstance(metadata, dict):
             raise ModelLoadError(f"{meta_path} is not a JSON object")
         trained_with = metadata.get("versions", {}).get("scikit-learn")
-        if trained_with != sklearn.__version__:
+        installed = version("scikit-learn")
+        if trained_with != installed:
             raise ModelLoadError(
                 f"model {path} was trained with scikit-learn {trained_with}, this is "
-                f"{sklearn.__version__}: {_RETRAIN}"
+                f"{installed}: {_RETRAIN}"
             )
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", InconsistentVersionWarning)
-                pipeline = joblib.load(model_path)
-        except InconsistentVersionWarning as exc:
-            raise ModelLoadError(
-                f"model {path} was pickled by scikit-learn {exc.original_sklearn_version}, "
-                f"this is {exc.current_sklearn_version}: {_RETRAIN}"
-            ) from None
-        except Exception as exc:  # unpickling can fail in many ways; all mean "corrupt"
-            raise ModelLoadError(f"cannot load {model_path}: {type(exc).__name__}: {exc}") from None
-        return cls(pipeline, metadata)
+            digest = artifact.file_sha256(model_path)
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read {model_path}: {exc}") from None
+        compiled = artifact.load(path, digest)
+        if compiled is not None:
+            try:
+                return cls(None, metadata, compiled=compiled, model_file=model_path)
+            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                # A damaged artifact costs time, never a wrong score: compile the pickle.
+                log.warning("%s: serving.npz unusable (%s); compiling model.joblib", path, exc)
+        log.info("%s has no serving.npz for this model.joblib; compiling it", path)
+        return cls(_unpickle(model_path), metadata)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -137,81 +155,53 @@ class Classifier:
         """`name@version`, recorded with every decision."""
         return f"{self.name}@{self.version}"
 
-    def _compile(self, pipeline) -> None:
-        try:
-            union = pipeline.named_steps["features"]
-            blocks = dict(union.transformer_list)
-            vectoriser = blocks["words"]
-            chars = blocks.get("chars")
-            model = pipeline.named_steps["categories"]
-            classes = [str(c) for c in model.classes_]
-            vocabulary = vectoriser.vocabulary_
-            idf = np.asarray(vectoriser.idf_, dtype=np.float64)
-            char_idf = np.asarray(chars.idf_ if chars is not None else [], dtype=np.float64)
-            coef = np.asarray(model.coef_, dtype=np.float64)
-            intercept = np.asarray(model.intercept_, dtype=np.float64)
-            calibration = np.asarray(model.calibration_, dtype=np.float64)
-        except (AttributeError, KeyError, TypeError) as exc:
-            raise ModelLoadError(f"model.joblib is not a Moderator pipeline: {exc}") from None
-        supported = (
-            [name for name, _ in union.transformer_list] in (["words"], ["words", "chars"])
-            and union.transformer_weights is None
-            and vectoriser.analyzer == "word"
-            and (chars is None or chars.analyzer == "char_wb")
-            and all(
-                v.preprocessor is None
-                and v.tokenizer is None
-                and v.stop_words is None
-                and v.strip_accents is None
-                and v.input == "content"
-                and v.use_idf
-                and not v.binary
-                and v.norm == "l2"
-                for v in (vectoriser, chars)
-                if v is not None
-            )
-        )
-        if not supported:
-            raise ModelLoadError("model.joblib uses vectoriser options the fast path lacks")
-        known = [str(c) for c in CATEGORIES]
-        if len(set(classes)) != len(classes) or not set(classes) <= set(known):
-            raise ModelLoadError(f"model categories {classes} are not among {known}")
-        if str(Category.TOXICITY) not in classes:
-            raise ModelLoadError(f"model categories {classes} lack toxicity")
-        if coef.shape != (len(classes), len(idf) + len(char_idf)):
-            raise ModelLoadError("model coefficients do not match the vocabulary")
-        # Serve in the policy's category order, whatever order the model keeps.
-        # A language's model may score fewer categories (those its data labels).
-        order = [classes.index(str(c)) for c in CATEGORIES if str(c) in classes]
-        coef = coef[order]
-        self._names = tuple(str(c) for c in CATEGORIES if str(c) in classes)
-        self._vocab: dict[str, int] = dict(vocabulary)
-        self._token_re = re.compile(vectoriser.token_pattern)
-        self._lowercase = bool(vectoriser.lowercase)
-        self._ngrams = tuple(vectoriser.ngram_range)
-        self._sublinear = bool(vectoriser.sublinear_tf)
+    def _install(self, compiled: dict) -> None:
+        """Set up the fast path from compiled state (artifact.compile_pipeline or serving.npz)."""
+        settings, arrays = compiled["settings"], compiled["arrays"]
+        idf = arrays["idf"]
+        coef = arrays["coef"]
+        calibration = arrays["calibration"]
+        self._names = tuple(settings["names"])
+        self._token_re, self._batch_re = artifact.token_patterns(settings["token_pattern"])
+        self._lowercase = bool(settings["lowercase"])
+        self._ngrams = tuple(settings["ngrams"])
+        self._sublinear = bool(settings["sublinear"])
         self._idf = idf
         self._coef_t = np.ascontiguousarray(coef[:, : len(idf)].T)
         self._weighted = np.ascontiguousarray(self._coef_t * idf[:, None])
-        self._intercept = intercept[order]
-        self._slope = calibration[order, 0]
+        self._intercept = arrays["intercept"]
+        self._slope = calibration[:, 0]
         self._slope_list = self._slope.tolist()
-        self._offset = calibration[order, 1]
+        self._offset = calibration[:, 1]
         self._index = {name: i for i, name in enumerate(self._names)}
         self._toxicity = self._index[str(Category.TOXICITY)]
-        if not 1 <= self._ngrams[0] <= self._ngrams[1] <= 2:
-            raise ModelLoadError(f"the fast path scores 1- and 2-grams, not {self._ngrams}")
-        self._compile_words()
-        self._chars = chars is not None
+        words = artifact.split_terms(arrays["words"])
+        self._unknown_id = len(words)
+        self._separator_id = len(words) + 1
+        self._words = dict(zip(words, range(len(words)), strict=True))
+        self._words[_SEPARATOR] = self._separator_id
+        self._unigram = arrays["unigram"]
+        self._unigram_list: list[int] = self._unigram.tolist()
+        self._width = len(words) + 1
+        self._bigram_keys = arrays["bigram_keys"]
+        self._bigram_features = arrays["bigram_features"]
+        self._chars = bool(settings["chars"])
         if self._chars:
-            self._char_ngrams = tuple(chars.ngram_range)
-            self._char_vocab: dict[str, int] = dict(chars.vocabulary_)
-            self._char_lowercase = bool(chars.lowercase)
-            self._char_sublinear = bool(chars.sublinear_tf)
+            char_idf = arrays["char_idf"]
+            self._char_ngrams = tuple(settings["char_ngrams"])
+            char_terms = artifact.split_terms(arrays["char_terms"])
+            self._char_vocab = dict(zip(char_terms, range(len(char_terms)), strict=True))
+            self._char_lowercase = bool(settings["char_lowercase"])
+            self._char_sublinear = bool(settings["char_sublinear"])
             self._char_idf = char_idf
             self._char_coef_t = np.ascontiguousarray(coef[:, len(idf) :].T)
             self._char_weighted = np.ascontiguousarray(self._char_coef_t * char_idf[:, None])
             self._gram_cache: dict[str, np.ndarray] = {}
+            self._token_counts: dict[str, int] = {}
+        #: Whether explain_scored may reuse the scoring pass's features (see features.py).
+        self._reusable = features.word_local(settings["token_pattern"]) and (
+            not self._chars or self._lowercase == self._char_lowercase
+        )
         # Texts explained lately: policy.decide asks once per category that crossed, and the
         # categories of one comment may come from different sentences of it.
         self._explained: dict[str, explanations.Analysis] = {}
@@ -242,57 +232,50 @@ class Classifier:
             self._gram_cache[word] = ids
         return ids
 
+    def _chunk_tokens(self, word: str) -> int:
+        """How many tokens the word block finds in one whitespace word (cached)."""
+        count = self._token_counts.get(word)
+        if count is None:
+            count = len(self._token_re.findall(word))
+            if len(self._token_counts) >= _GRAM_CACHE_SIZE:
+                self._token_counts.clear()
+            self._token_counts[word] = count
+        return count
+
     def _char_words(self, text: str) -> list[str]:
         """The whitespace-separated words the char_wb analyzer sees in `text`."""
         if self._char_lowercase:
             text = text.lower()
         return _WHITE_SPACES.sub(" ", text).split()
 
-    def _compile_words(self) -> None:
-        """Word ids, unigram features per word and sorted (word, word) keys for bigrams.
-
-        Batch scoring then costs one regex and one dict lookup per token in Python; the
-        n-gram lookups, counting and the product with the coefficients run in numpy.
-        """
-        words: dict[str, int] = {}
-        unigrams, bigrams = [], []
-        for term, feature in self._vocab.items():
-            parts = term.split(" ")
-            ids = [words.setdefault(p, len(words)) for p in parts]
-            (unigrams if len(ids) == 1 else bigrams).append((ids, feature))
-        self._separator_id = len(words) + 1
-        self._words = {**words, _SEPARATOR: self._separator_id}
-        self._unknown_id = len(words)
-        body = re.sub(r"^\(\?[aiLmsux]+\)", "", self._token_re.pattern)
-        self._batch_re = re.compile(f"(?:{body})|{_SEPARATOR}", self._token_re.flags)
-        self._unigram = np.full(len(words) + 2, -1, dtype=np.int64)
-        for (w,), feature in unigrams:
-            self._unigram[w] = feature
-        width = len(words) + 1
-        keys = np.array([a * width + b for (a, b), _ in bigrams], dtype=np.int64)
-        features = np.array([f for _, f in bigrams], dtype=np.int64)
-        order = np.argsort(keys)
-        self._width = width
-        self._bigram_keys = keys[order]
-        self._bigram_features = features[order]
-
     def _features(self, text: str) -> dict[int, int]:
-        """Vocabulary index -> count, exactly as the fitted vectoriser counts."""
+        """Vocabulary index -> count, exactly as the fitted vectoriser counts.
+
+        Unigrams first, then bigrams, each in text order: the order the counts are summed in.
+        """
         if self._lowercase:
             text = text.lower()
-        tokens = self._token_re.findall(text)
-        vocab, counts = self._vocab, {}
+        get, unknown = self._words.get, self._unknown_id
+        ids = [get(t, unknown) for t in self._token_re.findall(text)]
+        counts: dict[int, int] = {}
         lo, hi = self._ngrams
-        for n in range(lo, hi + 1):
-            grams = (
-                tokens
-                if n == 1
-                else [a + " " + b for a, b in zip(tokens, tokens[1:], strict=False)]
-            )
-            for gram in grams:
-                idx = vocab.get(gram)
-                if idx is not None:
-                    counts[idx] = counts.get(idx, 0) + 1
+        if lo == 1:
+            unigram = self._unigram_list
+            for i in ids:
+                feature = unigram[i]
+                if feature >= 0:
+                    counts[feature] = counts.get(feature, 0) + 1
+        if hi == 2 and len(ids) > 1 and len(self._bigram_keys):
+            width = self._width
+            keys = [a * width + b for a, b in zip(ids, ids[1:], strict=False)]
+            keys = [k for k, a, b in zip(keys, ids, ids[1:], strict=False) if a != unknown != b]
+            if keys:
+                table = self._bigram_keys
+                pos = np.searchsorted(table, keys)
+                pos[pos == len(table)] = 0
+                found = table[pos] == keys
+                for feature in self._bigram_features[pos[found]].tolist():
+                    counts[feature] = counts.get(feature, 0) + 1
         return counts
 
     def _probabilities(self, z: np.ndarray) -> np.ndarray:
@@ -324,73 +307,21 @@ class Classifier:
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Scores for ALREADY normalised texts, one dict per text, every category."""
+        return self.score_batch(texts)[0]
 
+    def score_batch(
+        self, texts: Sequence[str]
+    ) -> tuple[list[dict[str, float]], features.Features | None]:
+        """score(), and the features it counted, for `explain_scored` (None for no texts)."""
         if isinstance(texts, str):
             raise TypeError("score() takes a sequence of texts; use score_one() for one")
-        n = len(texts)
-        if not n:
-            return []
-        get, unknown = self._words.get, self._unknown_id
-        joined = _SEPARATOR.join(texts)
-        if self._lowercase:
-            joined = joined.lower()
-        if joined.count(_SEPARATOR) == n - 1:
-            # One regex pass over the whole batch; the separator is a token of its own
-            # that no text contains (normalise() drops private-use characters).
-            ids = np.array(
-                [get(t, unknown) for t in self._batch_re.findall(joined)], dtype=np.int64
-            )
-            separator = ids == self._separator_id
-            row = np.cumsum(separator)[~separator]
-            ids = ids[~separator]
-        else:
-            findall = self._token_re.findall
-            flat: list[int] = []
-            lengths: list[int] = []
-            for text in texts:
-                tokens = findall(text.lower() if self._lowercase else text)
-                flat.extend([get(t, unknown) for t in tokens])
-                lengths.append(len(tokens))
-            ids = np.array(flat, dtype=np.int64)
-            row = np.repeat(np.arange(n), lengths)
-        rows, features = [], []
-        lo, hi = self._ngrams
-        if lo == 1:
-            feature = self._unigram[ids]
-            keep = feature >= 0
-            rows.append(row[keep])
-            features.append(feature[keep])
-        if hi == 2 and len(ids) > 1 and len(self._bigram_keys):
-            keys = ids[:-1] * self._width + ids[1:]
-            same = (row[:-1] == row[1:]) & (ids[:-1] != unknown) & (ids[1:] != unknown)
-            pos = np.searchsorted(self._bigram_keys, keys)
-            pos[pos == len(self._bigram_keys)] = 0
-            found = same & (self._bigram_keys[pos] == keys)
-            rows.append(row[:-1][found])
-            features.append(self._bigram_features[pos[found]])
-        r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        f = np.concatenate(features) if features else np.zeros(0, dtype=np.int64)
-        z = _block_scores(r, f, n, self._idf, self._weighted, self._sublinear)
-        z += self._intercept
-        if self._chars:
-            words, words_per_text = [], []
-            for text in texts:
-                these = self._char_words(text)
-                words.extend(these)
-                words_per_text.append(len(these))
-            # Each distinct word once; a local table, so clearing the cache can't lose one.
-            table = {word: self._word_grams(word) for word in set(words)}
-            grams = [table[word] for word in words]
-            if grams:
-                per_word = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-                word_row = np.repeat(np.arange(n), words_per_text)
-                r = np.repeat(word_row, per_word)
-                f = np.concatenate(grams)
-                z += _block_scores(
-                    r, f, n, self._char_idf, self._char_weighted, self._char_sublinear
-                )
+        if not len(texts):
+            return [], None
+        found, row = features.extract(self, texts)
+        z = features.logits(self, found, row)
         names = self._names
-        return [dict(zip(names, p, strict=True)) for p in self._probabilities(z).tolist()]
+        scores = [dict(zip(names, p, strict=True)) for p in self._probabilities(z).tolist()]
+        return scores, found
 
     def explain(
         self, original: str, category: Category, top: int = 5
@@ -428,29 +359,48 @@ class Classifier:
             for (text, _), j in zip(requests, indices, strict=True)
         ]
 
+    def explain_scored(
+        self,
+        scored: features.Features,
+        requests: Sequence[tuple[int, str, Category]],
+        top: int = 5,
+    ) -> list[tuple[list[str], list[tuple[int, int]]] | None]:
+        """explain_many() for texts just scored by score_batch, from the features it counted.
 
-def _block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
-    """One TF-IDF block's contribution to the logits: (n, categories).
+        Each request is (row of `scored`, the original text that row normalises, category);
+        the row must be exactly `normalise(original, language)`. The answer equals
+        explain_many's; None for every request when the features can't be reused (a token
+        pattern whose tokens may span whitespace words), so the caller asks explain_many.
+        """
+        if not self._reusable:
+            return [None] * len(requests)
+        indices = []
+        for _, _, category in requests:
+            try:
+                indices.append(self._index[str(category)])
+            except KeyError:
+                raise ValueError(f"unknown category {category!r}") from None
+        rows = list(dict.fromkeys((r, original) for r, original, _ in requests))
+        analyses = dict(zip(rows, explanations.analyse_scored(self, scored, rows), strict=True))
+        return [
+            explanations.select(self, analyses[(r, original)], j, top)
+            for (r, original, _), j in zip(requests, indices, strict=True)
+        ]
 
-    `rows`/`features` list one (text, feature) pair per occurrence; counts, sublinear tf,
-    idf and the block's own L2 norm follow TfidfVectorizer, and the coefficients already
-    carry the idf (`weighted`).
-    """
-    width = len(idf)
-    out = np.zeros((n, weighted.shape[1]))
-    if not len(features):
-        return out
-    # Counting (text, feature) pairs in numpy: a scipy matrix costs ~0.2 ms to build, which
-    # a small batch (one comment and its sentences) feels.
-    unique, counts = np.unique(rows * width + features, return_counts=True)
-    row, feature = unique // width, unique % width
-    tf = counts.astype(np.float64)
-    if sublinear:
-        tf = np.log(tf) + 1.0
-    w = tf * idf[feature]
-    norms = np.sqrt(np.bincount(row, w * w, minlength=n))
-    norms[norms == 0] = 1.0
-    contributions = tf[:, None] * weighted[feature]
-    for j in range(out.shape[1]):
-        out[:, j] = np.bincount(row, contributions[:, j], minlength=n)
-    return out / norms[:, None]
+
+def _unpickle(model_path: Path):
+    """joblib.load, with a scikit-learn version mismatch or any failure as ModelLoadError."""
+    import joblib
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            return joblib.load(model_path)
+    except InconsistentVersionWarning as exc:
+        raise ModelLoadError(
+            f"model {model_path.parent} was pickled by scikit-learn "
+            f"{exc.original_sklearn_version}, this is {exc.current_sklearn_version}: {_RETRAIN}"
+        ) from None
+    except Exception as exc:  # unpickling can fail in many ways; all mean "corrupt"
+        raise ModelLoadError(f"cannot load {model_path}: {type(exc).__name__}: {exc}") from None

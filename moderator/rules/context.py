@@ -93,6 +93,7 @@ class CommentView:
         )
         self.tokens = self._tokenise(text)
         self._starts = [t.start for t in self.tokens]
+        self._sentences: list[int] | None = None
         self._listed: dict[str, bool] = {}
         self._headlines: dict[int, bool] = {}
 
@@ -150,7 +151,12 @@ class CommentView:
     def sentence_tokens(self, i: int) -> list[Token]:
         """The tokens of token i's sentence."""
         number = self.tokens[i].sentence
-        return [t for t in self.tokens if t.sentence == number]
+        if self._sentences is None:
+            self._sentences = [t.sentence for t in self.tokens]
+        # Sentence numbers never decrease along the text: a sentence is one slice of tokens,
+        # found by bisection, so a long comment with many hits stays linear.
+        lo = bisect.bisect_left(self._sentences, number)
+        return self.tokens[lo : bisect.bisect_right(self._sentences, number, lo)]
 
     def headline(self, i: int) -> bool:
         """Is token i's sentence Written In Title Case? Then its capitals prove nothing."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 
 from moderator.text.align import Normalised
 from moderator.text.align import _Aligned
@@ -70,13 +72,35 @@ def normalise_with_offsets(text: str, language: str = ENGLISH) -> Normalised:
     return _aligned(text, language)
 
 
-# A flagged comment is aligned once per category it is explained for and once for word-rule
-# hits; the result is immutable, so the few most recent are kept.
-@functools.lru_cache(maxsize=64)
+#: The alignments kept: a flagged comment is aligned for its reasons' spans and again for its
+#: word-rule hits, a whole batch apart, so a batch's worth is kept, bounded by characters.
+_ALIGNED_CHARS = 2_000_000
+_ALIGNED_ENTRIES = 4096
+_aligned_cache: OrderedDict[tuple[str, str], Normalised] = OrderedDict()
+_aligned_chars = 0
+_aligned_lock = threading.Lock()
+
+
 def _aligned(text: str, language: str = ENGLISH) -> Normalised:
+    global _aligned_chars
+    key = (text, language)
+    with _aligned_lock:
+        known = _aligned_cache.get(key)
+        if known is not None:
+            _aligned_cache.move_to_end(key)
+            return known
     doc = _Aligned(text)
     _run(doc, language)
-    return Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
+    result = Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
+    if len(text) <= _ALIGNED_CHARS // 8:
+        with _aligned_lock:
+            if key not in _aligned_cache:
+                _aligned_cache[key] = result
+                _aligned_chars += len(text)
+            while _aligned_chars > _ALIGNED_CHARS or len(_aligned_cache) > _ALIGNED_ENTRIES:
+                (old, _), _ = _aligned_cache.popitem(last=False)
+                _aligned_chars -= len(old)
+    return result
 
 
 # --- the pipeline ---------------------------------------------------------------------------

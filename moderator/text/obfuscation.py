@@ -51,6 +51,7 @@ _AT_HINT = re.compile(r"@(?:(?!user\b)[a-z0-9$]|(?<=[a-z]@))")
 _TRIPLE_HINT = re.compile(r"(.)\1\1")
 _SPACES = re.compile(r"  +")
 _RUNS = re.compile(r"([a-z])\1*")
+_LETTER_TRIPLE = re.compile(r"([a-z])\1\1")
 _NUMBER_WITH_UNIT = re.compile(
     r"[0-9]+(?:st|nd|rd|th|s|am|pm|k|m|b|g|x|d|p|h|mm|cm|km|kg|lb|lbs|ft|mph|gb|mb|tb|hz|ghz"
     r"|min|mins|hr|hrs|yr|yrs|yo|ish)"
@@ -90,15 +91,19 @@ def _vocabularies() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 def _known(word: str, vocabulary: frozenset[str]) -> bool:
-    """Whether `word`, or `word` minus a common suffix, is in `vocabulary`."""
-    if word in vocabulary:
-        return True
-    return any(
-        word.endswith(s) and len(word) - len(s) >= 3 and word[: -len(s)] in vocabulary
-        for s in _SUFFIXES
-    )
+    """Whether `word`, or `word` minus a common suffix (leaving 3+ letters), is in `vocabulary`."""
+    return word in _forms(vocabulary)
 
 
+@functools.cache
+def _forms(vocabulary: frozenset[str]) -> frozenset[str]:
+    """Every word of `vocabulary` and every 3+ letter one plus a suffix: one set lookup per
+    candidate, which the spaced-letter search makes hundreds of per run."""
+    return vocabulary | {w + s for w in vocabulary if len(w) >= 3 for s in _SUFFIXES}
+
+
+# Pure, and asked the same candidates again and again by a run of spaced letters (`a a a a`).
+@functools.lru_cache(maxsize=1 << 16)
 def _resolve(word: str, vocabulary: frozenset[str]) -> str | None:
     """`word` itself if known, else its known form with stretched letters cut back, else None.
 
@@ -119,6 +124,8 @@ def _resolve(word: str, vocabulary: frozenset[str]) -> str | None:
 
 def _squeezed(word: str) -> list[str]:
     """`word` with each run of 3+ letters cut to two or one, most doubles first."""
+    if not _LETTER_TRIPLE.search(word):
+        return []
     runs = [m.group(0) for m in _RUNS.finditer(word)]
     long_runs = [i for i, r in enumerate(runs) if len(r) >= 3]
     if not long_runs:

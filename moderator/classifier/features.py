@@ -1,0 +1,173 @@
+"""Batch features: what `Classifier.score` counts, kept so explanations need not count again.
+
+`extract()` tokenises a batch once (one regex pass, one dict lookup per token, each distinct
+whitespace word's character n-grams once) into a `Features`; `block_scores()` turns one TF-IDF
+block of it into logits. `Features.rows()` hands explain.py the word ids and character
+n-grams of the texts to explain, exactly as scoring counted them, so explaining a flagged
+comment costs no second normalisation, tokenisation or lookup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from moderator.classifier.artifact import SEPARATOR
+
+if TYPE_CHECKING:
+    from moderator.classifier.model import Classifier
+
+#: Token patterns whose tokens never span whitespace and do not depend on what lies beyond
+#: it, so a text's tokens are its whitespace-separated words' tokens, in order.
+WORD_LOCAL_PATTERNS = frozenset({r"(?u)\b\w+\b", r"(?u)\b\w\w+\b"})
+
+
+class Features:
+    """A scored batch's word ids, tokens and character n-gram words, by text."""
+
+    __slots__ = ("_tokens", "_token_offset", "bounds", "ids", "texts", "words", "word_bounds")
+
+    def __init__(self, texts, ids, bounds, tokens, token_offset, words, word_bounds):
+        self.texts = texts
+        #: Word ids of every token, text after text; text r's are ids[bounds[r]:bounds[r+1]].
+        self.ids = ids
+        self.bounds = bounds
+        self._tokens = tokens
+        self._token_offset = token_offset
+        #: The character block's whitespace words, text after text (word_bounds as bounds).
+        self.words = words
+        self.word_bounds = word_bounds
+
+    def tokens(self, r: int) -> list[str]:
+        """Text r's tokens as strings."""
+        a, b = int(self.bounds[r]), int(self.bounds[r + 1])
+        shift = self._token_offset(r)
+        return self._tokens[a + shift : b + shift]
+
+    def text_words(self, r: int) -> list[str]:
+        """Text r's whitespace words (the character block's units)."""
+        if self.words is None:
+            return []
+        return self.words[self.word_bounds[r] : self.word_bounds[r + 1]]
+
+
+def extract(clf: Classifier, texts: Sequence[str]) -> tuple[Features, np.ndarray]:
+    """Features of ALREADY normalised texts, and the row of each token (for counting)."""
+    n = len(texts)
+    get, unknown = clf._words.get, clf._unknown_id
+    joined = SEPARATOR.join(texts)
+    if clf._lowercase:
+        joined = joined.lower()
+    if joined.count(SEPARATOR) == n - 1:
+        # One regex pass over the whole batch; the separator is a token of its own
+        # that no text contains (normalise() drops private-use characters).
+        tokens = clf._batch_re.findall(joined)
+        ids = np.array([get(t, unknown) for t in tokens], dtype=np.int64)
+        separator = ids == clf._separator_id
+        row = np.cumsum(separator)[~separator]
+        ids = ids[~separator]
+
+        # Text r's tokens sit after r separators in `tokens`.
+        def offset(r: int) -> int:
+            return r
+    else:
+        findall = clf._token_re.findall
+        tokens = []
+        lengths: list[int] = []
+        for text in texts:
+            these = findall(text.lower() if clf._lowercase else text)
+            tokens.extend(these)
+            lengths.append(len(these))
+        ids = np.array([get(t, unknown) for t in tokens], dtype=np.int64)
+        row = np.repeat(np.arange(n), lengths)
+
+        def offset(r: int) -> int:
+            return 0
+
+    bounds = np.searchsorted(row, np.arange(n + 1))
+    words = word_bounds = None
+    if clf._chars:
+        words, counts = [], [0]
+        for text in texts:
+            these = clf._char_words(text)
+            words.extend(these)
+            counts.append(len(these))
+        word_bounds = np.cumsum(counts).tolist()
+    return Features(list(texts), ids, bounds, tokens, offset, words, word_bounds), row
+
+
+def word_block(clf: Classifier, ids: np.ndarray, row: np.ndarray) -> tuple:
+    """(rows, features) of every word unigram and bigram occurrence, as the vectoriser counts."""
+    unknown = clf._unknown_id
+    rows, features = [], []
+    lo, hi = clf._ngrams
+    if lo == 1:
+        feature = clf._unigram[ids]
+        keep = feature >= 0
+        rows.append(row[keep])
+        features.append(feature[keep])
+    if hi == 2 and len(ids) > 1 and len(clf._bigram_keys):
+        keys = ids[:-1] * clf._width + ids[1:]
+        same = (row[:-1] == row[1:]) & (ids[:-1] != unknown) & (ids[1:] != unknown)
+        pos = np.searchsorted(clf._bigram_keys, keys)
+        pos[pos == len(clf._bigram_keys)] = 0
+        found = same & (clf._bigram_keys[pos] == keys)
+        rows.append(row[:-1][found])
+        features.append(clf._bigram_features[pos[found]])
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    f = np.concatenate(features) if features else np.zeros(0, dtype=np.int64)
+    return r, f
+
+
+def logits(clf: Classifier, features: Features, row: np.ndarray) -> np.ndarray:
+    """Each text's logits (texts x categories) from its features."""
+    n = len(features.texts)
+    r, f = word_block(clf, features.ids, row)
+    z = block_scores(r, f, n, clf._idf, clf._weighted, clf._sublinear)
+    z += clf._intercept
+    if clf._chars and features.words:
+        words = features.words
+        # Each distinct word once; a local table, so clearing the cache can't lose one.
+        table = {word: clf._word_grams(word) for word in set(words)}
+        grams = [table[word] for word in words]
+        per_word = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        word_row = np.repeat(np.arange(n), np.diff(features.word_bounds))
+        r = np.repeat(word_row, per_word)
+        f = np.concatenate(grams)
+        z += block_scores(r, f, n, clf._char_idf, clf._char_weighted, clf._char_sublinear)
+    return z
+
+
+def block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
+    """One TF-IDF block's contribution to the logits: (n, categories).
+
+    `rows`/`features` list one (text, feature) pair per occurrence; counts, sublinear tf,
+    idf and the block's own L2 norm follow TfidfVectorizer, and the coefficients already
+    carry the idf (`weighted`).
+    """
+    width = len(idf)
+    out = np.zeros((n, weighted.shape[1]))
+    if not len(features):
+        return out
+    # Counting (text, feature) pairs in numpy: a scipy matrix costs ~0.2 ms to build, which
+    # a small batch (one comment and its sentences) feels.
+    unique, counts = np.unique(rows * width + features, return_counts=True)
+    row, feature = unique // width, unique % width
+    tf = counts.astype(np.float64)
+    if sublinear:
+        tf = np.log(tf) + 1.0
+    w = tf * idf[feature]
+    norms = np.sqrt(np.bincount(row, w * w, minlength=n))
+    norms[norms == 0] = 1.0
+    contributions = tf[:, None] * weighted[feature]
+    for j in range(out.shape[1]):
+        out[:, j] = np.bincount(row, contributions[:, j], minlength=n)
+    return out / norms[:, None]
+
+
+def word_local(token_pattern: str) -> bool:
+    """Whether explanations may split a text's tokens by whitespace word (see the set above)."""
+    return token_pattern in WORD_LOCAL_PATTERNS and re.compile(token_pattern).groups == 0
