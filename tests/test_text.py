@@ -21,6 +21,8 @@ from moderator.text import clean as text_clean
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
 from moderator.text import obfuscation as text_obfuscation
+from moderator.text.align import _Aligned
+from moderator.text.normalise import _run
 
 DATA_DIR = Path(
     os.environ.get("MODERATOR_DATA_DIR")
@@ -470,6 +472,24 @@ def check_agreement(value: str) -> None:
     if aligned.text:
         a, b = aligned.original_span(0, len(aligned.text))
         assert 0 <= a < b <= len(value)
+    same_as_per_character_alignment(value, aligned)
+
+
+def same_as_per_character_alignment(value: str, aligned, language: str = "en") -> None:
+    """The spans normalise_with_offsets gives (mapped back through each step's edits) equal
+    those of the per-character alignment (align._Aligned), for every span of every length."""
+    doc = _Aligned(value)
+    _run(doc, language)
+    reference = Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
+    assert (aligned.text, aligned.starts, aligned.ends) == (
+        doc.text,
+        *map(tuple, (doc.starts, doc.ends)),
+    )
+    n = len(reference.text)
+    lengths = (0, 1, 2, 3, 7, n)
+    for start in range(0, n + 1, max(1, n // 200)):
+        for end in {min(n, start + k) for k in lengths}:
+            assert aligned.original_span(start, end) == reference.original_span(start, end)
 
 
 # --- real texts -----------------------------------------------------------------------------------
@@ -606,6 +626,7 @@ def test_english_still_folds_accents_and_undoes_disguises():
 def test_offsets_hold_in_every_language(text, language):
     aligned = normalise_with_offsets(text, language)
     assert aligned.text == normalise(text, language)
+    same_as_per_character_alignment(text, aligned, language)
     for i in range(len(aligned.text)):
         start, end = aligned.original_span(i, i + 1)
         assert 0 <= start <= end <= len(text)

@@ -8,7 +8,9 @@ from collections import OrderedDict
 
 from moderator.text.align import Normalised
 from moderator.text.align import _Aligned
+from moderator.text.align import _Edits
 from moderator.text.align import _Plain
+from moderator.text.align import _Unmapped
 from moderator.text.clean import _ENTITY
 from moderator.text.clean import _INVISIBLE
 from moderator.text.clean import _MENTION
@@ -89,9 +91,14 @@ def _aligned(text: str, language: str = ENGLISH) -> Normalised:
         if known is not None:
             _aligned_cache.move_to_end(key)
             return known
-    doc = _Aligned(text)
-    _run(doc, language)
-    result = Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
+    try:
+        edits = _Edits(text)
+        _run(edits, language)
+        result = Normalised(edits.text, steps=tuple(edits.steps))
+    except _Unmapped:
+        doc = _Aligned(text)
+        _run(doc, language)
+        result = Normalised(doc.text, tuple(doc.starts), tuple(doc.ends))
     if len(text) <= _ALIGNED_CHARS // 8:
         with _aligned_lock:
             if key not in _aligned_cache:
@@ -101,6 +108,12 @@ def _aligned(text: str, language: str = ENGLISH) -> Normalised:
                 (old, _), _ = _aligned_cache.popitem(last=False)
                 _aligned_chars -= len(old)
     return result
+
+
+@functools.cache
+def _lowercaser(language: str):
+    """lowercase() for one language, the same object every time (align.py keys on it)."""
+    return functools.partial(lowercase, language=language)
 
 
 # --- the pipeline ---------------------------------------------------------------------------
@@ -137,7 +150,7 @@ def _run(doc: _Plain | _Aligned, language: str = ENGLISH) -> None:
         doc.local(_fold_keeping_letters)
         if _homoglyph_chars(False).search(doc.text):
             doc.sub(_homoglyph_pattern(False), _foreign_homoglyph, align=True)
-        doc.local(functools.partial(lowercase, language=language))
+        doc.local(_lowercaser(language))
         if _emoji_pattern().search(doc.text):
             doc.sub(_emoji_pattern(), _emoji_words)
     # Spaces first, so that `g e t  o u t` is one run of spaced letters, not two.
