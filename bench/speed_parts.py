@@ -18,8 +18,8 @@ from pathlib import Path
 
 #: The decision's stages, each a function the decision path calls by that name.
 STAGES = {
-    "normalise (comments and sentences)": ("moderator.service", "normalise"),
-    "sentence splitting": ("moderator.service", "sentences"),
+    "normalise (comments and sentences)": ("moderator.service.deciding", "normalise"),
+    "sentence splitting": ("moderator.service.deciding", "sentences"),
     "masking allowed/excused words": ("moderator.service.SiteRules", "unmask"),
     "classifier scoring": ("moderator.classifier.model.Classifier", "score_batch"),
     "classifier scoring (one by one)": ("moderator.classifier.model.Classifier", "score_one"),

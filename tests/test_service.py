@@ -1,9 +1,13 @@
 """The decision path end to end with the shipped model: normalise, rules, classifier, policy."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from moderator import service
 from moderator.classifier import Classifier
 from moderator.policy import CLASSIFIER_UNAVAILABLE
 from moderator.policy import Action
@@ -205,3 +209,32 @@ def test_no_model_loaded_holds_every_comment():
 )
 def test_hostile_input_gets_a_decision(moderation, text):
     assert moderation.decide(text).action in set(Action)
+
+
+def test_scoring_from_the_cli_never_imports_storage(tmp_path):
+    # `moderator score` never touches a database, so it must not pay for SQLAlchemy's import.
+    src = tmp_path / "in.csv"
+    src.write_text("text\nhello there\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys\n"
+        "from moderator.cli import cli\n"
+        f"cli(['score', {str(src)!r}, '--model', {str(root / 'models' / 'default')!r}],"
+        " standalone_mode=False)\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'"
+        " or m.startswith('moderator.storage') or m == 'moderator.service.storing')\n"
+        "assert not loaded, loaded\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[0])["decision"] == "allow"
+
+
+def test_storing_names_are_served_by_the_package():
+    from moderator.service import storing
+
+    assert service.moderate is storing.moderate
+    assert service.moderate_batch is storing.moderate_batch
+    assert service.StoredComment is storing.StoredComment
+    with pytest.raises(AttributeError):
+        service.no_such_name  # noqa: B018
