@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import joblib
@@ -151,6 +153,44 @@ def test_fast_path_equals_the_pipeline(classifier):
     one = np.array([[classifier.score_one(t)[str(c)] for c in CATEGORIES] for t in texts])
     np.testing.assert_allclose(batch, expected[:, columns], atol=1e-6, rtol=0)
     np.testing.assert_allclose(one, expected[:, columns], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("sparse_from", [0, 10**9])
+def test_counting_a_batch_both_ways_gives_the_same_bits(classifier, monkeypatch, sparse_from):
+    # SPARSE_FROM=0 counts every batch with scipy's CSR routines, 10**9 none: the scores must
+    # be equal to the last bit (both add each text's features in the same order) and match
+    # the pipeline.
+    from moderator.classifier import features
+
+    texts = [normalise(t) for t in FIXTURE_TEXTS] * 3
+    monkeypatch.setattr(features, "SPARSE_FROM", 10**9)
+    reference = classifier.score(texts)
+    monkeypatch.setattr(features, "SPARSE_FROM", sparse_from)
+    assert classifier.score(texts) == reference
+    expected = classifier.pipeline.predict_proba(texts)
+    columns = [list(classifier.pipeline.classes_).index(str(c)) for c in CATEGORIES]
+    batch = np.array([[s[str(c)] for c in CATEGORIES] for s in classifier.score(texts)])
+    np.testing.assert_allclose(batch, expected[:, columns], atol=1e-6, rtol=0)
+
+
+def test_scoring_a_small_batch_does_not_import_scipy():
+    # scipy.sparse costs 0.3 s of start-up; only a large batch needs it. The shipped model
+    # loads from serving.npz, without unpickling (which imports scikit-learn and scipy).
+    shipped = Path(__file__).resolve().parents[1] / "models" / "default"
+    code = (
+        "import sys\n"
+        "from moderator.classifier import Classifier\n"
+        f"clf = Classifier.load({str(shipped)!r})\n"
+        "clf.score(['you idiot', 'thanks a lot', 'have a nice day', 'shut up', 'ok', 'hm'])\n"
+        "clf.score_one('you idiot')\n"
+        "assert 'scipy.sparse' not in sys.modules, 'scipy.sparse imported'\n"
+        "from moderator.classifier import features\n"
+        "features.SPARSE_FROM = 1\n"
+        "clf.score(['you idiot', 'thanks a lot', 'have a nice day', 'shut up', 'ok', 'hm'])\n"
+        "assert 'scipy.sparse' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_fast_path_stays_exact_when_the_word_cache_overflows(model_dir, monkeypatch):
