@@ -43,13 +43,7 @@ def read_json(request: Request) -> object:
 
 def comment_ref(value: str) -> str | None:
     """A comment id from a URL path, or None when it can't name any stored comment."""
-    if not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return value
+    return _path_ref(value, MAX_ID_LENGTH)
 
 
 def field_error(field: str, message: str) -> dict:
@@ -141,7 +135,12 @@ def optional_string(field: str, value: object, limit: int, errors: list[dict]) -
 
 def ref(value: str) -> str | None:
     """An author or story reference from a URL path, or None when it can't name one."""
-    if not value or len(value) > MAX_URL_LENGTH or "\x00" in value:
+    return _path_ref(value, MAX_URL_LENGTH)
+
+
+def _path_ref(value: str, limit: int) -> str | None:
+    """`value` when it could name a stored row: not empty, at most `limit`, no NUL, valid UTF-8."""
+    if not value or len(value) > limit or "\x00" in value:
         return None
     try:
         value.encode("utf-8")
