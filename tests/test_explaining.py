@@ -25,8 +25,8 @@ def moderation() -> Moderation:
 
 def _fixture_texts() -> list[str]:
     texts = []
-    for name in ("word_rules_abusive.tsv", "word_rules_innocent.tsv"):
-        for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
+    for path in (FIXTURES / "word_rules_abusive.tsv", ROOT / "training/eval/innocent_words.tsv"):
+        for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 texts.append(line.split("\t")[-1])
     return texts + [
