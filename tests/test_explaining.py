@@ -25,7 +25,6 @@ def moderation() -> Moderation:
 
 def _fixture_texts() -> list[str]:
     texts = []
-    # The innocent-word sentences moved to training/eval/ (installed training reads them).
     for path in (FIXTURES / "word_rules_abusive.tsv", ROOT / "training/eval/innocent_words.tsv"):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
