@@ -530,6 +530,18 @@ def run_once(
             f"[{label}] (b) at {rate:.0f}/s: p50 {loop['p50_ms']} ms, p99 {loop['p99_ms']} ms;"
             f" stored {stored_b}, 200s {loop['ok']}"
         )
+        common = None
+        if args.common_rate:
+            before = count_rows(database_url, site_name)
+            common = asyncio.run(
+                open_loop("127.0.0.1", port, key, bodies, args.common_rate, duration, args.pool)
+            )
+            common["rows_stored"] = count_rows(database_url, site_name) - before
+            common["rows_match"] = common["rows_stored"] == common["ok"]
+            log(
+                f"[{label}] (c) at {args.common_rate:.0f}/s: p50 {common['p50_ms']} ms,"
+                f" p99 {common['p99_ms']} ms"
+            )
         decisions_metric = scrape_decisions(base)
         rows_total = count_rows(database_url, site_name)
     except BaseException:
@@ -574,6 +586,7 @@ def run_once(
             "rows_stored": stored_b,
             "rows_match": stored_b == loop["ok"],
         },
+        "latency_at_common_rate": common,
         # Equal only if /metrics adds up the workers (PROMETHEUS_MULTIPROC_DIR).
         "metrics_decisions_total": decisions_metric,
         "rows_total": rows_total,
@@ -600,6 +613,12 @@ def summarise(runs: list[dict]) -> dict:
             ),
             "half_rate_p50_ms": median([r["latency_at_half_rate"]["p50_ms"] for r in mine]),
             "half_rate_p99_ms": median([r["latency_at_half_rate"]["p99_ms"] for r in mine]),
+            "common_rate_p50_ms": median(
+                [(r["latency_at_common_rate"] or {}).get("p50_ms") for r in mine]
+            ),
+            "common_rate_p99_ms": median(
+                [(r["latency_at_common_rate"] or {}).get("p99_ms") for r in mine]
+            ),
             "ready_s": median([r["ready_s"] for r in mine]),
             "app_after_imports_s": median(
                 [r["app_timing"].get("app_after_imports_s") for r in mine]
@@ -613,7 +632,9 @@ def summarise(runs: list[dict]) -> dict:
                 + [r["latency_at_half_rate"]["loadavg_1min"] for r in mine]
             ),
             "rows_match": all(
-                r["max_throughput"]["rows_match"] and r["latency_at_half_rate"]["rows_match"]
+                r["max_throughput"]["rows_match"]
+                and r["latency_at_half_rate"]["rows_match"]
+                and (r["latency_at_common_rate"] or {}).get("rows_match", True)
                 for r in mine
             ),
         }
@@ -626,6 +647,7 @@ def summarise(runs: list[dict]) -> dict:
                 "persisted_per_s",
                 "server_cpu_ms_per_request",
                 "half_rate_p99_ms",
+                "common_rate_p99_ms",
                 "ready_s",
                 "worker_pss_mb",
             )
@@ -663,6 +685,13 @@ def main() -> None:
         metavar="REF",
         help="Also measure this commit (e.g. 84a120b), exported with git archive, its runs "
         "alternating with the working tree's in the same session.",
+    )
+    parser.add_argument(
+        "--common-rate",
+        type=float,
+        default=None,
+        help="Also (c): open loop at this many requests/s for every version, so latencies "
+        "compare at the same load (b's half rate differs between versions).",
     )
     parser.add_argument("--rounds", type=int, default=3, help="Runs per version and database.")
     parser.add_argument(
@@ -731,6 +760,7 @@ def main() -> None:
         "workers": args.workers,
         "duration_s": max(2, min(args.duration, 60)),
         "connections": args.connections,
+        "common_rate": args.common_rate,
         "comments": len(bodies),
         "desk_fields": args.desk_fields,
         "summary": {db: summarise([r for r in runs if r["database"] == db]) for db in databases},
@@ -762,6 +792,8 @@ SUMMARY_ROWS = (
     ("server CPU ms per moderation, (a)", "server_cpu_ms_per_request"),
     ("p50 ms at half that rate, (b)", "half_rate_p50_ms"),
     ("p99 ms at half that rate, (b)", "half_rate_p99_ms"),
+    ("p50 ms at the common rate, (c)", "common_rate_p50_ms"),
+    ("p99 ms at the common rate, (c)", "common_rate_p99_ms"),
     ("start to /readyz, s", "ready_s"),
     ("create_app after imports, s", "app_after_imports_s"),
     ("worker RSS MB", "worker_rss_mb"),
@@ -822,9 +854,11 @@ machine. Figures are medians over runs; the ratio is current / baseline.
 the server's CPU (master, workers and webhook worker, user + system) per stored moderation,
 which depends less than the rate on what else runs. (b) an open-loop client at half of that
 run's (a) rate for {r["duration_s"]} s, latency from the scheduled send time (no coordinated
-omission). Start-up: from launching `moderator serve` (migrations, model load, fork) to the
-first 200 from /readyz; `create_app` after imports: a second create_app in a process that
-already imported everything, the work a worker needs once its imports are done. Memory from
+omission). (c), with --common-rate, the same client at one rate for every version
+({r.get("common_rate")}/s), so their latencies compare at the same load. Start-up: from
+launching `moderator serve` (migrations, model load, fork) to the first 200 from /readyz;
+`create_app` after imports: a second create_app in a process that already imported
+everything, the work a worker needs once its imports are done. Memory from
 /proc/PID/smaps_rollup of each gunicorn worker after (a); PSS splits shared pages between
 the processes sharing them.
 
