@@ -862,7 +862,7 @@ everything, the work a worker needs once its imports are done. Memory from
 /proc/PID/smaps_rollup of each gunicorn worker after (a); PSS splits shared pages between
 the processes sharing them.
 
-{chr(10).join(sections)}
+{(chr(10) * 2).join(sections)}
 """
 
 
