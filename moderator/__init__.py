@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from moderator.ratelimit import RateLimiter
     from moderator.service import Moderation
     from moderator.serving import ServingModel
+    from moderator.sitecache import SiteCache
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class Services:
     engine: Engine
     serving: ServingModel
     limiter: RateLimiter
+    #: Sites by API key hash, in memory (moderator.sitecache).
+    sites: SiteCache
 
     @property
     def moderation(self) -> Moderation:
@@ -68,6 +71,7 @@ def create_app(config: Config | None = None) -> Flask:
     from moderator.routing import LanguageModels
     from moderator.service import Moderation
     from moderator.serving import ServingModel
+    from moderator.sitecache import SiteCache
 
     if config is None:
         config = Config.from_env()
@@ -120,7 +124,9 @@ def create_app(config: Config | None = None) -> Flask:
         app, limiter, {"api": auth.presented_key, "perspective": perspective.presented_key}
     )
     serving = ServingModel(engine, moderation, config.model_path)
-    app.extensions["moderator"] = Services(config, engine, serving, limiter)
+    app.extensions["moderator"] = Services(
+        config, engine, serving, limiter, SiteCache(engine, config.site_cache_seconds)
+    )
 
     for blueprint in (api.bp, perspective.bp):
         app.register_blueprint(blueprint)

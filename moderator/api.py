@@ -34,7 +34,7 @@ def _services():
 @bp.before_request
 def authenticate() -> None:
     """Every API route needs a site's key; `g.site` is that site."""
-    auth.require_site_key(_services().engine)
+    auth.require_site_key(_services().sites)
 
 
 @bp.post("/moderate")

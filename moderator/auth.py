@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from moderator import storage
 from moderator.errors import ApiError
+from moderator.sitecache import SiteCache
 from moderator.storage import sites
 from moderator.storage.sites import Site
 
@@ -54,15 +55,18 @@ def presented_key(allow_query_key: bool = False) -> str | None:
     return None
 
 
-def authenticate(engine: Engine, key: str | None) -> Site | None:
-    """The active site whose key this is, or None. Raises StorageUnavailable."""
+def authenticate(source: Engine | SiteCache, key: str | None) -> Site | None:
+    """The active site whose key this is, or None: from the worker's cache (`SiteCache`) or
+    straight from the database (`Engine`). Raises StorageUnavailable."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.startswith(KEY_PREFIX):
         return None
-    with storage.reading(engine) as conn:
+    if isinstance(source, SiteCache):
+        return source.find(hash_key(key))
+    with storage.reading(source) as conn:
         return sites.find_active_site(conn, hash_key(key))
 
 
-def require_site_key(engine: Engine, allow_query_key: bool = False) -> Site:
+def require_site_key(source: Engine | SiteCache, allow_query_key: bool = False) -> Site:
     """The site for this request's API key (also kept as `g.site`), else a 401 problem."""
     key = presented_key(allow_query_key)
     if key is None:
@@ -71,7 +75,7 @@ def require_site_key(engine: Engine, allow_query_key: bool = False) -> Site:
             "missing API key: send Authorization: Bearer mod_...",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    site = authenticate(engine, key)
+    site = authenticate(source, key)
     if site is None:
         raise ApiError(
             401,

@@ -239,8 +239,6 @@ def serve(
     """
     import dataclasses
 
-    from moderator import create_app
-
     config = _config()
     # Resolved once here so every worker signs sessions with the same key.
     config = dataclasses.replace(config, secret_key=config.resolved_secret_key())
@@ -248,20 +246,25 @@ def serve(
         config = dataclasses.replace(config, without_model=True)
     engine = _migrated_engine(config)
     try:
-        config = _serving_model(engine, config)
+        config, promoted = _serving_model(engine, config)
     finally:
         engine.dispose()
     click.echo(f"database {_safe_url(config.database_url)} is up to date", err=True)
     if webhook_worker:
         # After the migration: the worker would otherwise migrate the same fresh database.
         _start_webhook_worker()
-    if dev:
-        create_app(config).run(host=host, port=port, debug=False, use_reloader=False)
-        return
-    if workers > 1:
+    if workers > 1 and not dev:
         from moderator.config import share_metrics_across_workers
 
+        # Before create_app imports prometheus-client.
         share_metrics_across_workers()
+    # Built once, here, before the port is bound (gunicorn's preload_app): a starting or
+    # restarting instance refuses connections (the proxy tries another) instead of accepting
+    # requests it can't answer for seconds, and its workers share the model's memory.
+    app = _serving_app(config, promoted)
+    if dev:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+        return
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
@@ -281,17 +284,14 @@ def serve(
             # Proxies hold kept-alive connections open; keep them a little longer than
             # nginx's upstream keepalive_timeout (60 s) would close them.
             self.cfg.set("keepalive", 75)
-            # The app (and its model) is built once, before the port is bound: a starting
-            # or restarting instance refuses connections (the proxy tries another) instead
-            # of accepting requests it can't answer for seconds. Workers share the model's
-            # memory until they write to it.
+            # The app is built before gunicorn starts (above); workers are forked from it and
+            # share the model's memory until they write to it.
             self.cfg.set("preload_app", True)
             self.cfg.set("post_fork", _fresh_connections)
 
         def load(self):
             import gc
 
-            app = create_app(config)
             # The model is ~100,000 long-lived objects: a full garbage collection walks them
             # all, holding the GIL for 100-250 ms, so /healthz would wait behind any request
             # that allocates a lot. Frozen, collections only see what requests create (and
@@ -307,37 +307,45 @@ def serve(
 
 
 def _serving_model(engine, config):
-    """`config` with the promoted model's path, once it is checked to load (or refused)."""
+    """(`config` with the promoted model's path, that promotion or None)."""
     import dataclasses
     from pathlib import Path
 
     from moderator import storage
-    from moderator.classifier import Classifier
-    from moderator.classifier import ModelLoadError
     from moderator.storage import models
 
     with storage.reading(engine) as conn:
         promoted = models.active(conn)
     if promoted is not None:
         config = dataclasses.replace(config, model_path=Path(promoted.path))
+    return config, promoted
+
+
+def _serving_app(config, promoted):
+    """The app, its model loaded once (or refused with what to do about it)."""
+    from moderator import create_app
+    from moderator.classifier import ModelLoadError
+
     try:
-        classifier = Classifier.load(config.model_path)
+        app = create_app(config)
     except ModelLoadError as error:
-        if config.without_model:
-            click.echo(f"no model, holding every comment for a person: {error}", err=True)
-            return config
         which = f"the promoted model {promoted.label}" if promoted else "the model"
         advice = (
             "promote one that loads (moderator models promote NAME --skip-gate --reason ...)"
             if promoted
             else "set MODERATOR_MODEL_PATH"
         )
+        cause = str(error).split("; to run anyway", 1)[0]
         raise click.ClickException(
-            f"{which} does not load: {error}; {advice}, or start with --without-model to hold "
+            f"{which} does not load: {cause}; {advice}, or start with --without-model to hold "
             "every comment for a person"
         ) from None
-    click.echo(f"serving {classifier.label()} from {config.model_path}", err=True)
-    return config
+    moderation = app.extensions["moderator"].serving.current
+    if moderation.classifier is None:
+        click.echo("no model, holding every comment for a person", err=True)
+    else:
+        click.echo(f"serving {moderation.model_label} from {config.model_path}", err=True)
+    return app
 
 
 def _start_webhook_worker() -> None:

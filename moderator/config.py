@@ -66,6 +66,14 @@ class Config:
         "gets 503 with Retry-After. At most 20, below gunicorn's 30 s worker timeout.",
         default=3.0,
     )
+    site_cache_seconds: float = _setting(
+        "MODERATOR_SITE_CACHE_SECONDS",
+        "Each worker keeps sites and their API keys in memory and looks at most this often "
+        "whether any changed (one indexed read), so a revoked or rotated key, or a changed "
+        "site setting, takes effect on every worker and instance within this many seconds. "
+        "0 reads the site from the database on every request. At most 10.",
+        default=0.5,
+    )
     model_path: Path = _setting(
         "MODERATOR_MODEL_PATH",
         "Model directory (model.joblib + model.json). Default: the shipped models/default.",
@@ -205,6 +213,11 @@ class Config:
         if not 0.1 <= timeout <= 20:
             raise ConfigError(
                 f"MODERATOR_DATABASE_TIMEOUT must be between 0.1 and 20 seconds, got {timeout!r}"
+            )
+        cache = self.site_cache_seconds
+        if isinstance(cache, bool) or not isinstance(cache, int | float) or not 0 <= cache <= 10:
+            raise ConfigError(
+                f"MODERATOR_SITE_CACHE_SECONDS must be a number from 0 to 10, got {cache!r}"
             )
         cpu = self.key_cpu_seconds
         if isinstance(cpu, bool) or not isinstance(cpu, int | float) or not 0 <= cpu <= 3600:
@@ -354,7 +367,7 @@ def _parse(f: dataclasses.Field, raw: str):
         if raw.lower() not in _BOOLEANS:
             raise ConfigError(f"{env} must be true or false, got {raw!r}")
         return _BOOLEANS[raw.lower()]
-    if f.name in ("database_timeout", "key_cpu_seconds"):
+    if f.name in ("database_timeout", "key_cpu_seconds", "site_cache_seconds"):
         try:
             return float(raw)
         except ValueError:

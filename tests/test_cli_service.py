@@ -295,3 +295,25 @@ def test_serve_migrates_a_fresh_database_and_answers(tmp_path, dev):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert key not in output
+
+
+def test_serve_refuses_a_model_that_does_not_load_in_one_line(tmp_path):
+    env = {
+        **os.environ,
+        "MODERATOR_INSTANCE_PATH": str(tmp_path / "instance"),
+        "MODERATOR_MODEL_PATH": str(tmp_path / "no-model"),
+    }
+    env.pop("DATABASE_URL", None)
+    port = str(free_port())
+    result = subprocess.run(
+        [sys.executable, "-m", "moderator", "serve", "--port", port, "--no-webhook-worker"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Error: the model does not load:" in result.stderr
+    assert "set MODERATOR_MODEL_PATH, or start with --without-model" in result.stderr
+    assert "Traceback" not in result.stderr

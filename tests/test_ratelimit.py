@@ -419,3 +419,62 @@ def test_a_header_the_json_api_ignores_cannot_buy_a_fresh_budget(config, dispose
     )
     assert post({}).status_code == 200
     assert post({}).status_code == 429
+
+
+def test_memory_limits_start_no_thread_per_request(config, make_site, dispose, monkeypatch):
+    app = limited_app(config, rate_limit="1000/minute")
+    dispose(app)
+    key = make_site("threadless")
+    client = app.test_client()
+    started = []
+    real_start = threading.Thread.start
+
+    def counting_start(self):
+        started.append(self.name)
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    for _ in range(30):
+        response = client.post(
+            "/api/v1/moderate",
+            json={"text": "hello", "store": False},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert response.status_code == 200
+        time.sleep(0.012)  # longer than limits' MemoryStorage expiry timer (10 ms)
+    assert started == []
+
+
+def test_local_counters_count_per_window_and_forget_expired_ones(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    local = ratelimit.LocalStorage()
+    assert [local.incr("a", 60) for _ in range(3)] == [1, 2, 3]
+    assert local.incr("a", 60, amount=5) == 8
+    assert local.get("a") == 8 and local.get("b") == 0
+    assert local.get_expiry("a") == 1060.0
+    clock[0] = 1060.0  # the window is over: a fresh count
+    assert local.get("a") == 0
+    assert local.incr("a", 60) == 1
+    local.incr("old", 1)
+    clock[0] += ratelimit.LocalStorage.SWEEP_SECONDS + 1
+    local.incr("a", 60)
+    assert "old" not in local._counters
+    local.clear("a")
+    assert local.get("a") == 0
+    assert local.check() is True
+
+
+def test_a_memory_limit_turns_requests_away_and_lets_them_in_next_window(monkeypatch):
+    limiter = ratelimit.RateLimiter("3/minute", "memory://")
+    assert isinstance(limiter.storage, ratelimit.LocalStorage)
+    clock = [6000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    for _ in range(3):
+        limiter.check("k")
+    with pytest.raises(ratelimit.RateLimited) as refused:
+        limiter.check("k")
+    assert refused.value.retry_after == 60
+    limiter.check("other")  # another key has its own budget
+    clock[0] += 60
+    limiter.check("k")

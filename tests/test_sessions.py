@@ -321,3 +321,25 @@ def test_storage_ends_sessions_with_the_password_or_the_account(engine, accounts
         assert session_store.count_sessions(conn, accounts["mod"]) == 1
         user_store.set_password_hash(conn, accounts["mod"], "pbkdf2:sha256:1000$x$y")
         assert session_store.count_sessions(conn, accounts["mod"]) == 0
+
+
+def test_a_request_without_a_session_cookie_gets_an_empty_session_without_signing(app, monkeypatch):
+    from flask import request
+
+    interface = app.session_interface
+    monkeypatch.setattr(
+        type(interface),
+        "get_signing_serializer",
+        lambda self, app: pytest.fail("no cookie, so nothing to verify"),
+    )
+    with app.test_request_context("/api/v1/moderate", method="POST"):
+        opened = interface.open_session(app, request)
+        assert dict(opened) == {} and not opened.modified
+
+
+def test_a_forged_session_cookie_still_gets_no_session(app):
+    from flask import request
+
+    headers = {"Cookie": "moderator_session=eyJfdXNlcl9pZCI6IjEifQ.forged.signature"}
+    with app.test_request_context("/dashboard/", headers=headers):
+        assert dict(app.session_interface.open_session(app, request)) == {}

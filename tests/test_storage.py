@@ -71,7 +71,7 @@ def test_migrations_create_exactly_the_declared_schema(db):
     assert {
         "sites", "comments", "users", "audit_log", "sessions", "alembic_version", "site_secrets",
         "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
-        "stories", "authors", "reports", "appeals", "model_promotions",
+        "stories", "authors", "reports", "appeals", "model_promotions", "generations",
     } == names  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_login import logout_user
 from flask_wtf.csrf import CSRFError
@@ -46,10 +47,21 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the signer for a request that
+    carries no session cookie (every API request): a new, empty session, as Flask would give."""
+
+    def open_session(self, app: Flask, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask, config) -> None:
     """Sessions, cookie flags, CSRF and Flask-Login; registers /dashboard/login and friends."""
     if not app.secret_key:
         app.secret_key = config.resolved_secret_key()
+    app.session_interface = CookieSessions()
     app.config.update(
         SESSION_COOKIE_NAME="moderator_session",
         SESSION_COOKIE_HTTPONLY=True,

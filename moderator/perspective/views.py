@@ -59,7 +59,7 @@ def _authenticate() -> None:
     key = presented_key()
     if key is None:
         raise GoogleError(403, "The request is missing a valid API key.")
-    site = auth.authenticate(_services().engine, key)
+    site = auth.authenticate(_services().sites, key)
     if site is None:
         raise GoogleError(
             400,

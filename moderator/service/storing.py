@@ -129,15 +129,16 @@ def moderate_batch(
             results[i] = _result(None, comments[i], decisions[i], moderation, languages[i])
     if to_store:
         at = storage.now()
-        with storage.transaction(engine) as conn:
+
+        def write(conn) -> dict[int, StoredComment]:
+            # Run again from scratch if its group is retried: it only returns what it stored.
+            out = {}
             stored = [comments[i] for i in to_store]
             story_ids = lookup.touch_authors_and_stories(conn, site, stored, at)
             for i, story_id in zip(to_store, story_ids, strict=True):
                 row = _row(site, comments[i], decisions[i], moderation, languages[i], story_id, at)
                 if comments_store.insert_comment(conn, row):
-                    results[i] = _result(
-                        row.id, comments[i], decisions[i], moderation, languages[i]
-                    )
+                    out[i] = _result(row.id, comments[i], decisions[i], moderation, languages[i])
                     _announce(conn, row, site)
                 else:
                     # Same (site, id) stored meanwhile, by a concurrent request or earlier in
@@ -145,7 +146,12 @@ def moderate_batch(
                     winner = comments_store.find_by_external_ids(
                         conn, site.id, [comments[i].external_id]
                     )[comments[i].external_id]
-                    results[i] = StoredComment.from_row(winner)
+                    out[i] = StoredComment.from_row(winner)
+            return out
+
+        # Committed together with other requests' writes of this worker (one COMMIT).
+        for i, result in storage.commit_together(engine, write).items():
+            results[i] = result
     return results
 
 

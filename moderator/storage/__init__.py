@@ -30,10 +30,12 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy import Engine
@@ -44,6 +46,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Seconds a database operation may take in commands (migrations, exports, the CLI); the web
 #: app gives its engine MODERATOR_DATABASE_TIMEOUT instead.
@@ -273,6 +277,23 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     with _guarded(engine):
         with deadline(_timeout(engine)), engine.begin() as conn:
             yield conn
+
+
+_group_commit_lock = threading.Lock()
+
+
+def commit_together(engine: Engine, job: Callable[[Connection], T]) -> T:
+    """job(conn) in a transaction shared with other threads' concurrent writes (one COMMIT
+    for all, see groupcommit.py); its result once committed. Raises StorageUnavailable."""
+    committer = getattr(engine, "group_commit", None)
+    if committer is None:
+        from moderator.storage.groupcommit import GroupCommit
+
+        with _group_commit_lock:
+            committer = getattr(engine, "group_commit", None)
+            if committer is None:
+                committer = engine.group_commit = GroupCommit(engine)
+    return committer.run(job)
 
 
 @contextmanager

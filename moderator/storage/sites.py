@@ -13,6 +13,7 @@ from sqlalchemy import exc
 from sqlalchemy import or_
 
 from moderator.storage import audit
+from moderator.storage import generations
 from moderator.storage import now
 from moderator.storage import utc
 from moderator.storage.tables import sites
@@ -138,6 +139,7 @@ def create_site(
         # Another process took the name between our check and the insert; the caller's
         # transaction rolls back.
         raise SiteError(f"a site named {name!r} already exists") from None
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn, actor, "site.create", site_id=site_id, after={"name": name, "key_prefix": key_prefix}
     )
@@ -159,6 +161,13 @@ def get_site_by_name(conn: Connection, name: str) -> Site | None:
 def find_active_site(conn: Connection, key_hash: str) -> Site | None:
     """The unrevoked site whose API key hashes to `key_hash`: its current key, or the key
     its last rotation replaced while that key's grace period lasts."""
+    found = find_active_key(conn, key_hash)
+    return found[0] if found else None
+
+
+def find_active_key(conn: Connection, key_hash: str) -> tuple[Site, dt.datetime | None] | None:
+    """As find_active_site, with the moment the key stops working: None for the site's
+    current key, the grace period's end for the key its last rotation replaced."""
     row = conn.execute(
         sites.select().where(
             sites.c.revoked_at.is_(None),
@@ -171,7 +180,10 @@ def find_active_site(conn: Connection, key_hash: str) -> Site | None:
             ),
         )
     ).first()
-    return _site(row) if row else None
+    if row is None:
+        return None
+    site = _site(row)
+    return site, (None if row.key_hash == key_hash else site.previous_key_expires_at)
 
 
 def list_sites(conn: Connection) -> list[Site]:
@@ -198,6 +210,7 @@ def revoke_site(conn: Connection, name: str, actor: str = audit.CLI_ACTOR) -> Si
         .where(sites.c.id == site.id)
         .values(revoked_at=at, previous_key_hash=None, previous_key_expires_at=None)
     )
+    generations.bump(conn, generations.SITES)
     audit.record(conn, actor, "site.revoke", site_id=site.id, after={"revoked_at": at.isoformat()})
     return get_site(conn, site.id)
 
@@ -209,6 +222,7 @@ def set_thresholds(
     site = require_site(conn, name)
     conn.execute(sites.update().where(sites.c.id == site.id).values(thresholds=thresholds or None))
     updated = get_site(conn, site.id)
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn,
         actor,
@@ -230,6 +244,7 @@ def set_words(
     words = sorted({w.strip() for w in words if w.strip()}, key=str.casefold)
     column = f"{kind}_words"
     conn.execute(sites.update().where(sites.c.id == site.id).values({column: words}))
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn,
         actor,
@@ -292,6 +307,7 @@ def set_options(conn: Connection, name: str, actor: str = audit.CLI_ACTOR, **val
     if not values:
         return site
     conn.execute(sites.update().where(sites.c.id == site.id).values(**values))
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn,
         actor,
@@ -313,6 +329,7 @@ def set_wordlist_action(
         )
     site = require_site(conn, name)
     conn.execute(sites.update().where(sites.c.id == site.id).values(wordlist_action=action))
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn,
         actor,
@@ -335,6 +352,7 @@ def set_desk_setting(
         raise SiteError(f"{setting} must be a whole number from {low} to {high}")
     site = require_site(conn, name)
     conn.execute(sites.update().where(sites.c.id == site.id).values({setting: value}))
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn,
         actor,
@@ -383,6 +401,7 @@ def rotate_key(
             )
     except exc.IntegrityError:
         raise SiteError("that key is already in use") from None
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn,
         actor,

@@ -7,6 +7,7 @@ hands them back naive, so readers pass them through `storage.utc()`.
 from __future__ import annotations
 
 from sqlalchemy import JSON
+from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -342,6 +343,16 @@ model_promotions = Table(
     # A site layer's parameters (moderator/sitelayer.py); NULL for a shared model.
     Column("layer", JSON, nullable=True),
     Index("ix_model_promotions_site_id_id", "site_id", "id"),
+)
+
+#: Change counters, one row per cached thing ("sites": every site and key change). Workers
+#: keep such things in memory and read the counter at most every few hundred milliseconds
+#: (MODERATOR_SITE_CACHE_SECONDS); a changed counter empties their cache.
+generations = Table(
+    "generations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 
 # One row per dashboard login. The session cookie holds a random token; only its sha256 is

@@ -1,0 +1,98 @@
+"""Sites by API key hash, kept in each worker's memory instead of read on every request.
+
+The `generations` table counts every change to a site or its key (storage/sites.py bumps
+it in the changing transaction). A worker reads that counter at most once every
+`MODERATOR_SITE_CACHE_SECONDS` (one primary-key lookup, made by the first request after the
+interval) and empties its cache when it moved, so a revoked key, a rotated key or a changed
+setting takes effect on every worker of every instance within that interval (plus the
+requests already past their lookup). A change made by this process is seen by its next
+request. A key that isn't found is not cached (a guessed key costs one indexed lookup, as
+before), and a key an earlier rotation replaced is checked against its expiry on every use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from moderator import storage
+from moderator.storage import generations
+from moderator.storage import sites
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from moderator.storage.sites import Site
+
+#: More entries than this and the cache starts afresh (a bound, not a working size).
+MAX_ENTRIES = 10_000
+
+
+class SiteCache:
+    """`find(key_hash)` -> the active site, from memory while the sites' generation holds."""
+
+    def __init__(self, engine: Engine, seconds: float) -> None:
+        self.engine = engine
+        #: How long a reading of the generation is trusted; 0 turns the cache off.
+        self.seconds = seconds
+        #: key hash -> (site, when the key stops working: None for a current key).
+        self._entries: dict[str, tuple[Site, dt.datetime | None]] = {}
+        self._generation: int | None = None
+        #: Counts emptyings: a site read before one must not be cached after it.
+        self._epoch = 0
+        self._checked = float("-inf")
+        self._local = generations.local_changes()
+        self._lock = threading.Lock()
+
+    def find(self, key_hash: str) -> Site | None:
+        """The unrevoked site whose current key (or unexpired previous key) hashes to
+        `key_hash`, else None. Raises StorageUnavailable when the database has to be asked
+        and can't answer."""
+        if self.seconds <= 0:
+            found = self._read(key_hash)
+            return found[0] if found else None
+        self._refresh()
+        entry = self._entries.get(key_hash)
+        if entry is not None:
+            site, until = entry
+            if until is None or until > storage.now():
+                return site
+            self._entries.pop(key_hash, None)
+            return None  # a replaced key whose grace period is over
+        epoch = self._epoch
+        found = self._read(key_hash)
+        if found is None:
+            return None
+        with self._lock:
+            if epoch == self._epoch:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries = {}
+                self._entries[key_hash] = found
+        return found[0]
+
+    def _read(self, key_hash: str) -> tuple[Site, dt.datetime | None] | None:
+        with storage.reading(self.engine) as conn:
+            return sites.find_active_key(conn, key_hash)
+
+    def _refresh(self) -> None:
+        """Empty the cache when the sites' generation moved: looked at once per interval,
+        and at once after a change made by this process."""
+        local = generations.local_changes()
+        if time.monotonic() - self._checked < self.seconds and local == self._local:
+            return
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked < self.seconds and local == self._local:
+                return  # another thread looked meanwhile
+            with storage.reading(self.engine) as conn:
+                found = generations.read(conn, generations.SITES)
+            if found != self._generation:
+                # Emptied before the new generation is recorded: an entry read under the
+                # old one can't outlive this look.
+                self._entries = {}
+                self._epoch += 1
+                self._generation = found
+            self._local = local
+            self._checked = now
