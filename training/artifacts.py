@@ -249,8 +249,9 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         f"policy categor{'y' if len(meta['thresholds']) == 1 else 'ies'} with calibrated "
         "probabilities: "
         + ", ".join(meta["thresholds"])
-        + " (toxicity: breaks the policy). Word 1-2-gram and in-word character 3-5-gram TF-IDF "
-        f"({_feature_counts(t)}) -> one logistic regression per category, each fitted only "
+        + " (toxicity: breaks the policy). "
+        + _recipe_text(t)
+        + " -> one logistic regression per category, each fitted only "
         "on rows labelled for it, with Platt scaling fitted on "
         + (
             f"{t['calibration_folds']}-fold out-of-fold decision values."
@@ -378,6 +379,24 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "",
     ]
     (out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _recipe_text(training: dict) -> str:
+    """The features in words: n-gram ranges and, where used, the naive Bayes scaling."""
+    recipe = training.get("recipe", {})
+    words = recipe.get("word_ngrams", [1, 2])
+    chars = recipe.get("char_ngrams", [3, 5])
+    text = (
+        f"Word {words[0]}-{words[1]}-gram and in-word character {chars[0]}-{chars[1]}-gram "
+        f"TF-IDF ({_feature_counts(training)})"
+    )
+    if recipe.get("nb_scale"):
+        text += (
+            ", each feature scaled by its naive Bayes log-count ratio "
+            f"(to the power {recipe['nb_scale']}; NB-LR, folded into the weights, so the "
+            "model stays one linear model over the TF-IDF features)"
+        )
+    return text
 
 
 #: What a model card says per language other than English: its name, the published
