@@ -167,3 +167,16 @@ def test_nb_scale_is_a_known_pipeline_parameter_and_defaults_off():
     assert build_pipeline().named_steps["categories"].nb_scale == 0.0
     with pytest.raises(TypeError, match="unknown pipeline parameters"):
         build_pipeline(nb_scaling=1.0)
+
+
+@pytest.mark.parametrize("language", ["de", "pt", "tr"])
+def test_each_languages_params_build_a_pipeline_that_fits_and_compiles(language):
+    from moderator.classifier.artifact import compile_pipeline
+    from training.pipeline import LANGUAGE_PARAMS
+
+    texts, labels = _rows()
+    params = LANGUAGE_PARAMS.get(language, {})
+    pipeline = build_pipeline(min_df=1, char_min_df=1, calibration_folds=0, **params)
+    pipeline.fit(texts, _obscene_known(labels))
+    assert compile_pipeline(pipeline)["settings"]["names"]
+    assert np.isfinite(pipeline.predict_proba(texts)).all()
