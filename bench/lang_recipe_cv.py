@@ -122,7 +122,8 @@ def run(data_dir: Path, language: str, everything: bool) -> list[dict]:
         [i for i in train if examples[i].source == dataset and examples[i].labels[0] in (0, 1)]
     )
     y = np.array([int(examples[i].labels[0]) for i in rows])
-    recipes = [BASELINE, chosen(language)] + (ALTERNATIVES if everything else [])
+    recipes = [BASELINE, chosen(language)]
+    recipes += [r for r in ALTERNATIVES if everything and r not in recipes]
     blocks: dict = {}
     out = []
     for recipe in recipes:

@@ -345,28 +345,7 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         "",
         "## Known limits",
         "",
-        *[f"- {line}" for line in LANGUAGES.get(meta.get("language", "en"), {}).get("limits", [])],
-        "- A bag of words: no word order beyond bigrams, no sarcasm, and negation or context "
-        "only as far as the counter-speech templates taught them; quoting or reporting abuse "
-        "still often scores like abuse (the decisions benchmark's counter-speech set).",
-        "- Trained on tweets, Gab and Reddit posts and Civil Comments. Other "
-        "registers (long reviews, chat) shift the scores.",
-        "- Threat has few positives (GHC cv, EDOS threats), mostly violence against groups: "
-        "threats against individuals are under-represented.",
-        "- identity_attack is learned largely from Davidson hate, GHC hd and EDOS sexism "
-        "labels: slur-heavy and gender-heavy; attacks on other identities without slurs are "
-        "weaker.",
-        "- Labels are noisy and definitions differ between datasets (HASOC HATE includes "
-        "political abuse; Davidson offensive is mostly slang profanity).",
-        "- Explanations are per-word linear contributions: a word that only matters in "
-        "context is credited to whichever words carry the weight.",
-        "- The neutral identity set and the training templates are both written by this "
-        "project, so the false-flag rate is an optimistic estimate for real comments. Group "
-        "names that co-occur with attacks in the data (women, Muslims, Jews) still raise "
-        "identity_attack on their own in short sentences.",
-        "- Davidson 3-class figures come from a 5-input head over the category scores, "
-        "fitted on Davidson validation rows: hate vs offensive is the weak part (low hate "
-        'recall); Davidson\'s "offensive" is a register, not a policy category.',
+        *_limits(meta.get("language", "en")),
         "",
         "## How to reproduce",
         "",
@@ -401,6 +380,50 @@ def _recipe_text(training: dict) -> str:
             "model over the TF-IDF features)"
         )
     return text
+
+
+#: The English model's known limits, one card line each.
+ENGLISH_LIMITS = [
+    "A bag of words: no word order beyond bigrams, no sarcasm, and negation or context "
+    "only as far as the counter-speech templates taught them; quoting or reporting abuse "
+    "still often scores like abuse (the decisions benchmark's counter-speech set).",
+    "Trained on tweets, Gab and Reddit posts and Civil Comments. Other "
+    "registers (long reviews, chat) shift the scores.",
+    "Threat has few positives (GHC cv, EDOS threats), mostly violence against groups: "
+    "threats against individuals are under-represented.",
+    "identity_attack is learned largely from Davidson hate, GHC hd and EDOS sexism "
+    "labels: slur-heavy and gender-heavy; attacks on other identities without slurs are "
+    "weaker.",
+    "Labels are noisy and definitions differ between datasets (HASOC HATE includes "
+    "political abuse; Davidson offensive is mostly slang profanity).",
+    "Explanations are per-word linear contributions: a word that only matters in "
+    "context is credited to whichever words carry the weight.",
+    "The neutral identity set and the training templates are both written by this "
+    "project, so the false-flag rate is an optimistic estimate for real comments. Group "
+    "names that co-occur with attacks in the data (women, Muslims, Jews) still raise "
+    "identity_attack on their own in short sentences.",
+    "Davidson 3-class figures come from a 5-input head over the category scores, "
+    "fitted on Davidson validation rows: hate vs offensive is the weak part (low hate "
+    'recall); Davidson\'s "offensive" is a register, not a policy category.',
+]
+
+#: What holds for every language's model (its data's own limits are in LANGUAGES).
+LANGUAGE_LIMITS = [
+    "A bag of words: no word order beyond bigrams, no sarcasm, no negation or context; "
+    "quoting or reporting abuse scores like abuse.",
+    "Explanations are per-word linear contributions: a word that only matters in "
+    "context is credited to whichever words carry the weight.",
+]
+
+
+def _limits(language: str) -> list[str]:
+    """The card's Known limits lines: English's own, or the language's data plus the generic."""
+    lines = (
+        ENGLISH_LIMITS
+        if language == "en"
+        else [*LANGUAGES.get(language, {}).get("limits", []), *LANGUAGE_LIMITS]
+    )
+    return [f"- {line}" for line in lines]
 
 
 #: What a model card says per language other than English: its name, the published
@@ -443,6 +466,9 @@ LANGUAGES: dict[str, dict] = {
         "limits": [
             "Turkish: OffensEval 2020 labels offensive or not, nothing finer, so this model "
             "scores toxicity alone.",
+            "Turkish: official test macro-F1 0.777 (5-fold cross-validation inside the "
+            "training tweets: 0.777), just under the issue's 0.78 target; the shared task's "
+            "best system (BERT-based) reached 0.826.",
         ],
     },
 }

@@ -69,6 +69,32 @@ LANGUAGE_PARAMS: dict[str, dict] = {
         },
         "nb_scale": {"toxicity": 0.5, "identity_attack": 0.5},
     },
+    # OffensEval 2020 Turkish: NB scaling raised CV macro-F1 0.760 -> 0.778 (AUC 0.865 ->
+    # 0.871); in-word character 2-5-grams (Turkish suffixes) raised AUC to 0.874 at the same
+    # macro-F1 and feature count.
+    # ToLD-Br toxicity: NB scaling raised CV macro-F1 0.795 -> 0.803 (AUC 0.888 -> 0.889);
+    # obscene, insult and identity_attack ranked worse with it and keep the plain regression.
+    "pt": {
+        "C": {
+            "toxicity": 4.0,
+            "obscene": 0.75,
+            "insult": 0.75,
+            "identity_attack": 0.4,
+            "threat": 0.2,
+        },
+        "nb_scale": {"toxicity": 0.5},
+    },
+    "tr": {
+        "char_ngram_range": (2, 5),
+        "C": {
+            "toxicity": 2.0,
+            "obscene": 0.75,
+            "insult": 0.75,
+            "identity_attack": 0.4,
+            "threat": 0.2,
+        },
+        "nb_scale": 1.0,
+    },
 }
 
 
