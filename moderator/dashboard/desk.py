@@ -27,7 +27,8 @@ from moderator.dashboard.forms import clean_text
 from moderator.dashboard.forms import date_arg
 from moderator.dashboard.forms import int_arg
 from moderator.dashboard.forms import next_url
-from moderator.dashboard.views import density
+from moderator.dashboard.views import cards
+from moderator.dashboard.views import pagination
 from moderator.desk import statements
 from moderator.rules import WordList
 from moderator.storage import appeals as appeals_store
@@ -83,9 +84,7 @@ def authors():
         "dashboard/authors.html",
         authors=found,
         histories=histories,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **pagination(total, page),
         status=status,
         search=search,
         site_id=site_id,
@@ -119,14 +118,11 @@ def author(author_id: int):
         author=found,
         history=history,
         items=items,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **pagination(total, page),
         ctx=context,
         trail=trail,
         now=storage.now(),
-        density=density(),
-        here=request.full_path if request.query_string else request.path,
+        **cards(),
     )
 
 
@@ -189,9 +185,7 @@ def stories():
         "dashboard/stories.html",
         stories=found,
         counts=counts,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **pagination(total, page),
         search=search,
         site_id=site_id,
         premoderated=premoderated,
@@ -223,13 +217,10 @@ def story(story_id: int):
         story=found,
         counts=counts,
         items=items,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **pagination(total, page),
         ctx=context,
         trail=trail,
-        density=density(),
-        here=request.full_path if request.query_string else request.path,
+        **cards(),
     )
 
 
@@ -282,13 +273,10 @@ def appeals():
     return render_template(
         "dashboard/appeals.html",
         items=shown,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **pagination(total, page),
         status=status,
         ctx=context,
-        density=density(),
-        here=request.full_path if request.query_string else request.path,
+        **cards(),
     )
 
 

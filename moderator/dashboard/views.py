@@ -70,6 +70,19 @@ def density() -> str:
     return chosen if chosen in DENSITIES else DENSITIES[0]
 
 
+def pagination(total: int, page: int, size: int = PAGE_SIZE) -> dict:
+    """The template arguments of a paged list: total, page and the number of pages."""
+    return {"total": total, "page": page, "pages": max(1, -(-total // size))}
+
+
+def cards() -> dict:
+    """The template arguments of a page of comment cards: density, and the page to come back to."""
+    return {
+        "density": density(),
+        "here": request.full_path if request.query_string else request.path,
+    }
+
+
 def _list_view(view: str):
     title, _, _ = VIEWS[view]
     filters = list_filters(view)
@@ -88,9 +101,7 @@ def _list_view(view: str):
         view=view,
         title=title,
         items=items,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **pagination(total, page),
         filters=filters,
         order=order,
         orders=review.ORDERS,
@@ -98,8 +109,7 @@ def _list_view(view: str):
         site_choices=site_choices,
         ctx=context,
         story=story,
-        density=density(),
-        here=request.full_path if request.query_string else request.path,
+        **cards(),
     )
 
 
@@ -328,9 +338,7 @@ def audit():
     return render_template(
         "dashboard/audit.html",
         entries=entries,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
+        **pagination(total, page, AUDIT_PAGE_SIZE),
         filters=filters,
         actions=actions,
         site_choices=site_choices,

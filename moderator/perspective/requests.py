@@ -10,8 +10,6 @@ The comment goes through the same checks as `/api/v1/moderate` (schemas.comment_
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -20,10 +18,19 @@ from typing import Any
 
 from moderator import schemas
 from moderator.errors import ApiError
-from moderator.perspective.errors import GoogleError
+from moderator.perspective.context import read_context
 from moderator.perspective.errors import invalid
 from moderator.perspective.errors import language_not_supported
 from moderator.perspective.errors import short
+from moderator.perspective.fields import SCORE_TYPES
+from moderator.perspective.fields import bad_value
+from moderator.perspective.fields import check_strings
+from moderator.perspective.fields import json_object
+from moderator.perspective.fields import languages_of
+from moderator.perspective.fields import no_unknown_names
+from moderator.perspective.fields import score_value
+from moderator.perspective.fields import text_entry
+from moderator.perspective.fields import unit_interval
 from moderator.perspective.scores import ATTRIBUTES
 from moderator.perspective.scores import SUPPORTED_ATTRIBUTES
 from moderator.perspective.scores import attributes_for
@@ -52,10 +59,6 @@ _SUGGEST_TOP_LEVEL = {
     "clientToken",
     "sessionId",
 }
-_TEXT_TYPES = {"TEXT_TYPE_UNSPECIFIED", "PLAIN_TEXT"}
-_SCORE_TYPES = {"SCORE_TYPE_UNSPECIFIED", "PROBABILITY", "STD_DEV_SCORE", "PERCENTILE", "RAW"}
-#: At most this many context entries are accepted (only the first is kept, as parent text).
-MAX_CONTEXT_ENTRIES = 100
 
 
 @dataclass(frozen=True)
@@ -114,14 +117,14 @@ def parse_request(
     language that was only identified, the attributes its model lacks are left out.
     """
     supported = supported or {"en": tuple(str(c) for c in ATTRIBUTES.values())}
-    body = _object(raw)
-    _no_unknown_names(body, _TOP_LEVEL, "")
+    body = json_object(raw)
+    no_unknown_names(body, _TOP_LEVEL, "")
     text = _text(body)
     for name in ("doNotStore", "spanAnnotations", "dropUnsupportedAttributes"):
         if name in body and not isinstance(body[name], bool):
-            raise _bad_value(name, "TYPE_BOOL", body[name])
-    _strings(body, ("clientToken", "sessionId", "communityId"))
-    languages = _languages(body)
+            raise bad_value(name, "TYPE_BOOL", body[name])
+    check_strings(body, ("clientToken", "sessionId", "communityId"))
+    languages = languages_of(body)
     drop = body.get("dropUnsupportedAttributes", False)
     attributes = _parse_attributes(body.get("requestedAttributes"))
     chosen = next((primary(lang) for lang in languages if primary(lang) in supported), None)
@@ -143,7 +146,7 @@ def parse_request(
         if not drop and (declared or any(a.name not in SUPPORTED_ATTRIBUTES for a in unsupported)):
             raise language_not_supported(unsupported[0].name, languages or SUPPORTED_LANGUAGES[:1])
         attributes = tuple(a for a in attributes if a.name in scored)
-    parent_text, context = _context(body.get("context"))
+    parent_text, context = read_context(body.get("context"))
     store = not body.get("doNotStore", False)
     comment = _comment(text, body.get("clientToken"), parent_text, store, max_text_bytes)
     extra = {k: body[k] for k in ("communityId", "sessionId", "clientToken") if k in body}
@@ -163,13 +166,13 @@ def parse_request(
 
 def parse_suggest(raw: bytes, max_text_bytes: int) -> SuggestRequest:
     """Check a SuggestCommentScore body (Coral sends one per moderator decision)."""
-    body = _object(raw)
-    _no_unknown_names(body, _SUGGEST_TOP_LEVEL, "")
+    body = json_object(raw)
+    no_unknown_names(body, _SUGGEST_TOP_LEVEL, "")
     text = _text(body)
-    _strings(body, ("clientToken", "sessionId", "communityId"))
-    languages = _languages(body)
+    check_strings(body, ("clientToken", "sessionId", "communityId"))
+    languages = languages_of(body)
     scores = _suggested_scores(body.get("attributeScores"), languages)
-    parent_text, context = _context(body.get("context"))
+    parent_text, context = read_context(body.get("context"))
     comment = _comment(text, body.get("clientToken"), parent_text, True, max_text_bytes)
     extra = {k: body[k] for k in ("communityId", "sessionId", "clientToken") if k in body}
     url = context.pop("url", None)
@@ -193,133 +196,13 @@ def primary(language: str) -> str:
     return language.replace("_", "-").split("-", 1)[0].lower()
 
 
-def _object(raw: bytes) -> dict:
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise invalid("Invalid JSON payload received. Unexpected token.") from None
-    if not isinstance(body, dict):
-        raise invalid(
-            'Invalid JSON payload received. Unknown name "": Root element must be a message.'
-        )
-    return body
-
-
 def _text(body: dict) -> str:
     comment = body.get("comment")
     if comment is None:
         raise invalid("Comment must be non-empty.", "comment.text")
     if not isinstance(comment, dict):
-        raise _bad_value("comment", "TYPE_MESSAGE", comment)
-    return _text_entry(comment, "comment", required=True)
-
-
-def _text_entry(entry: dict, where: str, required: bool = False) -> str | None:
-    _no_unknown_names(entry, {"text", "type"}, where)
-    text_type = entry.get("type", "PLAIN_TEXT")
-    if not isinstance(text_type, str) or text_type not in (*_TEXT_TYPES, "HTML"):
-        raise _bad_value(f"{where}.type", "TYPE_ENUM", text_type)
-    if text_type == "HTML":
-        raise invalid("Text type HTML is not supported; send PLAIN_TEXT.", f"{where}.type")
-    text = entry.get("text")
-    if text is not None and not isinstance(text, str):
-        raise _bad_value(f"{where}.text", "TYPE_STRING", text)
-    if required and (not text or not text.strip()):
-        raise invalid("Comment must be non-empty.", f"{where}.text")
-    return text
-
-
-def _strings(body: dict, names: tuple[str, ...]) -> None:
-    for name in names:
-        if name in body and not isinstance(body[name], str):
-            raise _bad_value(name, "TYPE_STRING", body[name])
-
-
-_LANGUAGE_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _languages(body: dict) -> list[str]:
-    languages = body.get("languages", [])
-    if not isinstance(languages, list):
-        raise _bad_value("languages", "TYPE_STRING", languages)
-    for language in languages:
-        if not isinstance(language, str):
-            raise _bad_value("languages", "TYPE_STRING", language)
-        # Rules the OpenAPI document can state as a pattern: not blank, no control
-        # characters, no lone surrogates (they can't be stored).
-        if not language.strip() or len(language) > 35 or _LANGUAGE_REFUSED.search(language):
-            raise invalid(f"Unknown language code: {short(language, 40)}", "languages")
-    return languages
-
-
-def _context(context: Any) -> tuple[str | None, dict]:
-    """(parent text, ids to keep) from Perspective's `context`.
-
-    The parent is `entries[0].text` or `articleAndParentComment.parentComment.text`. Coral's
-    suggestscore puts a JSON object in entries[0] (`Coral_comment_id`, `url`, ...): those
-    are ids, not a parent, and are kept as such.
-    """
-    if context is None:
-        return None, {}
-    if not isinstance(context, dict):
-        raise _bad_value("context", "TYPE_MESSAGE", context)
-    _no_unknown_names(context, {"entries", "articleAndParentComment"}, "context")
-    if "entries" in context and "articleAndParentComment" in context:
-        raise invalid("Only one of context.entries and context.articleAndParentComment.")
-    parent = None
-    entries = context.get("entries")
-    if entries is not None:
-        if not isinstance(entries, list):
-            raise _bad_value("context.entries", "TYPE_MESSAGE", entries)
-        if len(entries) > MAX_CONTEXT_ENTRIES:
-            raise invalid(
-                f"At most {MAX_CONTEXT_ENTRIES} context entries are accepted.", "context.entries"
-            )
-        for i, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise _bad_value(f"context.entries[{i}]", "TYPE_MESSAGE", entry)
-            text = _text_entry(entry, f"context.entries[{i}]")
-            if i == 0:
-                parent = text
-    pair = context.get("articleAndParentComment")
-    if pair is not None:
-        if not isinstance(pair, dict):
-            raise _bad_value("context.articleAndParentComment", "TYPE_MESSAGE", pair)
-        _no_unknown_names(pair, {"article", "parentComment"}, "context.articleAndParentComment")
-        for name in ("article", "parentComment"):
-            entry = pair.get(name)
-            if entry is None:
-                continue
-            where = f"context.articleAndParentComment.{name}"
-            if not isinstance(entry, dict):
-                raise _bad_value(where, "TYPE_MESSAGE", entry)
-            text = _text_entry(entry, where)
-            if name == "parentComment":
-                parent = text
-    ids = _coral_ids(parent)
-    if ids:
-        return None, ids
-    return (parent if parent and parent.strip() else None), {}
-
-
-def _coral_ids(text: str | None) -> dict:
-    """Coral's suggestscore context entry: `{"url", "reply_to_id_Coral_comment_id",
-    "Coral_comment_id"}` (services/perspective/perspective.ts, formatBody)."""
-    if not text or not text.lstrip().startswith("{"):
-        return {}
-    try:
-        found = json.loads(text)
-    except ValueError:
-        return {}
-    if not isinstance(found, dict) or not isinstance(found.get("Coral_comment_id"), str):
-        return {}
-    ids = {"coral_comment_id": found["Coral_comment_id"][:255]}
-    parent = found.get("reply_to_id_Coral_comment_id")
-    if isinstance(parent, str):
-        ids["coral_parent_id"] = parent[:255]
-    if isinstance(found.get("url"), str):
-        ids["url"] = found["url"]
-    return ids
+        raise bad_value("comment", "TYPE_MESSAGE", comment)
+    return text_entry(comment, "comment", required=True)
 
 
 def _comment(
@@ -354,28 +237,28 @@ def _parse_attributes(requested: Any) -> tuple[RequestedAttribute, ...]:
     if requested is None or requested == {}:
         raise invalid("Requested attributes must be non-empty.", "requestedAttributes")
     if not isinstance(requested, dict):
-        raise _bad_value("requestedAttributes", "TYPE_MESSAGE", requested)
+        raise bad_value("requestedAttributes", "TYPE_MESSAGE", requested)
     parsed = []
     for key, params in requested.items():
         where = f"requestedAttributes.{key}"
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            raise _bad_value(where, "TYPE_MESSAGE", params)
-        _no_unknown_names(params, {"scoreType", "scoreThreshold"}, where)
+            raise bad_value(where, "TYPE_MESSAGE", params)
+        no_unknown_names(params, {"scoreType", "scoreThreshold"}, where)
         # Perspective accepts NAME@VERSION; we have one version of each.
         name = key.split("@", 1)[0]
         score_type = params.get("scoreType", "PROBABILITY")
-        if not isinstance(score_type, str) or score_type not in _SCORE_TYPES:
-            raise _bad_value(f"{where}.scoreType", "TYPE_ENUM", score_type)
+        if not isinstance(score_type, str) or score_type not in SCORE_TYPES:
+            raise bad_value(f"{where}.scoreType", "TYPE_ENUM", score_type)
         if score_type not in ("PROBABILITY", "SCORE_TYPE_UNSPECIFIED"):
             raise invalid(
                 f"Attribute {short(name)} does not support score type {score_type}.",
                 short(f"{where}.scoreType"),
             )
         threshold = params.get("scoreThreshold")
-        if threshold is not None and not _unit(threshold):
-            raise _bad_value(f"{where}.scoreThreshold", "TYPE_FLOAT", threshold)
+        if threshold is not None and not unit_interval(threshold):
+            raise bad_value(f"{where}.scoreThreshold", "TYPE_FLOAT", threshold)
         parsed.append(RequestedAttribute(key=key, name=name, threshold=threshold))
     return tuple(parsed)
 
@@ -385,7 +268,7 @@ def _suggested_scores(scores: Any, languages: list[str]) -> dict[str, float]:
     if scores is None or scores == {}:
         raise invalid("Attribute scores must be non-empty.", "attributeScores")
     if not isinstance(scores, dict):
-        raise _bad_value("attributeScores", "TYPE_MESSAGE", scores)
+        raise bad_value("attributeScores", "TYPE_MESSAGE", scores)
     found: dict[str, float] = {}
     for key, entry in scores.items():
         where = f"attributeScores.{key}"
@@ -393,71 +276,32 @@ def _suggested_scores(scores: Any, languages: list[str]) -> dict[str, float]:
         if name not in SUPPORTED_ATTRIBUTES:
             raise language_not_supported(name, languages or SUPPORTED_LANGUAGES[:1])
         if not isinstance(entry, dict):
-            raise _bad_value(where, "TYPE_MESSAGE", entry)
-        _no_unknown_names(entry, {"summaryScore", "spanScores"}, where)
+            raise bad_value(where, "TYPE_MESSAGE", entry)
+        no_unknown_names(entry, {"summaryScore", "spanScores"}, where)
         values = []
         summary = entry.get("summaryScore")
         if summary is not None:
-            values.append(_score(summary, f"{where}.summaryScore"))
+            values.append(score_value(summary, f"{where}.summaryScore"))
         spans = entry.get("spanScores", [])
         if not isinstance(spans, list):
-            raise _bad_value(f"{where}.spanScores", "TYPE_MESSAGE", spans)
+            raise bad_value(f"{where}.spanScores", "TYPE_MESSAGE", spans)
         for i, span in enumerate(spans[:1000]):
             span_where = f"{where}.spanScores[{i}]"
             if not isinstance(span, dict):
-                raise _bad_value(span_where, "TYPE_MESSAGE", span)
-            _no_unknown_names(span, {"begin", "end", "score"}, span_where)
+                raise bad_value(span_where, "TYPE_MESSAGE", span)
+            no_unknown_names(span, {"begin", "end", "score"}, span_where)
             for bound in ("begin", "end"):
                 value = span.get(bound)
                 if value is None or isinstance(value, bool) or not isinstance(value, int):
                     raise invalid("All SpanScore objects must have begin and end set.", span_where)
             if "score" not in span:
                 raise invalid("All Score objects must be explicitly set.", span_where)
-            values.append(_score(span["score"], f"{span_where}.score"))
+            values.append(score_value(span["score"], f"{span_where}.score"))
         if not values:
             raise invalid("The mapped AttributeScores objects must not be empty.", where)
         # The summary says what the person thought of the comment; spans only add detail.
         found[name] = values[0] if summary is not None else max(values)
     return found
-
-
-def _score(score: Any, where: str) -> float:
-    if not isinstance(score, dict):
-        raise _bad_value(where, "TYPE_MESSAGE", score)
-    _no_unknown_names(score, {"value", "type"}, where)
-    score_type = score.get("type", "PROBABILITY")
-    if not isinstance(score_type, str) or score_type not in _SCORE_TYPES:
-        raise _bad_value(f"{where}.type", "TYPE_ENUM", score_type)
-    if score_type not in ("PROBABILITY", "SCORE_TYPE_UNSPECIFIED"):
-        raise invalid(f"Score type {score_type} is not supported; send PROBABILITY.", where)
-    value = score.get("value")
-    if value is None:
-        raise invalid("All Score objects must be explicitly set.", f"{where}.value")
-    if not _unit(value):
-        raise _bad_value(f"{where}.value", "TYPE_FLOAT", value)
-    return float(value)
-
-
-def _unit(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and 0.0 <= value <= 1.0
-
-
-def _no_unknown_names(obj: Mapping, known: set[str], where: str) -> None:
-    for name in obj:
-        if name not in known:
-            at = f" at '{short(where)}'" if where else ""
-            raise invalid(
-                f'Invalid JSON payload received. Unknown name "{short(name)}"{at}: '
-                "Cannot find field."
-            )
-
-
-def _bad_value(where: str, proto_type: str, value: Any) -> GoogleError:
-    try:
-        shown = short(json.dumps(value, ensure_ascii=False), 60)
-    except (ValueError, RecursionError):
-        shown = type(value).__name__
-    return invalid(f"Invalid value at '{short(where)}' ({proto_type}), {shown}", short(where))
 
 
 __all__ = [
