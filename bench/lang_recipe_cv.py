@@ -168,7 +168,7 @@ def main() -> None:
             "",
             f"`python bench/lang_recipe_cv.py --language {language}"
             + (" --all`" if args.all else "`")
-            + ". The official test split is not read for this.",
+            + ". The official test split is not used for this (its rows are loaded and left out).",
             "",
             "| recipe | word n-grams | char n-grams | C | NB scale | AUC | best macro-F1 "
             "| honest macro-F1 |",
