@@ -105,6 +105,8 @@ def train(
     from training.evaluate import evaluate
     from training.evaluate import fit_davidson_head
     from training.evaluate import trainable_categories
+    from training.pipeline import DEFAULT_PARAMS
+    from training.pipeline import LANGUAGE_PARAMS
     from training.pipeline import build_pipeline
     from training.pipeline import slim
 
@@ -151,8 +153,13 @@ def train(
         set(labels[val_rows, j][~np.isnan(labels[val_rows, j])]) for j in range(labels.shape[1])
     ]
     on_validation = all(c == {0.0, 1.0} for c in val_classes)
+    # A language's own feature and regression settings (English: the defaults).
+    recipe = {**DEFAULT_PARAMS, **LANGUAGE_PARAMS.get(language, {})}
     pipeline = build_pipeline(
-        random_state=seed, calibration_folds=0 if on_validation else 3, categories=names
+        random_state=seed,
+        calibration_folds=0 if on_validation else 3,
+        categories=names,
+        **LANGUAGE_PARAMS.get(language, {}),
     )
     try:
         pipeline.fit(
@@ -252,6 +259,11 @@ def train(
                     k: str(v) for k, v in pipeline.get_params(deep=False).items() if k != "steps"
                 }
                 | {"C": fitted.C, "class_weight": fitted.class_weight},
+                "recipe": {
+                    "word_ngrams": list(recipe["ngram_range"]),
+                    "char_ngrams": list(recipe["char_ngram_range"]),
+                    "nb_scale": fitted.nb_scale,
+                },
                 "features": {
                     name: len(vectoriser.vocabulary_)
                     for name, vectoriser in pipeline.named_steps["features"].transformer_list

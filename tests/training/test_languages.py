@@ -174,3 +174,35 @@ def test_english_trains_every_category_and_another_language_only_those_labelled(
     assert trainable_categories(many, "de") == ["toxicity", "insult"]
     only_positive = np.array([[1, nan, nan, nan, nan]] * 10)
     assert trainable_categories(only_positive, "tr") == []
+
+
+SHIPPED_TEXTS = {
+    "de": [
+        "Danke für den Artikel, sehr hilfreich!",
+        "Du bist ein dummer Idiot",
+        "Straße, Größe, Übermaß",
+    ],
+    "pt": [
+        "Obrigado pela notícia, muito boa",
+        "Você é um idiota, cala a boca",
+        "ação, coração, pão",
+    ],
+    "tr": [*NICE[:2], *NASTY[:2], "ılık İstanbul ığdır"],
+}
+
+
+@pytest.mark.parametrize("language", sorted(SHIPPED_TEXTS))
+def test_a_shipped_language_model_serves_its_pipelines_scores(language):
+    # NB-scaled weights included: serving.npz must give what model.joblib gives.
+    from moderator.text import normalise
+
+    model_dir = Path(__file__).resolve().parents[2] / "models" / language
+    served = Classifier.load(model_dir)
+    assert served._pipeline is None  # scored from serving.npz
+    texts = [normalise(t, language) for t in [*SHIPPED_TEXTS[language], "", "x" * 500]]
+    names = list(served.categories)
+    pipeline = served.pipeline  # model.joblib, unpickled on demand
+    columns = [list(pipeline.classes_).index(n) for n in names]
+    expected = pipeline.predict_proba(texts)[:, columns]
+    got = np.array([[s[n] for n in names] for s in served.score(texts)])
+    np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)

@@ -94,3 +94,89 @@ def test_character_block_scores_unseen_spellings():
     insult, neutral = pipeline.predict_proba([normalise("idiots stupidest"), "the opera was long"])
     assert insult[names.index("insult")] > neutral[names.index("insult")] + 0.2
     assert pipeline.named_steps["features"].transformer_list[1][0] == "chars"
+
+
+def test_nb_ratio_is_large_for_a_one_sided_feature_and_small_for_an_even_one():
+    from scipy.sparse import csr_matrix
+
+    from training.pipeline import nb_ratio
+
+    # Column 0 occurs only in positives, column 1 equally in both classes.
+    X = csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 1.0], [0.0, 1.0]]))
+    r = nb_ratio(X, np.array([1, 1, 0, 0]))
+    assert r[0] > 0.5
+    assert r[1] < r[0] / 1.5
+    assert (r >= 0).all()
+    # A row's weight counts like that many copies of it.
+    weighted = nb_ratio(X, np.array([1, 1, 0, 0]), np.array([1.0, 1.0, 3.0, 1.0]))
+    copies = csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0], *[[0.0, 1.0]] * 3, [0.0, 1.0]]))
+    np.testing.assert_allclose(weighted, nb_ratio(copies, np.array([1, 1, 0, 0, 0, 0])))
+
+
+def test_nb_scaling_is_folded_into_the_weights_of_one_linear_model():
+    from sklearn.linear_model import LogisticRegression
+
+    from training.pipeline import nb_ratio
+
+    texts, labels = _rows()
+    labels = _obscene_known(labels)
+    X = build_pipeline(min_df=1)[:-1].fit_transform(texts)
+    model = CategoryModels(C=2.0, calibration_folds=0, nb_scale=0.5).fit(X, labels)
+    plain = CategoryModels(C=2.0, calibration_folds=0).fit(X, labels)
+    assert not np.allclose(model.coef_, plain.coef_)
+    j = CATEGORY_NAMES.index("insult")
+    mask = ~np.isnan(labels[:, j])
+    y = labels[mask, j].astype(int)
+    scale = nb_ratio(X[mask], y) ** 0.5
+    reference = LogisticRegression(C=2.0, class_weight="balanced", solver="liblinear")
+    reference.fit(X[mask].multiply(scale).tocsr(), y)
+    # Scoring raw features with the stored weights == scoring scaled features with the fit.
+    np.testing.assert_allclose(
+        model.decision_function(X)[:, j],
+        reference.decision_function(X.multiply(scale).tocsr()),
+        atol=1e-10,
+    )
+
+
+def test_an_nb_scaled_pipeline_compiles_and_serves_its_own_scores(tmp_path):
+    from moderator.classifier.artifact import compile_pipeline
+
+    texts, labels = _rows()
+    pipeline = build_pipeline(
+        min_df=1, char_min_df=1, char_ngram_range=(2, 5), nb_scale=1.0, calibration_folds=0
+    ).fit(texts, _obscene_known(labels))
+    compiled = compile_pipeline(pipeline)
+    assert compiled["settings"]["char_ngrams"] == [2, 5]
+    from moderator.classifier import Classifier
+
+    names = [str(c) for c in pipeline.classes_]
+    meta = {"name": "nb", "thresholds": {n: {"hold": 0.5, "reject": 0.9} for n in names}}
+    served = Classifier(pipeline, meta)
+    probe = [normalise(t) for t in ("you stupid idiot", "the library opens at nine", "", "x")]
+    expected = pipeline.predict_proba(probe)
+    got = np.array([[s[n] for n in names] for s in served.score(probe)])
+    np.testing.assert_allclose(got, expected, atol=1e-9, rtol=0)
+
+
+def test_nb_scale_is_a_known_pipeline_parameter_and_defaults_off():
+    from training.pipeline import DEFAULT_PARAMS
+    from training.pipeline import LANGUAGE_PARAMS
+
+    assert DEFAULT_PARAMS["nb_scale"] == 0.0
+    assert "en" not in LANGUAGE_PARAMS  # English keeps the defaults
+    assert build_pipeline().named_steps["categories"].nb_scale == 0.0
+    with pytest.raises(TypeError, match="unknown pipeline parameters"):
+        build_pipeline(nb_scaling=1.0)
+
+
+@pytest.mark.parametrize("language", ["de", "pt", "tr"])
+def test_each_languages_params_build_a_pipeline_that_fits_and_compiles(language):
+    from moderator.classifier.artifact import compile_pipeline
+    from training.pipeline import LANGUAGE_PARAMS
+
+    texts, labels = _rows()
+    params = LANGUAGE_PARAMS.get(language, {})
+    pipeline = build_pipeline(min_df=1, char_min_df=1, calibration_folds=0, **params)
+    pipeline.fit(texts, _obscene_known(labels))
+    assert compile_pipeline(pipeline)["settings"]["names"]
+    assert np.isfinite(pipeline.predict_proba(texts)).all()
