@@ -415,6 +415,8 @@ BAD = [
     (coral_body({**phase_request("x"), "author": {"id": "", "role": "COMMENTER"}}), 400),
     (coral_body({**phase_request("x"), "author": {"id": "u", "role": "KING"}}), 400),
     (coral_body({**phase_request("x"), "story": None}), 400),
+    (coral_body({**phase_request("x"), "story": {"id": "\t", "url": None}}), 400),
+    (coral_body({**phase_request("x"), "story": {"id": " " * 300, "url": None}}), 400),
     (coral_body({**phase_request("x"), "tenantID": 7}), 400),
     (coral_body(phase_request("nul \x00 byte")), 400),
     (coral_body(phase_request("x")).replace(b'"x"', b'"\\ud800"'), 400),

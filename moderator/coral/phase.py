@@ -76,6 +76,8 @@ def parse(body: object, max_text_bytes: int) -> PhaseRequest:
     if role is not None and role not in ROLES:
         errors.append({"field": "author.role", "message": f"must be one of {', '.join(ROLES)}"})
     story_id = _string(story, "id", "story.id", errors)
+    if story_id is not None and not story_id.strip():
+        errors.append({"field": "story.id", "message": "must not be blank"})
     story_url = _string(story, "url", "story.url", errors, nullable=True)
     site_id = _string(site, "id", "site.id", errors, nullable=True)
     tenant_id = _string(body, "tenantID", "tenantID", errors)
