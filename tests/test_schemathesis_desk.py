@@ -9,6 +9,8 @@ paths. Same checks: no 5xx, and responses match the document.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
@@ -23,6 +25,8 @@ from moderator import storage
 from moderator.storage import sites
 
 MAX_EXAMPLES = 40
+#: CI replays one fixed set of examples (see test_schemathesis.DERANDOMIZE).
+DERANDOMIZE = bool(os.environ.get("CI"))
 CONFORMANCE = [
     status_code_conformance,
     content_type_conformance,
@@ -52,6 +56,7 @@ def seeded(client, engine, site_key) -> str:
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
+    derandomize=DERANDOMIZE,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
