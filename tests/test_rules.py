@@ -34,7 +34,7 @@ DATA_DIR = Path(
 )
 #: Unmodified better-profanity takes ~15 ms a text, so it checks a seeded sample; the
 #: whole corpus is checked against its own algorithm with a faster membership test below.
-SAMPLE_SIZE = 800
+SAMPLE_SIZE = 300
 SAMPLE_SEED = 20240
 
 
@@ -71,7 +71,7 @@ def test_same_matches_as_better_profanity_on_a_corpus_sample(corpus):
         assert censored(text, hits) == profanity.censor(text), (text, hits)
         flagged += bool(hits)
     # The sample holds plenty of both kinds, so the comparison means something.
-    assert 100 < flagged < SAMPLE_SIZE - 100
+    assert 50 < flagged < SAMPLE_SIZE - 50
 
 
 @pytest.mark.data
