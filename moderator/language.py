@@ -48,7 +48,11 @@ UNDETERMINED = "und"
 #: The languages the shipped model was trained for.
 MODEL_LANGUAGES = ("en",)
 
-_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|[@#]\w+|\|LBR\||\d+", re.IGNORECASE)
+# An e-mail address is tried only where a token starts ((?<!\S)): tried at every position of a
+# long run without "@", `\S+@` rescanned the rest of the run each time (20 KB of "a": 0.9 s).
+_NOISE = re.compile(
+    r"https?://\S+|www\.\S+|(?<!\S)[^\s@]+@\S+\.\w+|[@#]\w+|\|LBR\||\d+", re.IGNORECASE
+)
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SPACE = re.compile(r"\s+")
 

@@ -120,6 +120,9 @@ def test_batch_keeps_order(identifier):
 
 def test_clean_and_english_word_share():
     assert language.clean("  @bob see https://x.org #tag 42 now ") == "see now"
+    cleaned = language.clean("mail bob.smith@example.co.uk, or (ann@x.org) today")
+    assert cleaned == "mail , or ) today"
+    assert language.clean("a" * 30 + " b@c.de") == "a" * 30
     assert language.english_word_share("you are the best") == 1.0
     assert language.english_word_share("das ist gut") < 0.5
     assert language.english_word_share("") == 0.0
