@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from moderator.classifier import Classifier
 from moderator.policy import CATEGORIES
@@ -248,6 +249,8 @@ def test_decisions_retrain_the_model_and_move_its_scores(
     config, tmp_path, fixture_data_dir, dashboard, hold_all, send_comment
 ):
     assert fixture_data_dir is not None, "tests/fixtures/train_*.csv are missing"
+    if make_url(config.database_url).get_backend_name() != "sqlite":
+        pytest.skip("retraining reads the exported CSV: the same from either database")
     data_dir = fixture_data_dir
     before = train(data_dir, tmp_path / "models" / "before")
 

@@ -75,7 +75,7 @@ def test_same_matches_as_better_profanity_on_a_corpus_sample(corpus):
 
 
 @pytest.mark.data
-def test_same_matches_as_better_profanitys_algorithm_on_the_whole_corpus(corpus):
+def test_same_matches_as_better_profanitys_algorithm_on_a_quarter_of_the_corpus(corpus):
     # better-profanity's own tokenizer, look-ahead and censoring code, with its list
     # membership test (one VaryingString comparison per entry) swapped for a set of every
     # variant string. The set is checked to hold exactly what the VaryingStrings accept.
@@ -88,7 +88,8 @@ def test_same_matches_as_better_profanitys_algorithm_on_the_whole_corpus(corpus)
         variants |= forms
     oracle.CENSOR_WORDSET = variants
     wordlist = default_wordlist()
-    for text in corpus:
+    # Every fourth text of every dataset (tens of thousands): the whole corpus took a minute.
+    for text in corpus[::4]:
         hits = wordlist.check(text)
         assert censored(text, hits) == oracle.censor(text), (text, hits)
         assert bool(hits) == oracle.contains_profanity(text), text
