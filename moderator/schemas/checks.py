@@ -111,12 +111,7 @@ def identifier(field: str, value: object, errors: list[dict]) -> str | None:
     if not value.strip():
         errors.append(field_error(field, "must not be blank"))
         return None
-    if not check_string(field, value, errors):
-        return None
-    if len(value) > MAX_ID_LENGTH:
-        errors.append(field_error(field, f"longer than {MAX_ID_LENGTH} characters"))
-        return None
-    return value
+    return bounded(field, value, MAX_ID_LENGTH, errors)
 
 
 def optional_string(field: str, value: object, limit: int, errors: list[dict]) -> str | None:
@@ -125,6 +120,11 @@ def optional_string(field: str, value: object, limit: int, errors: list[dict]) -
     if not isinstance(value, str):
         errors.append(field_error(field, "must be a string"))
         return None
+    return bounded(field, value, limit, errors)
+
+
+def bounded(field: str, value: str, limit: int, errors: list[dict]) -> str | None:
+    """`value` when it is clean text (see check_string) of at most `limit` characters."""
     if not check_string(field, value, errors):
         return None
     if len(value) > limit:

@@ -9,7 +9,7 @@ from flask import Request
 from moderator.errors import ApiError
 from moderator.schemas.checks import MAX_URL_LENGTH
 from moderator.schemas.checks import blank
-from moderator.schemas.checks import check_string
+from moderator.schemas.checks import bounded
 from moderator.schemas.checks import field_error
 from moderator.schemas.checks import identifier
 from moderator.schemas.checks import no_unknown
@@ -75,12 +75,7 @@ def _text(field: str, value: object, limit: int, errors: list[dict], required: b
         if required:
             errors.append(field_error(field, "must not be blank"))
         return None
-    if not check_string(field, value, errors):
-        return None
-    if len(value) > limit:
-        errors.append(field_error(field, f"longer than {limit} characters"))
-        return None
-    return value
+    return bounded(field, value, limit, errors)
 
 
 def parse_report(request: Request) -> ReportIn:
