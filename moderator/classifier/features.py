@@ -9,6 +9,7 @@ comment costs no second normalisation, tokenisation or lookup.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -176,6 +177,53 @@ def block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
         for j in range(weighted.shape[1]):
             products[:, j] = np.bincount(row, contributions[:, j], minlength=n)
     return products / norms[:, None]
+
+
+def block_one(idx, counts, idf, weighted, sublinear) -> np.ndarray:
+    """One text's block contribution to the logits (categories,), bit for bit block_scores'.
+
+    `idx` holds the text's distinct features in increasing order, `counts` their counts
+    (None when each occurs once). block_scores sums a text's features in feature order, one
+    after another (bincount); a cumulative sum down the gathered rows adds in that same
+    order, so one comment scored alone gets exactly the scores it gets in a batch, for a
+    handful of numpy calls instead of np.unique and per-category bincounts.
+    """
+    rows = weighted.take(idx, 0)
+    w = idf.take(idx)
+    if counts is not None:
+        tf = sublinear_tf(counts) if sublinear else counts.astype(np.float64)
+        w = tf * w
+        rows = tf[:, None] * rows
+    norm = math.sqrt((w * w).cumsum()[-1]) or 1.0
+    return rows.cumsum(0)[-1] / norm
+
+
+def count_sorted(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(distinct ids, their counts, or None when none repeats) of a SORTED id array."""
+    n = len(ids)
+    changes = np.empty(n, dtype=bool)
+    changes[-1] = True
+    np.not_equal(ids[1:], ids[:-1], out=changes[:-1])
+    ends = changes.nonzero()[0]
+    if len(ends) == n:
+        return ids, None
+    counts = np.empty_like(ends)
+    counts[0] = ends[0] + 1
+    np.subtract(ends[1:], ends[:-1], out=counts[1:])
+    return ids[ends], counts
+
+
+#: log(tf) + 1 for tf < this, computed once by the same numpy function as block_scores'.
+_LOG_TABLE_SIZE = 4096
+_LOG_TF = np.log(np.arange(_LOG_TABLE_SIZE, dtype=np.float64)[1:]) + 1.0
+_LOG_TF = np.concatenate([[0.0], _LOG_TF])
+
+
+def sublinear_tf(counts: np.ndarray) -> np.ndarray:
+    """log(count) + 1, as TfidfVectorizer(sublinear_tf=True) and block_scores compute it."""
+    if counts.max() < _LOG_TABLE_SIZE:
+        return _LOG_TF.take(counts)
+    return np.log(counts.astype(np.float64)) + 1.0
 
 
 #: From this many occurrences on, a batch is counted by scipy's compiled CSR routines (a sort

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -282,27 +281,31 @@ class Classifier:
         return 1.0 / (1.0 + np.exp(-(z * self._slope + self._offset)))
 
     def score_one(self, text: str) -> dict[str, float]:
-        """Scores for one ALREADY normalised text: {category: probability}."""
+        """Scores for one ALREADY normalised text: {category: probability}.
+
+        The same bits as scoring it in a batch (`score`): each block adds its features in
+        feature order (features.block_one).
+        """
         counts = self._features(text)
         z = self._intercept
         if counts:
             n = len(counts)
-            idx = np.fromiter(counts.keys(), dtype=np.intp, count=n)
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=n)
-            if self._sublinear:
-                tf = np.log(tf) + 1.0
-            w = tf * self._idf[idx]
-            z = z + (tf @ self._weighted[idx]) / math.sqrt(w @ w)
+            ids = sorted(counts)
+            idx = np.fromiter(ids, dtype=np.intp, count=n)
+            tf = None
+            if max(counts.values()) > 1:
+                tf = np.fromiter(map(counts.__getitem__, ids), dtype=np.int64, count=n)
+            z = features.block_one(idx, tf, self._idf, self._weighted, self._sublinear) + z
         if self._chars:
             grams = [self._word_grams(word) for word in self._char_words(text)]
             if grams:
-                idx, tf = np.unique(np.concatenate(grams), return_counts=True)
-                if len(idx):
-                    tf = tf.astype(np.float64)
-                    if self._char_sublinear:
-                        tf = np.log(tf) + 1.0
-                    w = tf * self._char_idf[idx]
-                    z = z + (tf @ self._char_weighted[idx]) / math.sqrt(w @ w)
+                ids = np.concatenate(grams)
+                if len(ids):
+                    ids.sort()
+                    idx, tf = features.count_sorted(ids)
+                    z = z + features.block_one(
+                        idx, tf, self._char_idf, self._char_weighted, self._char_sublinear
+                    )
         return dict(zip(self._names, self._probabilities(z).tolist(), strict=True))
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:

@@ -1,0 +1,128 @@
+"""One comment decided alone equals the same comment decided in a batch, to the last bit.
+
+`Moderation.decide` scores a comment and its sentences one text at a time (`score_one`) and
+explains a flagged one afresh (`explain_many`); `decide_batch` on many comments scores them
+in one batch (`score`) and explains them from the features it counted (`explain_scored`).
+Both must give the same scores, bit for bit, and the same reasons, on our own texts and on
+real comments, for every shipped model; and both must equal the scikit-learn pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_explaining import _fixture_texts
+from test_explaining import _real_comments
+
+from moderator.classifier import Classifier
+from moderator.classifier import features
+from moderator.service import Moderation
+from moderator.text import normalise
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted(p for p in (ROOT / "models").iterdir() if (p / "model.json").is_file())
+
+
+@pytest.fixture(scope="module", params=[p.name for p in SHIPPED])
+def shipped(request) -> Classifier:
+    return Classifier.load(ROOT / "models" / request.param)
+
+
+def _old_score_one(clf: Classifier, text: str) -> dict[str, float]:
+    """score_one as it was before features.block_one: np.unique and a matrix product."""
+    counts = clf._features(text)
+    z = clf._intercept
+    if counts:
+        n = len(counts)
+        idx = np.fromiter(counts.keys(), dtype=np.intp, count=n)
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=n)
+        if clf._sublinear:
+            tf = np.log(tf) + 1.0
+        w = tf * clf._idf[idx]
+        z = z + (tf @ clf._weighted[idx]) / math.sqrt(w @ w)
+    if clf._chars:
+        grams = [clf._word_grams(word) for word in clf._char_words(text)]
+        if grams:
+            idx, tf = np.unique(np.concatenate(grams), return_counts=True)
+            if len(idx):
+                tf = tf.astype(np.float64)
+                if clf._char_sublinear:
+                    tf = np.log(tf) + 1.0
+                w = tf * clf._char_idf[idx]
+                z = z + (tf @ clf._char_weighted[idx]) / math.sqrt(w @ w)
+    return dict(zip(clf._names, clf._probabilities(z).tolist(), strict=True))
+
+
+def _texts(clf: Classifier, raw: list[str]) -> list[str]:
+    return [normalise(t, clf.language) for t in raw]
+
+
+def _assert_single_equals_batch(clf: Classifier, texts: list[str]) -> None:
+    one = [clf.score_one(t) for t in texts]
+    assert one == clf.score(texts)
+    old = np.array([list(_old_score_one(clf, t).values()) for t in texts])
+    np.testing.assert_allclose(np.array([list(s.values()) for s in one]), old, atol=1e-12, rtol=0)
+
+
+def test_score_one_equals_the_batch_on_our_texts(shipped):
+    texts = _fixture_texts() + ["shit " * 5000, "a", "ab", "idiot idiot idiot", "x" * 3000]
+    _assert_single_equals_batch(shipped, _texts(shipped, texts))
+
+
+@pytest.mark.data
+def test_score_one_equals_the_batch_on_real_comments(shipped, real_data_dir):
+    _assert_single_equals_batch(shipped, _texts(shipped, _real_comments(real_data_dir, 3000)))
+
+
+@pytest.mark.data
+def test_score_one_equals_the_pipeline_on_real_comments(real_data_dir):
+    clf = Classifier.load(ROOT / "models" / "default")
+    texts = _texts(clf, _real_comments(real_data_dir, 3000))
+    expected = clf.pipeline.predict_proba(texts)
+    columns = [list(clf.pipeline.classes_).index(c) for c in clf.categories]
+    one = np.array([list(clf.score_one(t).values()) for t in texts])
+    np.testing.assert_allclose(one, expected[:, columns], atol=1e-12, rtol=0)
+
+
+def test_the_sublinear_table_is_numpy_log_of_the_counts():
+    counts = np.arange(1, 5000)
+    expected = np.log(counts.astype(np.float64)) + 1.0
+    assert features.sublinear_tf(counts).tolist() == expected.tolist()
+    for n in (1, 3, 17):  # short arrays take numpy's other loops
+        assert features.sublinear_tf(counts[:n]).tolist() == expected[:n].tolist()
+    assert features.sublinear_tf(np.array([1, 1])).tolist() == [1.0, 1.0]
+
+
+def test_count_sorted():
+    ids, counts = features.count_sorted(np.array([2, 2, 2, 5, 7, 7]))
+    assert ids.tolist() == [2, 5, 7] and counts.tolist() == [3, 1, 2]
+    ids, counts = features.count_sorted(np.array([4, 9]))
+    assert ids.tolist() == [4, 9] and counts is None
+    ids, counts = features.count_sorted(np.array([3]))
+    assert ids.tolist() == [3] and counts is None
+
+
+def _decide_alone_and_in_batch(moderation: Moderation, texts: list[str]):
+    alone = [moderation.decide(t) for t in texts]
+    batch = [
+        d for i in range(0, len(texts), 500) for d in moderation.decide_batch(texts[i : i + 500])
+    ]
+    assert [d.scores for d in alone] == [d.scores for d in batch]
+    assert [d.to_dict() for d in alone] == [d.to_dict() for d in batch]
+    return alone
+
+
+def test_a_comment_alone_is_decided_as_in_a_batch():
+    moderation = Moderation(Classifier.load(ROOT / "models" / "default"))
+    decided = _decide_alone_and_in_batch(moderation, _fixture_texts())
+    assert sum(bool(r.words) for d in decided for r in d.reasons) > 50
+
+
+@pytest.mark.data
+def test_a_real_comment_alone_is_decided_as_in_a_batch(real_data_dir):
+    moderation = Moderation(Classifier.load(ROOT / "models" / "default"))
+    decided = _decide_alone_and_in_batch(moderation, _real_comments(real_data_dir, 3000))
+    assert sum(d.action != "allow" for d in decided) > 1000
