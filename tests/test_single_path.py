@@ -18,6 +18,7 @@ from test_explaining import _fixture_texts
 from test_explaining import _real_comments
 
 from moderator.classifier import Classifier
+from moderator.classifier import explain
 from moderator.classifier import features
 from moderator.service import Moderation
 from moderator.text import normalise
@@ -126,3 +127,52 @@ def test_a_real_comment_alone_is_decided_as_in_a_batch(real_data_dir):
     moderation = Moderation(Classifier.load(ROOT / "models" / "default"))
     decided = _decide_alone_and_in_batch(moderation, _real_comments(real_data_dir, 3000))
     assert sum(d.action != "allow" for d in decided) > 1000
+
+
+def _old_shares(idf, coef_t, sublinear, row, feature, n_texts):
+    """explain._shares as it was before features.group: np.unique and fancy indexing."""
+    width = len(idf)
+    key = row * width + feature
+    unique, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    unique_row, unique_feature = unique // width, unique % width
+    tf = counts.astype(np.float64)
+    if sublinear:
+        tf = np.log(tf) + 1.0
+    w = tf * idf[unique_feature]
+    norms = np.sqrt(np.bincount(unique_row, w * w, minlength=n_texts))
+    weight = w / norms[unique_row] / counts
+    return (weight[:, None] * coef_t[unique_feature])[inverse]
+
+
+def _contributions(clf: Classifier, texts: list[str], batch: int) -> list[list]:
+    return [
+        a.contributions.tolist()
+        for i in range(0, len(texts), batch)
+        for a in explain.analyse_batch(clf, texts[i : i + batch])
+    ]
+
+
+def _assert_analyses_unchanged(clf: Classifier, texts: list[str], monkeypatch) -> None:
+    new = [_contributions(clf, texts, batch) for batch in (1, 300)]
+    monkeypatch.setattr(explain, "_shares", _old_shares)
+    old = [_contributions(clf, texts, batch) for batch in (1, 300)]
+    assert new == old
+
+
+def test_explanations_add_up_as_before(shipped, monkeypatch):
+    _assert_analyses_unchanged(shipped, _fixture_texts(), monkeypatch)
+
+
+@pytest.mark.data
+def test_explanations_of_real_comments_add_up_as_before(shipped, real_data_dir, monkeypatch):
+    _assert_analyses_unchanged(shipped, _real_comments(real_data_dir, 1500), monkeypatch)
+
+
+def test_group_is_numpy_unique():
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 2, 7, 500):
+        keys = rng.integers(0, 20, n)
+        expected = np.unique(keys, return_inverse=True, return_counts=True)
+        got = features.group(keys)
+        for e, g in zip(expected, got, strict=True):
+            assert e.tolist() == g.tolist()

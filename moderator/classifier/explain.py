@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from moderator.classifier.features import group
+from moderator.classifier.features import sublinear_tf
 from moderator.text import normalise_with_offsets
 
 if TYPE_CHECKING:
@@ -160,7 +162,7 @@ def _word_block(clf: Classifier, ids: np.ndarray, row: np.ndarray, n_texts: int)
     lo, hi = clf._ngrams
     positions, features, widths = [], [], []
     if lo == 1:
-        unigram = clf._unigram[ids]
+        unigram = clf._unigram.take(ids)
         at = np.flatnonzero(unigram >= 0)
         positions.append(at)
         features.append(unigram[at])
@@ -173,7 +175,7 @@ def _word_block(clf: Classifier, ids: np.ndarray, row: np.ndarray, n_texts: int)
             (row[:-1] == row[1:])
             & (ids[:-1] != unknown)
             & (ids[1:] != unknown)
-            & (clf._bigram_keys[pos] == keys)
+            & (clf._bigram_keys.take(pos) == keys)
         )
         at = np.flatnonzero(found)
         positions.append(at)
@@ -224,7 +226,7 @@ def _char_shares(clf, grams, chunk_text, token_chunks, n_texts: int, total: int)
     if not len(occurrences):
         return out
     occurrence_chunk = np.repeat(np.arange(len(grams)), per_chunk_count)
-    occurrence_row = np.asarray(chunk_text, dtype=np.int64)[occurrence_chunk]
+    occurrence_row = np.asarray(chunk_text, dtype=np.int64).take(occurrence_chunk)
     share = _shares(
         clf._char_idf,
         clf._char_coef_t,
@@ -235,8 +237,8 @@ def _char_shares(clf, grams, chunk_text, token_chunks, n_texts: int, total: int)
     )
     per_chunk = _sum_rows(occurrence_chunk, share, len(grams))
     token_chunk = np.concatenate(token_chunks)
-    tokens_in_chunk = np.bincount(token_chunk, minlength=len(grams))[token_chunk]
-    return per_chunk[token_chunk] * (1.0 / tokens_in_chunk)[:, None]
+    tokens_in_chunk = np.bincount(token_chunk, minlength=len(grams)).take(token_chunk)
+    return per_chunk.take(token_chunk, 0) * (1.0 / tokens_in_chunk)[:, None]
 
 
 def _shares(idf, coef_t, sublinear, row, feature, n_texts) -> np.ndarray:
@@ -244,15 +246,20 @@ def _shares(idf, coef_t, sublinear, row, feature, n_texts) -> np.ndarray:
     the coefficients, divided among the feature's occurrences in that text."""
     width = len(idf)
     key = row * width + feature
-    unique, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    unique_row, unique_feature = unique // width, unique % width
-    tf = counts.astype(np.float64)
-    if sublinear:
-        tf = np.log(tf) + 1.0
-    w = tf * idf[unique_feature]
-    norms = np.sqrt(np.bincount(unique_row, w * w, minlength=n_texts))
-    weight = w / norms[unique_row] / counts
-    return (weight[:, None] * coef_t[unique_feature])[inverse]
+    unique, inverse, counts = group(key)
+    if n_texts == 1:
+        unique_feature = unique
+    else:
+        unique_row, unique_feature = unique // width, unique % width
+    tf = sublinear_tf(counts) if sublinear else counts.astype(np.float64)
+    w = tf * idf.take(unique_feature)
+    if n_texts == 1:
+        # bincount's one sum, added in the same order
+        weight = w / np.sqrt((w * w).cumsum()[-1:]) / counts
+    else:
+        norms = np.sqrt(np.bincount(unique_row, w * w, minlength=n_texts))
+        weight = w / norms.take(unique_row) / counts
+    return (weight[:, None] * coef_t.take(unique_feature, 0)).take(inverse, 0)
 
 
 def _sum_rows(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
