@@ -33,6 +33,7 @@ import numpy as np
 
 from moderator.classifier.features import group
 from moderator.classifier.features import sublinear_tf
+from moderator.classifier.features import sum_rows
 from moderator.text import normalise_with_offsets
 
 if TYPE_CHECKING:
@@ -263,11 +264,8 @@ def _shares(idf, coef_t, sublinear, row, feature, n_texts) -> np.ndarray:
 
 
 def _sum_rows(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """out[i] = sum of values[k] where index[k] == i, column by column (np.add.at is slow)."""
-    out = np.empty((n, values.shape[1]))
-    for j in range(values.shape[1]):
-        out[:, j] = np.bincount(index, values[:, j], minlength=n)
-    return out
+    """out[i] = sum of values[k] where index[k] == i, in k order (features.sum_rows)."""
+    return sum_rows(index, values, n)
 
 
 def _by_word(clf: Classifier, a: Analysis) -> dict[str, list[float]]:

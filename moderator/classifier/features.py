@@ -170,10 +170,7 @@ def block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
         np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
         products = _sparse().csr_matrix((tf, feature, indptr), shape=(n, width)) @ weighted
     else:
-        products = np.empty((n, weighted.shape[1]))
-        contributions = tf[:, None] * weighted.take(feature, 0)
-        for j in range(weighted.shape[1]):
-            products[:, j] = np.bincount(row, contributions[:, j], minlength=n)
+        products = sum_rows(row, tf[:, None] * weighted.take(feature, 0), n)
     return products / norms[:, None]
 
 
@@ -209,6 +206,17 @@ def count_sorted(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     counts[0] = ends[0] + 1
     np.subtract(ends[1:], ends[:-1], out=counts[1:])
     return ids[ends], counts
+
+
+def sum_rows(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """out[i] = the sum of values[k] (rows) where index[k] == i, added in k order from 0.0.
+
+    One bincount over (row, column) cells of the flattened values: the same additions, in
+    the same order, as one bincount per column (np.add.at is slower on 2-D).
+    """
+    width = values.shape[1]
+    cells = (index[:, None] * width + np.arange(width)).ravel()
+    return np.bincount(cells, values.ravel(), minlength=n * width).reshape(n, width)
 
 
 def group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
