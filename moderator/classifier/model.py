@@ -250,14 +250,14 @@ class Classifier:
     def _features(self, text: str) -> dict[int, int]:
         """Vocabulary index -> count, exactly as the fitted vectoriser counts.
 
-        Unigrams first, then bigrams, each in text order: the order the counts are summed in.
+        Unigrams first, then bigrams, each in text order (score_one adds them in feature order).
         """
         if self._lowercase:
             text = text.lower()
         get, unknown = self._words.get, self._unknown_id
         ids = [get(t, unknown) for t in self._token_re.findall(text)]
-        counts: dict[int, int] = {}
         lo, hi = self._ngrams
+        counts: dict[int, int] = {}
         if lo == 1:
             unigram = self._unigram_list
             for i in ids:
@@ -266,15 +266,21 @@ class Classifier:
                     counts[feature] = counts.get(feature, 0) + 1
         if hi == 2 and len(ids) > 1 and len(self._bigram_keys):
             width = self._width
-            keys = [a * width + b for a, b in zip(ids, ids[1:], strict=False)]
-            keys = [k for k, a, b in zip(keys, ids, ids[1:], strict=False) if a != unknown != b]
+            keys = [
+                a * width + b
+                for a, b in zip(ids, ids[1:], strict=False)
+                if a != unknown and b != unknown
+            ]
             if keys:
                 table = self._bigram_keys
-                pos = np.searchsorted(table, keys)
-                pos[pos == len(table)] = 0
-                found = table[pos] == keys
-                for feature in self._bigram_features[pos[found]].tolist():
-                    counts[feature] = counts.get(feature, 0) + 1
+                pos = table.searchsorted(keys)
+                # A key past the last one is looked for at the last, where it isn't.
+                np.minimum(pos, len(table) - 1, out=pos)
+                at = table.take(pos).tolist()
+                features_at = self._bigram_features.take(pos).tolist()
+                for key, found, feature in zip(keys, at, features_at, strict=True):
+                    if key == found:
+                        counts[feature] = counts.get(feature, 0) + 1
         return counts
 
     def _probabilities(self, z: np.ndarray) -> np.ndarray:
