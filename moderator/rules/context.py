@@ -103,20 +103,33 @@ class CommentView:
         ends = [m.start() for m in _SENTENCE_END.finditer(text)]
         resets = [m.start() for m in _CAPITAL_RESET.finditer(text)]
         tokens: list[Token] = []
+        append = tokens.append
+        new = tuple.__new__
+        bisect_left = bisect.bisect_left
         sentence = 0
         previous_end = 0
         for m in _TOKEN.finditer(text):
-            start = m.start()
+            start, end = m.span()
             initial = not tokens
-            ended = bisect.bisect_left(ends, previous_end) < bisect.bisect_left(ends, start)
-            if tokens and ended and not self._abbreviated(tokens[-1], text[previous_end:start]):
+            if (
+                ends
+                and tokens
+                and bisect_left(ends, previous_end) < bisect_left(ends, start)
+                and not self._abbreviated(tokens[-1], text[previous_end:start])
+            ):
                 sentence += 1
                 initial = True
-            elif bisect.bisect_left(resets, previous_end) < bisect.bisect_left(resets, start):
+            elif resets and bisect_left(resets, previous_end) < bisect_left(resets, start):
                 initial = True
             word = m.group()
-            tokens.append(Token(start, m.end(), word, _key(word), sentence, initial))
-            previous_end = m.end()
+            # _key(word), inline: a token holds no full stop to strip.
+            key = word.lower()
+            if "’" in key:
+                key = key.replace("’", "'")
+            if key.endswith("'s"):
+                key = key[:-2]
+            append(new(Token, (start, end, word, key, sentence, initial)))
+            previous_end = end
         return tokens
 
     def _abbreviated(self, previous: Token, gap: str) -> bool:
