@@ -144,6 +144,55 @@ def _old_shares(idf, coef_t, sublinear, row, feature, n_texts):
     return (weight[:, None] * coef_t[unique_feature])[inverse]
 
 
+def _old_sum_rows(index, values, n):
+    """explain._sum_rows as it was: one bincount per category."""
+    out = np.empty((n, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(index, values[:, j], minlength=n)
+    return out
+
+
+def _old_word_block(clf, ids, row, n_texts):
+    """explain._word_block as it was: widths, fancy indexing, two row sums."""
+    n = len(ids)
+    unknown = clf._unknown_id
+    lo, hi = clf._ngrams
+    positions, found_features, widths = [], [], []
+    if lo == 1:
+        unigram = clf._unigram[ids]
+        at = np.flatnonzero(unigram >= 0)
+        positions.append(at)
+        found_features.append(unigram[at])
+        widths.append(np.ones(len(at)))
+    if hi == 2 and n > 1 and len(clf._bigram_keys):
+        keys = ids[:-1] * clf._width + ids[1:]
+        pos = np.searchsorted(clf._bigram_keys, keys)
+        pos[pos == len(clf._bigram_keys)] = 0
+        found = (
+            (row[:-1] == row[1:])
+            & (ids[:-1] != unknown)
+            & (ids[1:] != unknown)
+            & (clf._bigram_keys[pos] == keys)
+        )
+        at = np.flatnonzero(found)
+        positions.append(at)
+        found_features.append(clf._bigram_features[pos[found]])
+        widths.append(np.full(len(at), 2.0))
+    out = np.zeros((n, len(clf._names)))
+    at = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+    if not len(at):
+        return out
+    feature = np.concatenate(found_features)
+    width = np.concatenate(widths)
+    share = _old_shares(clf._idf, clf._coef_t, clf._sublinear, row[at], feature, n_texts)
+    share /= width[:, None]
+    out += _old_sum_rows(at, share, n)
+    bigrams = width == 2.0
+    if bigrams.any():
+        out += _old_sum_rows(at[bigrams] + 1, share[bigrams], n)
+    return out
+
+
 def _contributions(clf: Classifier, texts: list[str], batch: int) -> list[list]:
     return [
         a.contributions.tolist()
@@ -155,6 +204,8 @@ def _contributions(clf: Classifier, texts: list[str], batch: int) -> list[list]:
 def _assert_analyses_unchanged(clf: Classifier, texts: list[str], monkeypatch) -> None:
     new = [_contributions(clf, texts, batch) for batch in (1, 300)]
     monkeypatch.setattr(explain, "_shares", _old_shares)
+    monkeypatch.setattr(explain, "_sum_rows", _old_sum_rows)
+    monkeypatch.setattr(explain, "_word_block", _old_word_block)
     old = [_contributions(clf, texts, batch) for batch in (1, 300)]
     assert new == old
 

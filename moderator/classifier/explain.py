@@ -161,17 +161,18 @@ def _word_block(clf: Classifier, ids: np.ndarray, row: np.ndarray, n_texts: int)
     n = len(ids)
     unknown = clf._unknown_id
     lo, hi = clf._ngrams
-    positions, features, widths = [], [], []
+    positions, features = [], []
     if lo == 1:
         unigram = clf._unigram.take(ids)
         at = np.flatnonzero(unigram >= 0)
         positions.append(at)
-        features.append(unigram[at])
-        widths.append(np.ones(len(at)))
+        features.append(unigram.take(at))
+    unigrams = len(positions[0]) if positions else 0
     if hi == 2 and n > 1 and len(clf._bigram_keys):
         keys = ids[:-1] * clf._width + ids[1:]
-        pos = np.searchsorted(clf._bigram_keys, keys)
-        pos[pos == len(clf._bigram_keys)] = 0
+        pos = clf._bigram_keys.searchsorted(keys)
+        # A key past the last one is looked for at the last, where it isn't.
+        np.minimum(pos, len(clf._bigram_keys) - 1, out=pos)
         found = (
             (row[:-1] == row[1:])
             & (ids[:-1] != unknown)
@@ -180,21 +181,20 @@ def _word_block(clf: Classifier, ids: np.ndarray, row: np.ndarray, n_texts: int)
         )
         at = np.flatnonzero(found)
         positions.append(at)
-        features.append(clf._bigram_features[pos[found]])
-        widths.append(np.full(len(at), 2.0))
-    out = np.zeros((n, len(clf._names)))
+        features.append(clf._bigram_features.take(pos.take(at)))
     at = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
     if not len(at):
-        return out
-    feature = np.concatenate(features)
-    width = np.concatenate(widths)
-    share = _shares(clf._idf, clf._coef_t, clf._sublinear, row[at], feature, n_texts)
-    share /= width[:, None]
-    out += _sum_rows(at, share, n)
-    bigrams = width == 2.0
-    if bigrams.any():
-        out += _sum_rows(at[bigrams] + 1, share[bigrams], n)
-    return out
+        return np.zeros((n, len(clf._names)))
+    share = _shares(
+        clf._idf, clf._coef_t, clf._sublinear, row.take(at), np.concatenate(features), n_texts
+    )
+    if len(at) == unigrams:
+        return _sum_rows(at, share, n)
+    # A bigram's share is halved between its two tokens. Each token's sum adds, in this
+    # order, its unigram's share, the bigram it starts, the bigram it ends.
+    share[unigrams:] /= 2.0
+    second = at[unigrams:] + 1
+    return _sum_rows(np.concatenate([at, second]), np.concatenate([share, share[unigrams:]]), n)
 
 
 def _char_block(clf: Classifier, texts: list, total: int) -> np.ndarray:
