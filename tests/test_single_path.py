@@ -193,6 +193,27 @@ def _old_word_block(clf, ids, row, n_texts):
     return out
 
 
+def _old_char_shares(clf, grams, chunk_text, token_chunks, n_texts, total):
+    """explain._char_shares as it was: every text's rows, fancy indexing."""
+    out = np.zeros((total, len(clf._names)))
+    token_chunks = [c for c in token_chunks if len(c)]
+    if not grams or not token_chunks:
+        return out
+    per_chunk_count = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    occurrences = np.concatenate(grams)
+    if not len(occurrences):
+        return out
+    occurrence_chunk = np.repeat(np.arange(len(grams)), per_chunk_count)
+    occurrence_row = np.asarray(chunk_text, dtype=np.int64)[occurrence_chunk]
+    share = _old_shares(
+        clf._char_idf, clf._char_coef_t, clf._char_sublinear, occurrence_row, occurrences, n_texts
+    )
+    per_chunk = _old_sum_rows(occurrence_chunk, share, len(grams))
+    token_chunk = np.concatenate(token_chunks)
+    tokens_in_chunk = np.bincount(token_chunk, minlength=len(grams))[token_chunk]
+    return per_chunk[token_chunk] * (1.0 / tokens_in_chunk)[:, None]
+
+
 def _contributions(clf: Classifier, texts: list[str], batch: int) -> list[list]:
     return [
         a.contributions.tolist()
@@ -206,6 +227,7 @@ def _assert_analyses_unchanged(clf: Classifier, texts: list[str], monkeypatch) -
     monkeypatch.setattr(explain, "_shares", _old_shares)
     monkeypatch.setattr(explain, "_sum_rows", _old_sum_rows)
     monkeypatch.setattr(explain, "_word_block", _old_word_block)
+    monkeypatch.setattr(explain, "_char_shares", _old_char_shares)
     old = [_contributions(clf, texts, batch) for batch in (1, 300)]
     assert new == old
 

@@ -24,6 +24,7 @@ The thresholds are model.json's "explain" block (chosen on toxic_spans training 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -97,14 +98,17 @@ def analyse_batch(clf: Classifier, originals: Sequence[str]) -> list[Analysis]:
         matches = list(clf._token_re.finditer(text))
         texts.append((original, normalised, matches, [m.group() for m in matches]))
     lengths = [len(t[3]) for t in texts]
-    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    total = int(starts[-1])
+    starts = [0, *itertools.accumulate(lengths)]
+    total = starts[-1]
     contributions = np.zeros((total, len(clf._names)))
     if total:
-        row = np.repeat(np.arange(len(texts)), lengths)
+        if len(texts) == 1:
+            row = np.zeros(total, dtype=np.int64)
+        else:
+            row = np.repeat(np.arange(len(texts)), lengths)
         tokens = [token for t in texts for token in t[3]]
         get, unknown = clf._words.get, clf._unknown_id
-        ids = np.array([get(t, unknown) for t in tokens], dtype=np.int64)
+        ids = np.fromiter(map(get, tokens, itertools.repeat(unknown)), dtype=np.int64, count=total)
         contributions += _word_block(clf, ids, row, len(texts))
         if clf._chars:
             contributions += _char_block(clf, texts, total)
@@ -227,7 +231,9 @@ def _char_shares(clf, grams, chunk_text, token_chunks, n_texts: int, total: int)
     if not len(occurrences):
         return out
     occurrence_chunk = np.repeat(np.arange(len(grams)), per_chunk_count)
-    occurrence_row = np.asarray(chunk_text, dtype=np.int64).take(occurrence_chunk)
+    occurrence_row = None
+    if n_texts > 1:
+        occurrence_row = np.asarray(chunk_text, dtype=np.int64).take(occurrence_chunk)
     share = _shares(
         clf._char_idf,
         clf._char_coef_t,
@@ -244,9 +250,10 @@ def _char_shares(clf, grams, chunk_text, token_chunks, n_texts: int, total: int)
 
 def _shares(idf, coef_t, sublinear, row, feature, n_texts) -> np.ndarray:
     """Per occurrence: its feature's tf-idf weight in its own text (the text's L2 norm) times
-    the coefficients, divided among the feature's occurrences in that text."""
+    the coefficients, divided among the feature's occurrences in that text (`row` may be
+    None for one text)."""
     width = len(idf)
-    key = row * width + feature
+    key = feature if n_texts == 1 else row * width + feature
     unique, inverse, counts = group(key)
     if n_texts == 1:
         unique_feature = unique
