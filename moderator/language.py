@@ -152,7 +152,8 @@ def english_word_share(text: str) -> float:
 def _mostly_non_latin(letters: Sequence[str]) -> bool:
     if not letters:
         return False
-    latin = sum(1 for ch in letters if _is_latin(ch))
+    # ASCII letters are Latin; only the others are looked up.
+    latin = sum(1 for ch in letters if ch.isascii() or _is_latin(ch))
     return latin * 2 < len(letters)
 
 
