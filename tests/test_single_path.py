@@ -10,6 +10,7 @@ real comments, for every shipped model; and both must equal the scikit-learn pip
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -249,3 +250,13 @@ def test_group_is_numpy_unique():
         got = features.group(keys)
         for e, g in zip(expected, got, strict=True):
             assert e.tolist() == g.tolist()
+
+
+def test_char_words_split_like_scikit_learn_char_wb():
+    # char_wb collapses runs of re's \s to one space, then str.split(): the same words as
+    # str.split() alone, because \s is exactly str.isspace.
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF)
+    assert re.findall(r"\s", every) == [c for c in every if c.isspace()]
+    clf = Classifier.load(ROOT / "models" / "default")
+    text = "a\u3000\u3000b \x1c\x1d c\n\t d\u2028e  f "
+    assert clf._char_words(text) == re.sub(r"\s\s+", " ", text).split()

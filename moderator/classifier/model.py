@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,8 +47,6 @@ TYPE_RATIO = 0.8
 _EXPLAINED_CACHE = 16
 #: Distinct words whose character n-grams are kept; the cache is emptied when full.
 _GRAM_CACHE_SIZE = 200_000
-#: What scikit-learn's char_wb analyzer collapses before splitting on whitespace.
-_WHITE_SPACES = re.compile(r"\s\s+")
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +242,9 @@ class Classifier:
         """The whitespace-separated words the char_wb analyzer sees in `text`."""
         if self._char_lowercase:
             text = text.lower()
-        return _WHITE_SPACES.sub(" ", text).split()
+        # scikit-learn collapses runs of \s into one space first; str.split() already splits
+        # on runs of the same characters (re's \s is str.isspace), so the words are the same.
+        return text.split()
 
     def _features(self, text: str) -> dict[int, int]:
         """Vocabulary index -> count, exactly as the fitted vectoriser counts.
