@@ -244,7 +244,7 @@ def test_explanations_of_real_comments_add_up_as_before(shipped, real_data_dir, 
 
 def test_group_is_numpy_unique():
     rng = np.random.default_rng(0)
-    for n in (0, 1, 2, 7, 500):
+    for n in (0, 1, 2, 7, 500, 5000):
         keys = rng.integers(0, 20, n)
         expected = np.unique(keys, return_inverse=True, return_counts=True)
         got = features.group(keys)
