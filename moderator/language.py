@@ -152,8 +152,9 @@ def english_word_share(text: str) -> float:
 def _mostly_non_latin(letters: Sequence[str]) -> bool:
     if not letters:
         return False
-    # ASCII letters are Latin; only the others are looked up.
-    latin = sum(1 for ch in letters if ch.isascii() or _is_latin(ch))
+    if "".join(letters).isascii():
+        return False
+    latin = sum(map(_is_latin, letters))
     return latin * 2 < len(letters)
 
 

@@ -276,6 +276,8 @@ class WordList:
         """(start, stop, entry) of every block and suspect match in `text`, in order."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if not self._index:
+            return []  # no entries (another language's engine without site lists)
         n = len(text)
         is_ascii = text.isascii()
         spans = [m.span() for m in (_ASCII_WORD_RE if is_ascii else _WORD_RE).finditer(text)]
