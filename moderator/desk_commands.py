@@ -7,8 +7,8 @@ import datetime as dt
 
 import click
 
-from moderator.cli import _site_command
-from moderator.cli import sites
+from moderator.cli.sites import _site_command
+from moderator.cli.sites import sites
 
 
 @sites.command("rotate-key")

@@ -14,10 +14,10 @@ import sys
 
 import click
 
-from moderator.cli import _config
-from moderator.cli import _migrated_engine
 from moderator.cli import cli
-from moderator.cli import sites
+from moderator.cli.common import _config
+from moderator.cli.common import _migrated_engine
+from moderator.cli.sites import sites
 
 #: What a Coral site configures, by secret kind: the route Coral is pointed at.
 CORAL_ROUTES = {"phase": "coral_phase", "webhook": "coral_webhook"}

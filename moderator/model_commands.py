@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from moderator.cli import _config
-from moderator.cli import _migrated_engine
 from moderator.cli import cli
+from moderator.cli.common import _config
+from moderator.cli.common import _migrated_engine
 
 
 @cli.group()

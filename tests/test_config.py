@@ -145,4 +145,4 @@ def test_no_other_module_reads_the_environment():
         if "os.environ" in p.read_text(encoding="utf-8")
         or "getenv(" in p.read_text(encoding="utf-8")
     )
-    assert readers == ["moderator/config.py"]
+    assert readers == ["moderator/config/__init__.py"]

@@ -27,35 +27,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
-from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy import Engine
-from sqlalchemy import create_engine
-from sqlalchemy import event
 from sqlalchemy import exc
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: Seconds a database operation may take in commands (migrations, exports, the CLI); the web
-#: app gives its engine MODERATOR_DATABASE_TIMEOUT instead.
-COMMAND_TIMEOUT = 600.0
-#: libpq's smallest useful connect_timeout (it treats 1 as 2).
-MIN_CONNECT_TIMEOUT = 2
-#: PostgreSQL ends a session that sits idle inside a transaction this long (a lost client).
-IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 
 
 class StorageUnavailable(Exception):
@@ -134,138 +120,6 @@ def deadline(seconds: float) -> Iterator[None]:
         yield
     finally:
         _deadlines.at = previous
-
-
-def make_engine(url: str, timeout: float = COMMAND_TIMEOUT) -> Engine:
-    """An Engine for `url` whose every operation is bounded by `timeout` seconds."""
-    parsed = make_url(url)
-    # Errors must never carry comment text (statement parameters) into logs.
-    if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(
-            parsed, pool_pre_ping=True, hide_parameters=True, pool_timeout=timeout
-        )
-        engine.storage_timeout = timeout
-        engine.storage_breaker = Breaker()
-        if parsed.get_driver_name() == "psycopg":
-            event.listen(engine, "do_connect", _psycopg_connect(timeout))
-        event.listen(engine, "connect", _postgres_settings(timeout))
-        return engine
-    if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(
-            parsed, pool_pre_ping=True, hide_parameters=True, pool_timeout=timeout
-        )
-        engine.storage_timeout = timeout
-        engine.storage_breaker = Breaker()
-        return engine
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        parsed,
-        hide_parameters=True,
-        connect_args={"timeout": timeout, "check_same_thread": False},
-    )
-    engine.storage_timeout = timeout
-    engine.storage_breaker = Breaker()
-    event.listen(engine, "connect", _sqlite_pragmas(timeout))
-    return engine
-
-
-def _sqlite_pragmas(timeout: float):
-    busy_ms = int(timeout * 1000)
-
-    def pragmas(dbapi_connection, _record) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            try:
-                cursor.execute("PRAGMA journal_mode = WAL")
-            except Exception:
-                # A read-only database can't switch journal mode; reads still work.
-                log.warning("could not switch SQLite to WAL mode", exc_info=True)
-        finally:
-            cursor.close()
-
-    return pragmas
-
-
-def _postgres_settings(timeout: float):
-    """Server-side limits for each new session: slow statements and lock waits end too."""
-    ms = max(1, int(timeout * 1000))
-    statements = (
-        f"SET statement_timeout = {ms}",
-        f"SET lock_timeout = {ms}",
-        f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_TIMEOUT_MS}",
-    )
-
-    def settings(dbapi_connection, _record) -> None:
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
-        try:
-            with dbapi_connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement)
-        finally:
-            dbapi_connection.autocommit = autocommit
-
-    return settings
-
-
-def _psycopg_connect(timeout: float):
-    """do_connect: a psycopg connection whose waits end at the thread's deadline."""
-    connection_class = _deadline_connection_class()
-
-    def connect(_dialect, _record, cargs, cparams):
-        left = remaining(timeout)
-        if left < 0.05:
-            import psycopg
-
-            raise psycopg.OperationalError("no time left to connect to the database")
-        if "connect_timeout" not in cparams:
-            cparams["connect_timeout"] = max(MIN_CONNECT_TIMEOUT, math.ceil(left))
-        connection = connection_class.connect(*cargs, **cparams)
-        connection.storage_timeout = timeout
-        return connection
-
-    return connect
-
-
-_DEADLINE_CONNECTION = None
-
-
-def _deadline_connection_class():
-    """psycopg.Connection whose every wait for the server ends at the thread's deadline.
-
-    A stopped or unreachable server never answers and never enforces its own timeouts, so
-    the client gives up: the connection is closed (its state is unknown) and the error is a
-    disconnect, which SQLAlchemy answers by discarding the connection from the pool.
-    """
-    global _DEADLINE_CONNECTION
-    if _DEADLINE_CONNECTION is not None:
-        return _DEADLINE_CONNECTION
-    import psycopg
-    from psycopg import errors
-
-    class DeadlineConnection(psycopg.Connection):
-        storage_timeout = COMMAND_TIMEOUT
-
-        def wait(self, gen, interval=0.1, timeout=None):
-            # At least WAIT_FLOOR for one round trip: a deadline eaten by this process's own
-            # CPU work (threads sharing the GIL) must not fail a server that answers.
-            left = max(WAIT_FLOOR, remaining(self.storage_timeout))
-            if timeout is None or timeout > left:
-                timeout = left
-            try:
-                return super().wait(gen, interval=interval, timeout=timeout)
-            except errors._WaitTimeout:
-                self.pgconn.finish()
-                raise psycopg.OperationalError(
-                    f"the database did not answer within {self.storage_timeout:g}s"
-                ) from None
-
-    _DEADLINE_CONNECTION = DeadlineConnection
-    return DeadlineConnection
 
 
 UNAVAILABLE_ERRORS = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError)
@@ -365,53 +219,19 @@ def isoformat(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-# -- migrations -----------------------------------------------------------------------------
-
-
-def _alembic_config(conn: Connection | None = None):
-    from alembic.config import Config as AlembicConfig
-
-    migrations = resources.files("moderator").joinpath("migrations")
-    cfg = AlembicConfig(str(migrations.joinpath("alembic.ini")))
-    cfg.set_main_option("script_location", str(migrations))
-    if conn is not None:
-        cfg.attributes["connection"] = conn
-    return cfg
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply Alembic migrations up to `revision` (idempotent)."""
-    from alembic import command
-
-    try:
-        with engine.connect() as conn:
-            with conn.begin():
-                command.upgrade(_alembic_config(conn), revision)
-            if engine.dialect.name == "sqlite":
-                # migrations/env.py turned foreign keys off for SQLite's table rebuilds; on
-                # again before the connection goes back to the pool (after the commit, as
-                # SQLite ignores the pragma inside a transaction).
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-    except UNAVAILABLE_ERRORS as error:
-        raise StorageUnavailable(_describe(error)) from error
-
-
-def head_revision() -> str:
-    """The newest migration shipped with this version."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
-
-
-def current_revision(conn: Connection) -> str | None:
-    """The migration the database is at, or None before `init-db`."""
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(conn).get_current_revision()
-
-
 def init_app(app, database_url: str, timeout: float) -> Engine:
     """Create the app's one engine (flaskr's `init_app` shape); callers keep the result."""
     engine = make_engine(database_url, timeout)
     app.extensions["moderator.engine"] = engine
     return engine
+
+
+# The engine and the migrations live in their own modules; their names are the package's.
+from moderator.storage.engine import COMMAND_TIMEOUT  # noqa: E402
+from moderator.storage.engine import IDLE_IN_TRANSACTION_TIMEOUT_MS  # noqa: E402, F401
+from moderator.storage.engine import MIN_CONNECT_TIMEOUT  # noqa: E402, F401
+from moderator.storage.engine import make_engine  # noqa: E402
+from moderator.storage.migrate import _alembic_config  # noqa: E402, F401
+from moderator.storage.migrate import current_revision  # noqa: E402, F401
+from moderator.storage.migrate import head_revision  # noqa: E402, F401
+from moderator.storage.migrate import upgrade  # noqa: E402, F401
