@@ -211,8 +211,14 @@ class CategoryModels(ClassifierMixin, BaseEstimator):
     def calibrate(self, X, y):
         """Refit each category's Platt sigmoid on held-out rows (labels 1, 0 or NaN)."""
         check_is_fitted(self)
+        return self.calibrate_decisions(self.decision_function(X), y)
+
+    def calibrate_decisions(self, decision, y):
+        """Refit each category's Platt sigmoid on given decision values of rows this model
+        never saw (labels 1, 0 or NaN): out-of-fold values of models fitted on other folds."""
+        check_is_fitted(self)
         y = np.asarray(y, dtype=float)
-        decision = self.decision_function(X)
+        decision = np.asarray(decision, dtype=float)
         calibration = []
         for j, name in enumerate(self.categories):
             mask = ~np.isnan(y[:, j])
