@@ -16,6 +16,7 @@ The official test split is never a fold: only rows whose split is TRAIN are assi
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,11 +53,12 @@ def assign_folds(examples: Sequence[Example], k: int, seed: int) -> np.ndarray:
         + ("nan" if math.isnan(examples[i].labels[0]) else str(examples[i].labels[0]))
         for i in rows
     ]
-    # A group smaller than k is spread as far as it goes (StratifiedKFold warns, not fails).
-    counts: dict[str, int] = {}
-    for key in keys:
-        counts[key] = counts.get(key, 0) + 1
+    # Groups smaller than k are pooled, and the pool joins the largest group if it is small too.
+    counts = Counter(keys)
     keys = [key if counts[key] >= k else "small" for key in keys]
+    if 0 < keys.count("small") < k:
+        largest = Counter(key for key in keys if key != "small").most_common(1)
+        keys = [largest[0][0] if key == "small" and largest else key for key in keys]
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     for n, (_, held) in enumerate(splitter.split(np.zeros(len(rows)), keys)):
         fold[np.asarray(rows)[held]] = n
