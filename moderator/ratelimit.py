@@ -140,6 +140,12 @@ class RateLimiter:
         self.on_storage_error = on_storage_error
         self.storage = _storage(storage_uri)
         self.shared = FixedWindowRateLimiter(self.storage)
+        #: On Redis, the CPU check and every limit's hit in one script (see _HIT_SCRIPT).
+        self._script = (
+            self.storage.get_connection().register_script(_HIT_SCRIPT)
+            if _one_server_redis(self.storage)
+            else None
+        )
         self.fallback = FixedWindowRateLimiter(LocalStorage())
         self._outage = _Outage()
         self._lock = threading.Lock()
@@ -160,6 +166,9 @@ class RateLimiter:
         self._hit(strategy, key)
 
     def _hit(self, strategy: FixedWindowRateLimiter, key: str) -> None:
+        if strategy is self.shared and self._script is not None:
+            self._hit_in_one_round_trip(key)
+            return
         if self.cpu_limit is not None and not strategy.test(self.cpu_limit, CPU_SCOPE, key):
             reset = strategy.get_window_stats(self.cpu_limit, CPU_SCOPE, key).reset_time
             raise CpuBudgetSpent(self.cpu_limit, max(1, math.ceil(reset - time.time())))
@@ -167,6 +176,25 @@ class RateLimiter:
             if not strategy.hit(limit, SCOPE, key):
                 reset = strategy.get_window_stats(limit, SCOPE, key).reset_time
                 raise RateLimited(limit, max(1, math.ceil(reset - time.time())))
+
+    def _hit_in_one_round_trip(self, key: str) -> None:
+        """What `_hit` does, in one Redis script call instead of one call per counter."""
+        storage = self.storage
+        keys = [storage.prefixed_key(limit.key_for(SCOPE, key)) for limit in self.limits]
+        args: list[int] = []
+        for limit in self.limits:
+            args += [limit.get_expiry(), limit.amount]
+        cpu_key = ""
+        if self.cpu_limit is not None:
+            cpu_key = storage.prefixed_key(self.cpu_limit.key_for(CPU_SCOPE, key))
+        refused, ttl = self._script(
+            [cpu_key, *keys], [self.cpu_limit.amount if cpu_key else 0, *args]
+        )
+        if refused:
+            retry_after = max(1, int(ttl))
+            if refused == 1:
+                raise CpuBudgetSpent(self.cpu_limit, retry_after)
+            raise RateLimited(self.limits[refused - 2], retry_after)
 
     def charge_cpu(self, key: str, seconds: float) -> None:
         """Count `seconds` of CPU against `key`'s budget (never raises)."""
@@ -268,6 +296,43 @@ class LocalStorage(Storage):
     def _sweep(self, now: float) -> None:
         self._counters = {k: e for k, e in self._counters.items() if e[1] > now}
         self._swept = now
+
+
+#: One round trip for a request's whole check on Redis, instead of a GET for the CPU budget
+#: and one script call per limit. It does what FixedWindowRateLimiter does call by call:
+#: KEYS[1] is the CPU counter ("" without a CPU budget), refused when its count has reached
+#: ARGV[1]; then each limit's counter (KEYS[2..]) is incremented in order, its window
+#: (ARGV[2k] seconds) starting with its first unit, and the first one past its amount
+#: (ARGV[2k+1]) refuses; later limits are left untouched, as limits' own hit() does.
+#: Returns {0, 0}, or {which refused (1 = CPU, 2.. = the limits in order), its ttl}.
+_HIT_SCRIPT = """
+if KEYS[1] ~= "" then
+    local spent = tonumber(redis.call("get", KEYS[1]) or "0")
+    if spent >= tonumber(ARGV[1]) then
+        return {1, redis.call("ttl", KEYS[1])}
+    end
+end
+for i = 2, #KEYS do
+    local current = redis.call("incrby", KEYS[i], 1)
+    if current == 1 then
+        redis.call("expire", KEYS[i], ARGV[2 * i - 2])
+    end
+    if current > tonumber(ARGV[2 * i - 1]) then
+        return {i, redis.call("ttl", KEYS[i])}
+    end
+end
+return {0, 0}
+"""
+
+
+def _one_server_redis(storage: Storage) -> bool:
+    """Whether `storage` is one Redis (or Sentinel-watched) server, where one script may
+    touch every counter; a Redis Cluster spreads the keys over servers and is left to
+    limits' own calls."""
+    from limits.storage import RedisClusterStorage
+    from limits.storage import RedisStorage
+
+    return isinstance(storage, RedisStorage) and not isinstance(storage, RedisClusterStorage)
 
 
 def _storage(uri: str) -> Storage:

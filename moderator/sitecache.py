@@ -8,6 +8,10 @@ setting takes effect on every worker of every instance within that interval (plu
 requests already past their lookup). A change made by this process is seen by its next
 request. A key that isn't found is not cached (a guessed key costs one indexed lookup, as
 before), and a key an earlier rotation replaced is checked against its expiry on every use.
+
+Coral's routes name their site by id and prove it with a signature: `signing(site_id, kind)`
+keeps each site's signing secrets under the same counter (adding or removing a secret bumps
+it), each checked against its own expiry on every use.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from moderator import storage
 from moderator.storage import generations
+from moderator.storage import secrets
 from moderator.storage import sites
 
 if TYPE_CHECKING:
@@ -39,6 +44,8 @@ class SiteCache:
         self.seconds = seconds
         #: key hash -> (site, when the key stops working: None for a current key).
         self._entries: dict[str, tuple[Site, dt.datetime | None]] = {}
+        #: (site id, kind) -> (active site, [(secret, when it stops signing: None for never)]).
+        self._signing: dict[tuple[int, str], tuple[Site, list]] = {}
         self._generation: int | None = None
         #: Counts emptyings: a site read before one must not be cached after it.
         self._epoch = 0
@@ -72,6 +79,39 @@ class SiteCache:
                 self._entries[key_hash] = found
         return found[0]
 
+    def signing(self, site_id: int, kind: str) -> tuple[Site | None, list[str]]:
+        """The active site with this id (None if there is none) and the secrets that may
+        sign its `kind` requests now. Raises StorageUnavailable as `find` does."""
+        if self.seconds > 0:
+            self._refresh()
+            entry = self._signing.get((site_id, kind))
+            if entry is None:
+                epoch = self._epoch
+                entry = self._read_signing(site_id, kind)
+                if entry is None:
+                    return None, []  # unknown or revoked: not cached, as unknown keys
+                with self._lock:
+                    if epoch == self._epoch:
+                        if len(self._signing) >= MAX_ENTRIES:
+                            self._signing = {}
+                        self._signing[(site_id, kind)] = entry
+        else:
+            entry = self._read_signing(site_id, kind)
+            if entry is None:
+                return None, []
+        site, found = entry
+        at = storage.now()
+        return site, [secret for secret, until in found if until is None or until > at]
+
+    def _read_signing(self, site_id: int, kind: str) -> tuple[Site, list] | None:
+        if not 0 < site_id < 2**31:
+            return None
+        with storage.reading(self.engine) as conn:
+            site = sites.get_site(conn, site_id)
+            if site is None or not site.active:
+                return None
+            return site, secrets.unexpired_secrets(conn, site.id, kind)
+
     def _read(self, key_hash: str) -> tuple[Site, dt.datetime | None] | None:
         with storage.reading(self.engine) as conn:
             return sites.find_active_key(conn, key_hash)
@@ -92,6 +132,7 @@ class SiteCache:
                 # Emptied before the new generation is recorded: an entry read under the
                 # old one can't outlive this look.
                 self._entries = {}
+                self._signing = {}
                 self._epoch += 1
                 self._generation = found
             self._local = local

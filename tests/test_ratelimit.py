@@ -13,6 +13,7 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 
+from moderator import auth
 from moderator import create_app
 from moderator import ratelimit
 from moderator import storage
@@ -478,3 +479,59 @@ def test_a_memory_limit_turns_requests_away_and_lets_them_in_next_window(monkeyp
     limiter.check("other")  # another key has its own budget
     clock[0] += 60
     limiter.check("k")
+
+
+def test_on_redis_a_request_costs_one_round_trip_to_check_and_one_to_charge(
+    config, redis_server, dispose, monkeypatch
+):
+    app = limited_app(
+        config,
+        rate_limit="100/minute;50/second",
+        key_cpu_seconds=60,
+        rate_limit_storage_uri=redis_server.url,
+    )
+    dispose(app)
+    key = make_site_on(app, "round-trips")
+    client = app.test_client()
+    client.post("/api/v1/moderate", json={"text": "warm"}, headers=bearer(key))  # loads scripts
+    redis_client = app.extensions["moderator"].limiter.storage.get_connection()
+    sent = []
+    execute = redis_client.execute_command
+    monkeypatch.setattr(
+        redis_client, "execute_command", lambda *a, **k: sent.append(a[0]) or execute(*a, **k)
+    )
+    for i in range(5):
+        response = client.post("/api/v1/moderate", json={"text": f"hi {i}"}, headers=bearer(key))
+        assert response.status_code == 200
+    # One script for the CPU check and both limits, one for the CPU charge: 2 a request
+    # (limits' own calls: a GET and a script per limit, then the charge: 4).
+    assert sent == ["EVALSHA"] * 10
+
+
+def test_redis_refusals_say_which_budget_and_when_it_ends(config, redis_server, dispose):
+    app = limited_app(
+        config, rate_limit="100/minute;2/hour", rate_limit_storage_uri=redis_server.url
+    )
+    dispose(app)
+    key = make_site_on(app, "which-limit")
+    client = app.test_client()
+    statuses = [
+        client.post("/api/v1/moderate", json={"text": "hi"}, headers=bearer(key)) for _ in range(3)
+    ]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    refused = statuses[-1]
+    assert "2 per 1 hour" in refused.json["detail"]
+    assert 3500 < int(refused.headers["Retry-After"]) <= 3600
+    # Both counters hold all three requests: the hour's refused the third past its amount,
+    # after the minute's counted it, as limits' own hit() leaves them.
+    import redis
+
+    r = redis.Redis.from_url(redis_server.url)
+    try:
+        counters = {
+            k.decode().rsplit("/", 2)[-1]: int(r.get(k))
+            for k in r.keys(f"LIMITS:LIMITER/moderator/{auth.rate_limit_key(key)}/*")
+        }
+    finally:
+        r.close()
+    assert counters == {"minute": 3, "hour": 3}

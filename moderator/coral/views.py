@@ -33,8 +33,6 @@ from moderator.coral import events
 from moderator.coral import phase as coral_phase
 from moderator.coral import signature
 from moderator.errors import ApiError
-from moderator.storage import secrets
-from moderator.storage import sites
 
 bp = Blueprint("coral", __name__, url_prefix="/coral/v1/sites/<int:site_id>")
 
@@ -46,9 +44,7 @@ def _services():
 def _signed_body(site_id: int, kind: str) -> bytes:
     """The raw body, once its X-Coral-Signature matches one of the site's `kind` secrets."""
     raw = request.get_data(cache=True)  # 413 past MAX_CONTENT_LENGTH
-    with storage.reading(_services().engine) as conn:
-        site = sites.get_site(conn, site_id) if 0 < site_id < 2**31 else None
-        keys = secrets.active_secrets(conn, site.id, kind) if site and site.active else []
+    site, keys = _services().sites.signing(site_id, kind)
     if not signature.verify(raw, request.headers.get(signature.HEADER), keys):
         # Failed signatures spend the sender's address budget, never the site's.
         ratelimit.spend(auth.address_rate_limit_key())

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy import or_
+from sqlalchemy import select
 
 from moderator.storage import audit
+from moderator.storage import generations
 from moderator.storage import now
 from moderator.storage import utc
 from moderator.storage.tables import site_secrets
@@ -112,6 +114,7 @@ def add_secret(
     audit.record(
         conn, actor, "site.secret.add", site_id=site_id, after={"kind": kind, "label": label}
     )
+    generations.bump(conn, generations.SITES)  # workers' cached signing secrets (sitecache)
     row = conn.execute(site_secrets.select().where(site_secrets.c.id == secret_id)).one()
     return _secret(row)
 
@@ -126,15 +129,22 @@ def list_secrets(conn: Connection, site_id: int, kind: str | None = None) -> lis
 
 def active_secrets(conn: Connection, site_id: int, kind: str) -> list[str]:
     """The secret values that may sign a request now."""
+    return [secret for secret, _ in unexpired_secrets(conn, site_id, kind)]
+
+
+def unexpired_secrets(
+    conn: Connection, site_id: int, kind: str
+) -> list[tuple[str, dt.datetime | None]]:
+    """(secret, when it stops signing: None for never) of each secret that may sign now."""
     at = now()
     rows = conn.execute(
-        site_secrets.select().where(
+        select(site_secrets.c.secret, site_secrets.c.expires_at).where(
             site_secrets.c.site_id == site_id,
             site_secrets.c.kind == kind,
             or_(site_secrets.c.expires_at.is_(None), site_secrets.c.expires_at > at),
         )
     )
-    return [r.secret for r in rows]
+    return [(r.secret, utc(r.expires_at)) for r in rows]
 
 
 def remove_secret(
@@ -149,6 +159,7 @@ def remove_secret(
     if row is None:
         raise SecretError(f"the site has no secret labelled {label!r}")
     conn.execute(site_secrets.delete().where(site_secrets.c.id == row.id))
+    generations.bump(conn, generations.SITES)
     audit.record(
         conn,
         actor,
