@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from training.folds import FOLDS
 from training.judge import compare_command
 from training.judge import evaluate_command
 from training.labels import export_labels_command
@@ -86,8 +87,23 @@ def _check_plotting() -> None:
     help="The language to train for: en (the shipped default), or de, pt, tr from "
     "shared/data/multilingual (each scores only the categories its data labels).",
 )
+@click.option(
+    "--folds",
+    type=click.IntRange(min=0, max=20),
+    default=None,
+    help="Languages other than English: choose thresholds, operating points and "
+    f"sentence scoring on K-fold out-of-fold scores over every training row, then fit on "
+    f"all of them (default {FOLDS}); 0 = on a seeded {VALIDATION_SHARE:.0%} validation split, "
+    "fitting on the rest (English always uses that split).",
+)
 def train(
-    data_dir: Path, out: Path, extras: tuple[Path, ...], seed: int, neutral, language: str
+    data_dir: Path,
+    out: Path,
+    extras: tuple[Path, ...],
+    seed: int,
+    neutral,
+    language: str,
+    folds: int | None,
 ) -> None:
     """Train on every shared dataset of a language (+ extras) and write models/NAME."""
     from moderator.classifier import Classifier
@@ -105,12 +121,23 @@ def train(
     from training.evaluate import evaluate
     from training.evaluate import fit_davidson_head
     from training.evaluate import trainable_categories
+    from training.folds import assign_folds
+    from training.folds import cross_validation
+    from training.folds import fit_with_folds
     from training.pipeline import DEFAULT_PARAMS
     from training.pipeline import LANGUAGE_PARAMS
     from training.pipeline import build_pipeline
     from training.pipeline import slim
 
     started = time.perf_counter()
+    if folds is None:
+        folds = 0 if language == "en" else FOLDS
+    if folds == 1:
+        raise click.UsageError("--folds must be 0 (a validation split) or at least 2")
+    if folds and language == "en":
+        raise click.UsageError(
+            "--folds is for languages other than English; English uses its validation split"
+        )
     for path in extras:
         if not path.is_file():
             raise click.ClickException(f"extra file {path} does not exist")
@@ -124,16 +151,26 @@ def train(
     examples = load(data_dir, extras, seed, language)
     progress(f"normalising {len(examples)} texts")
     normalised = [normalise(e.text, language) for e in examples]
-    validation = validation_split(examples, VALIDATION_SHARE, seed)
-    # A counterfactual copy of a validation row would leak it into training.
-    train_rows = [
-        i
-        for i, e in enumerate(examples)
-        if e.split == TRAIN
-        and i not in validation
-        and e.meta.get("counterfactual_of", -1) not in validation
-    ]
-    val_rows = sorted(validation)
+    if folds:
+        # Every training row is fitted on by the final model and scored out of fold.
+        validation: set[int] = set()
+        try:
+            fold = assign_folds(examples, folds, seed)
+        except ValueError as exc:
+            raise click.ClickException(f"cannot train: {exc}") from None
+        train_rows = [i for i in range(len(examples)) if fold[i] >= 0]
+        val_rows = train_rows
+    else:
+        validation = validation_split(examples, VALIDATION_SHARE, seed)
+        # A counterfactual copy of a validation row would leak it into training.
+        train_rows = [
+            i
+            for i, e in enumerate(examples)
+            if e.split == TRAIN
+            and i not in validation
+            and e.meta.get("counterfactual_of", -1) not in validation
+        ]
+        val_rows = sorted(validation)
     labels = np.array([e.labels for e in examples], dtype=float)
     # A category is trained when the language's data labels enough of it both ways.
     names = trainable_categories(labels[train_rows], language)
@@ -145,58 +182,87 @@ def train(
     labels = labels[:, [NAMES.index(n) for n in names]]
     weights = sample_weights(examples, normalised)
 
-    progress(f"fitting on {len(train_rows)} rows ({len(val_rows)} held for validation)")
-    # Platt scaling on the validation rows rather than cross-validated: one fit per
-    # category instead of four keeps training inside its time budget. Small data sets
-    # whose validation rows lack a class for some category fall back to 3-fold CV.
-    val_classes = [
-        set(labels[val_rows, j][~np.isnan(labels[val_rows, j])]) for j in range(labels.shape[1])
-    ]
-    on_validation = all(c == {0.0, 1.0} for c in val_classes)
     # A language's own feature and regression settings (English: the defaults).
     recipe = {**DEFAULT_PARAMS, **LANGUAGE_PARAMS.get(language, {})}
-    pipeline = build_pipeline(
-        random_state=seed,
-        calibration_folds=0 if on_validation else 3,
-        categories=names,
-        **LANGUAGE_PARAMS.get(language, {}),
-    )
-    try:
-        pipeline.fit(
-            [normalised[i] for i in train_rows],
-            labels[train_rows],
-            categories__sample_weight=[weights[i] for i in train_rows],
+    if folds:
+        progress(
+            f"{folds}-fold out-of-fold scores over all {len(train_rows)} training rows, "
+            "then the final model on all of them"
         )
-        if on_validation:
-            pipeline.named_steps["categories"].calibrate(
-                pipeline[:-1].transform([normalised[i] for i in val_rows]), labels[val_rows]
+        try:
+            pipeline, oof = fit_with_folds(
+                examples,
+                normalised,
+                labels,
+                weights,
+                fold,
+                names,
+                LANGUAGE_PARAMS.get(language, {}),
+                language,
+                seed,
+                log=progress,
             )
-    except ValueError as exc:
-        raise click.ClickException(f"cannot train: {exc}") from None
+        except ValueError as exc:
+            raise click.ClickException(f"cannot train: {exc}") from None
+    else:
+        progress(f"fitting on {len(train_rows)} rows ({len(val_rows)} held for validation)")
+        # Platt scaling on the validation rows rather than cross-validated: one fit per
+        # category instead of four keeps training inside its time budget. Small data sets
+        # whose validation rows lack a class for some category fall back to 3-fold CV.
+        val_classes = [
+            set(labels[val_rows, j][~np.isnan(labels[val_rows, j])]) for j in range(labels.shape[1])
+        ]
+        on_validation = all(c == {0.0, 1.0} for c in val_classes)
+        pipeline = build_pipeline(
+            random_state=seed,
+            calibration_folds=0 if on_validation else 3,
+            categories=names,
+            **LANGUAGE_PARAMS.get(language, {}),
+        )
+        try:
+            pipeline.fit(
+                [normalised[i] for i in train_rows],
+                labels[train_rows],
+                categories__sample_weight=[weights[i] for i in train_rows],
+            )
+            if on_validation:
+                pipeline.named_steps["categories"].calibrate(
+                    pipeline[:-1].transform([normalised[i] for i in val_rows]), labels[val_rows]
+                )
+        except ValueError as exc:
+            raise click.ClickException(f"cannot train: {exc}") from None
     slim(pipeline)
     fitted = pipeline.named_steps["categories"]
     progress(f"fitted in {time.perf_counter() - started:.1f} s; choosing thresholds")
 
     # Thresholds are chosen on the scores the decision path will give (whole text and each
     # sentence, the highest per category), not on the whole text alone.
-    scratch = Moderation(Classifier(pipeline, {"name": out.name, "language": language}))
-    val_texts = [examples[i].text for i in val_rows]
-    val_probs = np.array([[s[n] for n in names] for s in scratch.scores(val_texts)])
+    # With folds, every training row's out-of-fold scores stand for the validation rows'.
+    if folds:
+        val_probs = oof.sentences
+    else:
+        scratch = Moderation(Classifier(pipeline, {"name": out.name, "language": language}))
+        val_texts = [examples[i].text for i in val_rows]
+        val_probs = np.array([[s[n] for n in names] for s in scratch.scores(val_texts)])
     val_labels = labels[val_rows]
     decision = {"sentences": True}
     if language != "en":
         # Sentence scoring was chosen for long English news comments; another language's
         # data (tweets) may rank worse with it: keep it only where validation says so.
-        whole = Moderation(
-            Classifier(
-                pipeline,
-                {"name": out.name, "language": language, "decision": {"sentences": False}},
+        if folds:
+            whole_probs = oof.whole
+        else:
+            whole = Moderation(
+                Classifier(
+                    pipeline,
+                    {"name": out.name, "language": language, "decision": {"sentences": False}},
+                )
             )
-        )
-        whole_probs = np.array([[s[n] for n in names] for s in whole.scores(val_texts)])
+            whole_probs = np.array([[s[n] for n in names] for s in whole.scores(val_texts)])
         decision = _sentence_choice(val_labels[:, 0], val_probs[:, 0], whole_probs[:, 0])
         progress(
-            f"validation toxicity AUC: whole text {decision['auc_whole']}, "
+            ("out-of-fold" if folds else "validation")
+            + f" toxicity AUC: whole text {decision['auc_whole']}, "
             f"with sentences {decision['auc_sentences']}: "
             + ("scoring sentences" if decision["sentences"] else "scoring whole texts")
         )
@@ -249,12 +315,26 @@ def train(
                     *[a for p in extras for a in ("--extra", str(p))],
                     "--seed",
                     str(seed),
+                    *(["--folds", str(folds)] if language != "en" and folds != FOLDS else []),
                 ]
             )
             training = {
                 "seed": seed,
-                "validation_share": VALIDATION_SHARE,
-                "calibration_folds": fitted.calibration_folds,
+                **(
+                    {
+                        "validation": f"{folds}-fold out-of-fold scores over all "
+                        f"{len(train_rows)} training rows",
+                        "folds": {
+                            "k": folds,
+                            "stratified_by": "dataset and toxicity label",
+                            "held_out_rows": oof.fold_rows,
+                        },
+                    }
+                    if folds
+                    else {"validation_share": VALIDATION_SHARE}
+                ),
+                # With folds: Platt on the out-of-fold decision values of the fold models.
+                "calibration_folds": folds or fitted.calibration_folds,
                 "params": {
                     k: str(v) for k, v in pipeline.get_params(deep=False).items() if k != "steps"
                 }
@@ -273,7 +353,7 @@ def train(
                     n: (int(a), int(b))
                     for n, a, b in zip(names, fitted.n_labelled_, fitted.n_positive_, strict=True)
                 },
-                "validation_brier": {
+                ("out_of_fold_brier" if folds else "validation_brier"): {
                     n: round(
                         float(
                             np.mean(
@@ -291,6 +371,10 @@ def train(
                 "extras": [str(p) for p in extras],
                 "command": command,
             }
+            if folds:
+                training["cross_validation"] = cross_validation(
+                    val_labels[:, 0], val_probs[:, 0], fold[val_rows], operating_points
+                )
             meta = artifacts.metadata(
                 out.name,
                 model_sha,
@@ -299,6 +383,14 @@ def train(
                 operating_points,
                 training,
                 language=language,
+                chosen_on=(
+                    f"chosen on {folds}-fold out-of-fold scores over all {len(train_rows)} "
+                    f"training rows (each scored by a model fitted on the other {folds - 1} "
+                    "folds, through the decision path; the final model is fitted on every "
+                    "training row)"
+                    if folds
+                    else None
+                ),
             )
             meta["decision"] = decision
             classifier = Classifier(pipeline, meta)

@@ -1,8 +1,9 @@
 """Metrics on held-out rows -> plain dicts (JSON-ready), plus the validation-chosen settings.
 
 Everything that picks a number (thresholds, the OLID operating point, the Davidson 3-class
-head, the explanation cut-off) looks only at the validation rows carved from TRAINING data;
-the test splits are only ever scored.
+head, the explanation cut-off) looks only at the validation rows carved from TRAINING data
+(for a language other than English: the out-of-fold scores of every training row, see
+training/folds.py); the test splits are only ever scored.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ L2-normalised on its own: word 1-2-grams, and character 3-5-grams inside words
 never seen ("idiotic", "fuckwit", "sh1tty") and raised validation AUC in every category.
 The classifier is `CategoryModels`, one binary logistic regression per category, each
 fitted only on the rows labelled for its category, with Platt scaling fitted either on
-out-of-fold decision values or, by `calibrate()`, on held-out validation rows.
+out-of-fold decision values or, by `calibrate()`, on held-out validation rows (or, by
+`calibrate_decisions()`, on out-of-fold decision values of models fitted on other folds).
 
 A language's model may scale each feature by its naive Bayes log-count ratio before the
 logistic regression (NB-LR, Wang and Manning 2012, "Baselines and Bigrams"): the scale is
@@ -211,8 +212,14 @@ class CategoryModels(ClassifierMixin, BaseEstimator):
     def calibrate(self, X, y):
         """Refit each category's Platt sigmoid on held-out rows (labels 1, 0 or NaN)."""
         check_is_fitted(self)
+        return self.calibrate_decisions(self.decision_function(X), y)
+
+    def calibrate_decisions(self, decision, y):
+        """Refit each category's Platt sigmoid on given decision values of rows this model
+        never saw (labels 1, 0 or NaN): out-of-fold values of models fitted on other folds."""
+        check_is_fitted(self)
         y = np.asarray(y, dtype=float)
-        decision = self.decision_function(X)
+        decision = np.asarray(decision, dtype=float)
         calibration = []
         for j, name in enumerate(self.categories):
             mask = ~np.isnan(y[:, j])

@@ -59,6 +59,11 @@ def test_train_writes_the_artifact(trained):
     assert meta["training"]["seed"] == 3
     # Every category has both classes among the validation rows: Platt is fitted there.
     assert meta["training"]["calibration_folds"] == 0
+    # English keeps its seeded validation split (folds are for the other languages).
+    assert meta["training"]["validation_share"] == 0.1
+    assert "folds" not in meta["training"] and "cross_validation" not in meta["training"]
+    assert sum(c.get("validation", 0) for c in meta["training"]["rows"].values()) > 0
+    assert meta["threshold_rule"].startswith("chosen on a seeded validation split")
     assert "pooled" in meta["metrics"] and "neutral_identity" in meta["metrics"]
     assert "OLID subtask A official test" in stdout
     card = (out / "MODEL_CARD.md").read_text()

@@ -59,6 +59,25 @@ def test_calibrate_fits_the_sigmoid_on_held_out_rows():
     np.testing.assert_allclose(pipeline.predict_proba(held_texts), expected)
 
 
+def test_calibrate_decisions_fits_the_same_sigmoid_from_given_decision_values():
+    # Out-of-fold training hands over decision values of other models; on this model's own
+    # values it must fit exactly what calibrate() fits.
+    texts, labels = _rows()
+    labels = _obscene_known(labels)
+    pipeline = build_pipeline(min_df=1, char_min_df=1, calibration_folds=0)
+    pipeline.fit(texts, labels)
+    model = pipeline.named_steps["categories"]
+    held_texts, held_labels = _rows(suffixes=(" now", " please"))
+    held = pipeline[:-1].transform(held_texts)
+    model.calibrate(held, _obscene_known(held_labels))
+    expected = model.calibration_.copy()
+    model.calibrate_decisions(model.decision_function(held), _obscene_known(held_labels))
+    np.testing.assert_array_equal(model.calibration_, expected)
+    # Other models' decision values (here: shifted) give another sigmoid.
+    model.calibrate_decisions(model.decision_function(held) + 1.0, _obscene_known(held_labels))
+    assert not np.allclose(model.calibration_, expected)
+
+
 def test_calibrate_refuses_a_category_without_both_classes():
     texts, labels = _rows()
     pipeline = build_pipeline(min_df=1, char_min_df=1, calibration_folds=0)
