@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine
+from sqlalchemy import event
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -185,6 +186,19 @@ def app(config, sqlite_template):
 def engine(app):
     """The app's engine."""
     return app.extensions["moderator"].engine
+
+
+@pytest.fixture
+def queries(engine):
+    """Every SQL statement the app's engine runs from now on."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

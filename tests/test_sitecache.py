@@ -4,7 +4,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import text
 
 from moderator import auth
@@ -19,19 +18,6 @@ from moderator.storage import generations
 from moderator.storage import sites
 
 pytestmark = pytest.mark.all_databases
-
-
-@pytest.fixture
-def queries(engine):
-    """Every SQL statement the app's engine runs from now on."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def site_reads(statements):

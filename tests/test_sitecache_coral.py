@@ -8,7 +8,6 @@ import json
 import secrets as random
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import text
 
 from moderator import create_app
@@ -29,19 +28,6 @@ REQUEST = {
     "tenantID": "tenant",
     "tenantDomain": "news.example",
 }
-
-
-@pytest.fixture
-def queries(engine):
-    """Every SQL statement the app's engine runs from now on."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def secret_reads(statements):
