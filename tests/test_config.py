@@ -146,3 +146,35 @@ def test_no_other_module_reads_the_environment():
         or "getenv(" in p.read_text(encoding="utf-8")
     )
     assert readers == ["moderator/config/__init__.py"]
+
+
+def _start_together(instance_path, barrier, results):
+    barrier.wait()
+    try:
+        results.put(Config(instance_path=instance_path).resolved_secret_key())
+    except Exception as error:  # reported to the test, which fails on it
+        results.put(f"error: {error}")
+
+
+def test_instances_starting_together_agree_on_one_key_and_none_fails(tmp_path):
+    """Two servers sharing an instance folder, started at once: neither may read the key file
+    between its creation and its content (CI saw a server exit on exactly that)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    starters = 6
+    for attempt in range(25):
+        folder = tmp_path / f"instance-{attempt}"
+        barrier, results = context.Barrier(starters), context.Queue()
+        processes = [
+            context.Process(target=_start_together, args=(folder, barrier, results))
+            for _ in range(starters)
+        ]
+        for process in processes:
+            process.start()
+        keys = [results.get(timeout=30) for _ in processes]
+        for process in processes:
+            process.join(timeout=30)
+        assert not [key for key in keys if key.startswith("error")], keys
+        assert len(set(keys)) == 1
+        assert (folder / "secret_key").read_text().strip() == keys[0]

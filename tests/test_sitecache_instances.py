@@ -3,6 +3,7 @@ a revoked key take effect on every worker of both within MODERATOR_SITE_CACHE_SE
 
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -66,6 +67,12 @@ def instances(database_url, tmp_path):
     moderator(env, "init-db")
     key = moderator(env, "sites", "create", "shared").strip()
     servers, urls, logs = [], [], []
+
+    def log_text(server):
+        log = logs[servers.index(server)]
+        log.flush()
+        return pathlib.Path(log.name).read_text(errors="replace")[-4000:]
+
     for workers in (2, 1):
         port = free_port()
         log = open(tmp_path / f"server-{port}.log", "wb")
@@ -85,7 +92,7 @@ def instances(database_url, tmp_path):
         deadline = time.monotonic() + 90
         for url, server in zip(urls, servers, strict=True):
             while True:
-                assert server.poll() is None, "server exited"
+                assert server.poll() is None, "server exited:\n" + log_text(server)
                 try:
                     with urllib.request.urlopen(url + "/healthz", timeout=2):
                         break
@@ -95,7 +102,8 @@ def instances(database_url, tmp_path):
         yield env, key, urls
     finally:
         for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
         for server in servers:
             try:
                 server.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from moderator.config.parsing import ConfigError
@@ -20,13 +21,21 @@ def load_or_create_secret(instance_path: Path) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private file first, then linked under its name: os.link fails if the
+    # name exists, so processes starting together agree on one key, and none ever reads the
+    # file between its creation and its content (an empty file would be refused above).
+    fd, temporary = tempfile.mkstemp(prefix=".secret_key-", dir=path.parent)
     try:
-        # O_EXCL: two workers starting together agree on one key instead of overwriting.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_secret(path)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_urlsafe(48) + "\n")
+        with os.fdopen(fd, "w", encoding="ascii") as out:  # mkstemp: mode 0600
+            out.write(secrets.token_urlsafe(48) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(temporary)
     return _read_secret(path)
 
 
