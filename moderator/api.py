@@ -42,7 +42,9 @@ def moderate():
     """Decide one comment, store it (unless `store` is false) and return the decision."""
     s = _services()
     comment = schemas.parse_comment(request, s.config.max_text_bytes)
-    result = service.moderate(s.engine, s.moderation, g.site, comment)
+    result = service.moderate(
+        s.engine, s.moderation, g.site, comment, s.sites.webhook_events(g.site.id)
+    )
     _observe([result])
     return jsonify(result.to_dict())
 
@@ -55,7 +57,13 @@ def moderate_batch():
         request, s.config.max_text_bytes, s.config.batch_max, s.config.max_batch_bytes
     )
     valid = [item for item in items if not isinstance(item, BatchItemError)]
-    decided = iter(service.moderate_batch(s.engine, s.moderation, g.site, valid) if valid else [])
+    decided = iter(
+        service.moderate_batch(
+            s.engine, s.moderation, g.site, valid, s.sites.webhook_events(g.site.id)
+        )
+        if valid
+        else []
+    )
     results = []
     stored = []
     for item in items:

@@ -12,6 +12,13 @@ before), and a key an earlier rotation replaced is checked against its expiry on
 Coral's routes name their site by id and prove it with a signature: `signing(site_id, kind)`
 keeps each site's signing secrets under the same counter (adding or removing a secret bumps
 it), each checked against its own expiry on every use.
+
+`webhook_events(site_id)` keeps, under the same counter, which events the site's active
+webhook endpoints are subscribed to (adding or removing an endpoint bumps it), so a comment
+held or rejected for a site without a subscribed endpoint queues nothing without asking the
+database; with one, its deliveries are still written from the endpoints read in the storing
+transaction. A new endpoint gets the events of comments stored from at most the interval
+after it was added (at once on the worker that added it).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from moderator import storage
 from moderator.storage import generations
 from moderator.storage import secrets
 from moderator.storage import sites
+from moderator.storage import webhooks
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,6 +54,8 @@ class SiteCache:
         self._entries: dict[str, tuple[Site, dt.datetime | None]] = {}
         #: (site id, kind) -> (active site, [(secret, when it stops signing: None for never)]).
         self._signing: dict[tuple[int, str], tuple[Site, list]] = {}
+        #: site id -> the events its active webhook endpoints are subscribed to.
+        self._events: dict[int, frozenset[str]] = {}
         self._generation: int | None = None
         #: Counts emptyings: a site read before one must not be cached after it.
         self._epoch = 0
@@ -103,6 +113,26 @@ class SiteCache:
         at = storage.now()
         return site, [secret for secret, until in found if until is None or until > at]
 
+    def webhook_events(self, site_id: int) -> frozenset[str] | None:
+        """The events some active webhook endpoint of the site is subscribed to, as of the
+        last look at the generation; None with the cache off (the caller then reads the
+        endpoints itself). Raises StorageUnavailable as `find` does."""
+        if self.seconds <= 0:
+            return None
+        self._refresh()
+        found = self._events.get(site_id)
+        if found is not None:
+            return found
+        epoch = self._epoch
+        with storage.reading(self.engine) as conn:
+            found = webhooks.subscribed_events(conn, site_id)
+        with self._lock:
+            if epoch == self._epoch:
+                if len(self._events) >= MAX_ENTRIES:
+                    self._events = {}
+                self._events[site_id] = found
+        return found
+
     def _read_signing(self, site_id: int, kind: str) -> tuple[Site, list] | None:
         if not 0 < site_id < 2**31:
             return None
@@ -133,6 +163,7 @@ class SiteCache:
                 # old one can't outlive this look.
                 self._entries = {}
                 self._signing = {}
+                self._events = {}
                 self._epoch += 1
                 self._generation = found
             self._local = local

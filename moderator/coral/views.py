@@ -74,7 +74,9 @@ def external_phase(site_id: int) -> Response:
     s = _services()
     raw = _signed_body(site_id, "coral_phase")
     checked = coral_phase.parse(_json(raw), s.config.max_text_bytes)
-    result = service.moderate(s.engine, s.moderation, g.site, checked.comment)
+    result = service.moderate(
+        s.engine, s.moderation, g.site, checked.comment, s.sites.webhook_events(g.site.id)
+    )
     if result.fresh is not None:
         metrics.observe_decisions([result.fresh])
     body = coral_phase.response(result.decision, result.reasons, result.model)

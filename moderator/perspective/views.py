@@ -85,7 +85,9 @@ def analyze() -> Response:
         raw, s.config.max_text_bytes, identify=_identify_code, supported=_languages(s)
     )
     comment = _unambiguous_token(analyze_request.comment)
-    result = service.moderate(s.engine, s.moderation, g.site, comment)
+    result = service.moderate(
+        s.engine, s.moderation, g.site, comment, s.sites.webhook_events(g.site.id)
+    )
     decision = result.fresh
     if decision is not None:
         metrics.observe_decisions([decision])
@@ -153,7 +155,9 @@ def suggestscore() -> Response:
         # another text (an edit): decide and store this text, then label it.
         if comment.external_id in found:
             comment = dataclasses.replace(comment, external_id=None)
-        result = service.moderate(s.engine, s.moderation, g.site, comment)
+        result = service.moderate(
+            s.engine, s.moderation, g.site, comment, s.sites.webhook_events(g.site.id)
+        )
         comment_id, language = result.id, result.language
     else:
         comment_id, language = target.id, target.language

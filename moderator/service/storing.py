@@ -67,14 +67,22 @@ class StoredComment:
 
 
 def moderate(
-    engine: Engine, moderation: Moderation, site: Site, comment: CommentIn
+    engine: Engine,
+    moderation: Moderation,
+    site: Site,
+    comment: CommentIn,
+    webhook_events: frozenset[str] | None = None,
 ) -> StoredComment:
     """Decide one comment and commit it (unless `store` is false) before returning."""
-    return moderate_batch(engine, moderation, site, [comment])[0]
+    return moderate_batch(engine, moderation, site, [comment], webhook_events)[0]
 
 
 def moderate_batch(
-    engine: Engine, moderation: Moderation, site: Site, comments: Sequence[CommentIn]
+    engine: Engine,
+    moderation: Moderation,
+    site: Site,
+    comments: Sequence[CommentIn],
+    webhook_events: frozenset[str] | None = None,
 ) -> list[StoredComment]:
     """Decide and store many comments with one classifier call; results in input order.
 
@@ -88,6 +96,10 @@ def moderate_batch(
     After the text is decided, the author's and the story's standing apply (standing.py):
     a banned or suspended author's comment is rejected (`author_banned`), a pre-moderated
     author's, a new author's or a pre-moderated story's is held at least.
+
+    `webhook_events`, when known (the worker's SiteCache), are the events the site's active
+    webhook endpoints are subscribed to: a held or rejected comment whose event isn't among
+    them queues no delivery without reading the endpoints. None: they are read for each.
     """
     wanted = [c.external_id for c in comments if c.external_id is not None]
     existing: dict[str, comments_store.Comment] = {}
@@ -139,7 +151,7 @@ def moderate_batch(
                 row = _row(site, comments[i], decisions[i], moderation, languages[i], story_id, at)
                 if comments_store.insert_comment(conn, row):
                     out[i] = _result(row.id, comments[i], decisions[i], moderation, languages[i])
-                    _announce(conn, row, site)
+                    _announce(conn, row, site, webhook_events)
                 else:
                     # Same (site, id) stored meanwhile, by a concurrent request or earlier in
                     # this batch: answer with that row, as a retry would get.
@@ -155,13 +167,17 @@ def moderate_batch(
     return results
 
 
-def _announce(conn, row: comments_store.Comment, site: Site) -> None:
+def _announce(
+    conn, row: comments_store.Comment, site: Site, subscribed: frozenset[str] | None
+) -> None:
     """Queue the site's comment.held / comment.rejected webhooks, in the storing transaction.
 
     A rejection carries its statement of reasons, as GET /api/v1/comments/<id> gives it.
     """
     if row.decision in ("hold", "reject"):
         event = "comment.held" if row.decision == "hold" else "comment.rejected"
+        if subscribed is not None and event not in subscribed:
+            return  # no active endpoint wants it (as of the site cache's last look)
         data = outbox.decision_data(row)
         if row.decision == "reject":
             data["statement"] = statements.for_new_rejection(row, site.appeal_days)

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy import select
 
 from moderator.storage import audit
+from moderator.storage import generations
 from moderator.storage import now
 from moderator.storage import utc
 from moderator.storage.tables import webhook_deliveries
@@ -120,6 +122,7 @@ def add_endpoint(
             created_at=now(),
         )
     ).inserted_primary_key[0]
+    generations.bump(conn, generations.SITES)  # workers' cached subscriptions (sitecache)
     audit.record(
         conn,
         actor,
@@ -146,6 +149,16 @@ def list_endpoints(conn: Connection, site_id: int | None = None) -> list[Endpoin
     return [_endpoint(r) for r in conn.execute(query)]
 
 
+def subscribed_events(conn: Connection, site_id: int) -> frozenset[str]:
+    """The events some active endpoint of the site is subscribed to."""
+    rows = conn.execute(
+        select(webhook_endpoints.c.events).where(
+            webhook_endpoints.c.site_id == site_id, webhook_endpoints.c.disabled_at.is_(None)
+        )
+    )
+    return frozenset(event for row in rows for event in (row.events or ()))
+
+
 def disable_endpoint(
     conn: Connection, endpoint_id: int, site_id: int | None = None, actor: str = audit.CLI_ACTOR
 ) -> Endpoint:
@@ -161,6 +174,7 @@ def disable_endpoint(
         .where(webhook_endpoints.c.id == endpoint_id)
         .values(disabled_at=at)
     )
+    generations.bump(conn, generations.SITES)
     conn.execute(
         webhook_deliveries.update()
         .where(
