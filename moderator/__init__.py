@@ -41,6 +41,35 @@ class Services:
         return self.serving.moderation
 
 
+class _SyncViews:
+    """Flask's `app.ensure_sync`, remembered per function.
+
+    Flask asks it of every hook, view and error handler on every request (about ten times
+    for a moderation), and each time `inspect.iscoroutinefunction` unwraps the function
+    again; the answer for a given function never changes. Bounded, as Flask also passes
+    functions made on the fly (copy_current_request_context).
+    """
+
+    LIMIT = 1024
+
+    def __init__(self, ensure_sync) -> None:
+        self._ensure_sync = ensure_sync
+        self._known: dict = {}
+
+    def __call__(self, func):
+        try:
+            return self._known[func]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable
+            return self._ensure_sync(func)
+        found = self._ensure_sync(func)
+        if len(self._known) >= self.LIMIT:
+            self._known = {}
+        self._known[func] = found
+        return found
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Build the web app from `config` (default: `Config.from_env()`).
 
@@ -108,6 +137,7 @@ def create_app(config: Config | None = None) -> Flask:
     others = LanguageModels.from_folder(config.language_models_folder(), config.model_path)
     moderation = Moderation(classifier, identifier=identifier, others=others)
 
+    app.ensure_sync = _SyncViews(app.ensure_sync)
     register_error_handlers(app)
     # Before the limiter, so requests it turns away are timed and counted too.
     accesslog.init_app(app)

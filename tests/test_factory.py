@@ -110,3 +110,48 @@ def test_api_errors_are_json_even_for_browsers(client):
     response = client.get("/api/v1/nothing", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+def test_ensure_sync_is_flasks_answer_remembered_per_function(app):
+    from flask import Flask
+
+    from moderator import _SyncViews
+
+    asked = []
+
+    def flasks(func):
+        asked.append(func)
+        return Flask.ensure_sync(app, func)
+
+    remembered = _SyncViews(flasks)
+
+    def view():
+        return "ok"
+
+    assert remembered(view) is view
+    assert remembered(view) is view
+    assert asked == [view]
+
+    # A coroutine function gets Flask's own answer (its sync wrapper, or its error).
+    async def coroutine():
+        return "ok"
+
+    try:
+        expected = type(Flask.ensure_sync(app, coroutine))
+    except RuntimeError as error:  # asgiref not installed
+        with pytest.raises(RuntimeError, match=str(error)[:20]):
+            remembered(coroutine)
+    else:
+        assert type(remembered(coroutine)) is expected
+    # Bounded: functions made on the fly don't pile up.
+    for _ in range(_SyncViews.LIMIT + 10):
+        remembered(lambda: None)
+    assert len(remembered._known) <= _SyncViews.LIMIT
+
+
+def test_the_app_serves_through_the_remembered_ensure_sync(app, client):
+    from moderator import _SyncViews
+
+    assert isinstance(app.ensure_sync, _SyncViews)
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/healthz").json == {"status": "ok"}

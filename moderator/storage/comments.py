@@ -57,7 +57,7 @@ class Comment:
 
     def values(self) -> dict:
         """Column values for an insert."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _COLUMNS}
 
     def to_dict(self) -> dict:
         """The API's view of the comment's current state (timestamps as ISO 8601 UTC)."""
