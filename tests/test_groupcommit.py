@@ -154,3 +154,62 @@ def test_many_concurrent_writers_are_all_stored(db):
         t.join(60)
     assert all(kind == "ok" for kind, _ in outcomes)
     assert stored_names(db) == {f"many-{i}" for i in range(40)}
+
+
+def test_consecutive_groups_write_on_one_kept_connection(db):
+    checkouts = []
+    event.listen(db, "checkout", lambda *args: checkouts.append(1))
+    committer = GroupCommit(db)
+    ids = [committer.run(add_site(f"kept-{i}")) for i in range(5)]
+    assert len(checkouts) == 1
+    assert len(set(ids)) == 5
+    assert stored_names(db) == {f"kept-{i}" for i in range(5)}
+    db.dispose()
+    assert committer._conn is None
+
+
+def test_a_connection_gone_stale_between_groups_is_replaced_and_nothing_is_lost(db):
+    committer = GroupCommit(db)
+    committer.run(add_site("before"))
+    kept = committer._conn
+    if db.dialect.name == "postgresql":
+        # What a restart of the server does to an idle connection.
+        pid = kept.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        kept.rollback()
+        with db.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            other.commit()
+    else:
+        kept.connection.dbapi_connection.close()
+    committer.run(add_site("after"))
+    assert committer._conn is not kept
+    assert stored_names(db) == {"before", "after"}
+
+
+def test_a_failed_write_hands_its_connection_back(db):
+    committer = GroupCommit(db)
+
+    def broken(conn):
+        add_site("rolled-back")(conn)
+        raise ValueError("bad data")
+
+    with pytest.raises(ValueError):
+        committer.run(broken)
+    assert committer._conn is None
+    assert db.pool.checkedout() == 0
+    committer.run(add_site("next"))
+    assert stored_names(db) == {"next"}
+
+
+def test_a_forked_committer_never_uses_its_parents_connection(db, monkeypatch):
+    from moderator.storage import groupcommit
+
+    committer = GroupCommit(db)
+    committer.run(add_site("parent"))
+    parents = committer._conn
+    monkeypatch.setattr(groupcommit.os, "getpid", lambda: committer._pid + 1)
+    monkeypatch.setattr(groupcommit, "_INHERITED", [])
+    committer.run(add_site("child"))
+    assert committer._conn is not parents
+    assert groupcommit._INHERITED == [parents]
+    assert stored_names(db) == {"parent", "child"}

@@ -71,8 +71,9 @@ class Config:
     site_cache_seconds: float = _setting(
         "MODERATOR_SITE_CACHE_SECONDS",
         "Each worker keeps sites and their API keys in memory and looks at most this often "
-        "whether any changed (one indexed read), so a revoked or rotated key, or a changed "
-        "site setting, takes effect on every worker and instance within this many seconds. "
+        "whether any changed (one indexed read), so a revoked or rotated key, a changed "
+        "site setting or an added or removed webhook endpoint takes effect on every worker "
+        "and instance within this many seconds. "
         "0 reads the site from the database on every request. At most 10.",
         default=0.5,
     )
