@@ -201,7 +201,7 @@ def compare(args) -> None:
             row = {"language": language, "texts": runs["current"][0]["texts"]}
             for name, measured in runs.items():
                 for key in ("p50_cpu_ms", "p90_cpu_ms", "batch_per_cpu_second"):
-                    row[f"{name}_{key}"] = statistics.median(r[key] for r in measured)
+                    row[f"{name}_{key}"] = round(statistics.median(r[key] for r in measured), 3)
                 row[f"{name}_p50_cpu_ms_runs"] = [r["p50_cpu_ms"] for r in measured]
             row["p50_ratio"] = round(row["current_p50_cpu_ms"] / row["baseline_p50_cpu_ms"], 2)
             rows.append(row)
