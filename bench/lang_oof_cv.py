@@ -35,8 +35,6 @@ sys.path.insert(0, str(ROOT))
 from moderator.classifier import Classifier  # noqa: E402
 from moderator.service import Moderation  # noqa: E402
 from moderator.text import normalise  # noqa: E402
-from training.cli import VALIDATION_SHARE  # noqa: E402
-from training.cli import _sentence_choice  # noqa: E402
 from training.datasets import TRAIN  # noqa: E402
 from training.datasets import load_language  # noqa: E402
 from training.datasets import sample_weights  # noqa: E402
@@ -51,6 +49,8 @@ from training.folds import fit_with_folds  # noqa: E402
 from training.pipeline import LANGUAGE_PARAMS  # noqa: E402
 from training.pipeline import build_pipeline  # noqa: E402
 from training.pipeline import slim  # noqa: E402
+from training.record import VALIDATION_SHARE  # noqa: E402
+from training.record import sentence_choice  # noqa: E402
 
 #: The outer split's seed differs from the inner folds' (0), so the two never coincide.
 OUTER_SEED = 1
@@ -64,7 +64,7 @@ def _scores(pipeline, names, language, texts, sentences: bool) -> np.ndarray:
 
 def _choose(y, with_sentences, whole) -> tuple[bool, float]:
     """The sentence choice and toxicity_macro_f1 threshold, as training makes them."""
-    sentences = _sentence_choice(y, with_sentences, whole)["sentences"]
+    sentences = sentence_choice(y, with_sentences, whole)["sentences"]
     p = with_sentences if sentences else whole
     known = ~np.isnan(y)
     return sentences, best_macro_f1_threshold(y[known].astype(int), p[known])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -112,6 +115,49 @@ def test_upgrade_is_idempotent_and_downgrade_reverses_it(db):
     assert not storage.ping(db)
     storage.upgrade(db)
     assert storage.ping(db)
+
+
+def test_instances_migrating_together_on_a_fresh_database_all_start(database_url, tmp_path):
+    """Replicas started together each migrate at start: one migrates, the others wait for it
+    and find the schema current. Before the migration lock, all but one failed with 'table
+    sites already exists' (SQLite) or a duplicate key in PostgreSQL's catalog."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MODERATOR_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-m", "moderator", "init-db"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [start.communicate(timeout=120)[0] for start in starts]
+    assert [start.returncode for start in starts] == [0, 0, 0, 0], outputs
+    engine = storage.make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert storage.current_revision(conn) == storage.head_revision()
+        assert storage.ping(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_current_read_only_sqlite_database_still_upgrades(db, tmp_path):
+    """Upgrading a database already at head only reads it: no write lock is taken."""
+    if db.dialect.name != "sqlite":
+        pytest.skip("read-only mode is a SQLite URI option")
+    read_only = storage.make_engine(f"sqlite:///file:{db.url.database}?mode=ro&uri=true")
+    try:
+        storage.upgrade(read_only)
+        with read_only.connect() as conn:
+            assert storage.current_revision(conn) == storage.head_revision()
+    finally:
+        read_only.dispose()
 
 
 def test_sqlite_gets_wal_foreign_keys_and_busy_timeout(db):

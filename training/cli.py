@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -19,30 +18,17 @@ from training.options import load
 from training.options import neutral_option
 from training.options import progress
 from training.options import read_neutral
+from training.record import VALIDATION_SHARE
+from training.record import operating_points
+from training.record import rows_per_source
+from training.record import sentence_choice
+from training.record import training_record
 from training.sitelearn import site_command
-
-VALIDATION_SHARE = 0.1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Train and evaluate Moderator's policy classifier."""
-
-
-def _sentence_choice(y: np.ndarray, with_sentences: np.ndarray, whole: np.ndarray) -> dict:
-    """Score sentences too unless whole texts rank validation toxicity better (by > 0.005)."""
-    from sklearn.metrics import roc_auc_score
-
-    known = ~np.isnan(y)
-    if len(set(y[known])) < 2:
-        return {"sentences": True}
-    a_sent = round(float(roc_auc_score(y[known], with_sentences[known])), 4)
-    a_whole = round(float(roc_auc_score(y[known], whole[known])), 4)
-    return {
-        "sentences": not a_whole > a_sent + 0.005,
-        "auc_whole": a_whole,
-        "auc_sentences": a_sent,
-    }
 
 
 def _check_plotting() -> None:
@@ -115,11 +101,8 @@ def train(
     from training.datasets import sample_weights
     from training.datasets import validation_split
     from training.evaluate import NAMES
-    from training.evaluate import balanced_macro_f1_threshold
-    from training.evaluate import best_macro_f1_threshold
     from training.evaluate import choose_thresholds
     from training.evaluate import evaluate
-    from training.evaluate import fit_davidson_head
     from training.evaluate import trainable_categories
     from training.folds import assign_folds
     from training.folds import cross_validation
@@ -232,7 +215,6 @@ def train(
         except ValueError as exc:
             raise click.ClickException(f"cannot train: {exc}") from None
     slim(pipeline)
-    fitted = pipeline.named_steps["categories"]
     progress(f"fitted in {time.perf_counter() - started:.1f} s; choosing thresholds")
 
     # Thresholds are chosen on the scores the decision path will give (whole text and each
@@ -259,7 +241,7 @@ def train(
                 )
             )
             whole_probs = np.array([[s[n] for n in names] for s in whole.scores(val_texts)])
-        decision = _sentence_choice(val_labels[:, 0], val_probs[:, 0], whole_probs[:, 0])
+        decision = sentence_choice(val_labels[:, 0], val_probs[:, 0], whole_probs[:, 0])
         progress(
             ("out-of-fold" if folds else "validation")
             + f" toxicity AUC: whole text {decision['auc_whole']}, "
@@ -269,36 +251,8 @@ def train(
         if not decision["sentences"]:
             val_probs = whole_probs
     thresholds = choose_thresholds(val_labels, val_probs, names)
-    operating_points = {}
-    val_sources = np.array([examples[i].source for i in val_rows])
-    toxic = ~np.isnan(val_labels[:, 0])
-    if toxic.sum() and len(set(val_labels[toxic, 0])) == 2:
-        # For text from a source never seen: see balanced_macro_f1_threshold.
-        operating_points["balanced_toxicity"] = balanced_macro_f1_threshold(
-            val_labels[toxic, 0].astype(int), val_probs[toxic, 0], val_sources[toxic]
-        )
-    if language != "en" and toxic.sum() and len(set(val_labels[toxic, 0])) == 2:
-        # The language's official test is scored at its own validation rows' optimum.
-        operating_points["toxicity_macro_f1"] = best_macro_f1_threshold(
-            val_labels[toxic, 0].astype(int), val_probs[toxic, 0]
-        )
-    olid = toxic & (val_sources == "olid")
-    if olid.sum() and len(set(val_labels[olid, 0])) == 2:
-        # OLID subtask A is OLID's own measure: its operating point comes from OLID's own
-        # validation rows (carved from OLID's training file; the official test is never used).
-        operating_points["olid_toxicity"] = best_macro_f1_threshold(
-            val_labels[olid, 0].astype(int), val_probs[olid, 0]
-        )
-    davidson = val_sources == "davidson"
-    if davidson.sum():
-        classes = [examples[i].meta["class"] for i in np.array(val_rows)[davidson]]
-        if len(set(classes)) == 3:
-            operating_points["davidson_head"] = fit_davidson_head(val_probs[davidson], classes)
-
-    rows: dict[str, Counter] = {}
-    for i, e in enumerate(examples):
-        kind = "validation" if i in validation else e.split
-        rows.setdefault(e.source, Counter())[kind] += 1
+    points = operating_points(examples, val_rows, val_labels, val_probs, language)
+    rows = rows_per_source(examples, validation)
     try:
         hashes = file_hashes(data_dir, extras, language)
     except OSError as exc:
@@ -318,69 +272,30 @@ def train(
                     *(["--folds", str(folds)] if language != "en" and folds != FOLDS else []),
                 ]
             )
-            training = {
-                "seed": seed,
-                **(
-                    {
-                        "validation": f"{folds}-fold out-of-fold scores over all "
-                        f"{len(train_rows)} training rows",
-                        "folds": {
-                            "k": folds,
-                            "stratified_by": "dataset and toxicity label",
-                            "held_out_rows": oof.fold_rows,
-                        },
-                    }
-                    if folds
-                    else {"validation_share": VALIDATION_SHARE}
-                ),
-                # With folds: Platt on the out-of-fold decision values of the fold models.
-                "calibration_folds": folds or fitted.calibration_folds,
-                "params": {
-                    k: str(v) for k, v in pipeline.get_params(deep=False).items() if k != "steps"
-                }
-                | {"C": fitted.C, "class_weight": fitted.class_weight},
-                "recipe": {
-                    "word_ngrams": list(recipe["ngram_range"]),
-                    "char_ngrams": list(recipe["char_ngram_range"]),
-                    "nb_scale": fitted.nb_scale,
-                },
-                "features": {
-                    name: len(vectoriser.vocabulary_)
-                    for name, vectoriser in pipeline.named_steps["features"].transformer_list
-                },
-                "rows": {s: dict(c) for s, c in rows.items()},
-                "labelled": {
-                    n: (int(a), int(b))
-                    for n, a, b in zip(names, fitted.n_labelled_, fitted.n_positive_, strict=True)
-                },
-                ("out_of_fold_brier" if folds else "validation_brier"): {
-                    n: round(
-                        float(
-                            np.mean(
-                                (
-                                    val_probs[~np.isnan(val_labels[:, j]), j]
-                                    - val_labels[~np.isnan(val_labels[:, j]), j]
-                                )
-                                ** 2
-                            )
-                        ),
-                        4,
-                    )
-                    for j, n in enumerate(names)
-                },
-                "extras": [str(p) for p in extras],
-                "command": command,
-            }
+            training = training_record(
+                pipeline,
+                seed=seed,
+                folds=folds,
+                train_rows=train_rows,
+                oof=oof if folds else None,
+                recipe=recipe,
+                rows=rows,
+                names=names,
+                val_labels=val_labels,
+                val_probs=val_probs,
+                extras=extras,
+                command=command,
+            )
             if folds:
                 training["cross_validation"] = cross_validation(
-                    val_labels[:, 0], val_probs[:, 0], fold[val_rows], operating_points
+                    val_labels[:, 0], val_probs[:, 0], fold[val_rows], points
                 )
             meta = artifacts.metadata(
                 out.name,
                 model_sha,
                 hashes,
                 thresholds,
-                operating_points,
+                points,
                 training,
                 language=language,
                 chosen_on=(

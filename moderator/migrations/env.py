@@ -24,9 +24,9 @@ def _migrate(connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
         # Batch mode rebuilds a table (copy, DROP, rename); with foreign keys on, dropping
-        # `sites` while comments point at it fails. Off for the migration (it takes effect
-        # because no write has begun SQLite's transaction yet); storage.upgrade turns it
-        # back on after the commit, and the check below proves nothing was left dangling.
+        # `sites` while comments point at it fails. storage.upgrade turns them off before
+        # its transaction (SQLite ignores the pragma inside one) and on after the commit;
+        # this is for a plain `alembic` run. The check below proves nothing was left dangling.
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,

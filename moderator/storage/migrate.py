@@ -21,18 +21,45 @@ def _alembic_config(conn: Connection | None = None):
     return cfg
 
 
+#: pg_advisory_xact_lock key that serialises migrations of one PostgreSQL database
+#: ("Moderato" in ASCII): instances starting together migrate one after the other.
+MIGRATION_LOCK = 0x4D6F64657261746F
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply Alembic migrations up to `revision` (idempotent)."""
+    """Apply Alembic migrations up to `revision` (idempotent, and safe to run concurrently).
+
+    Instances started together on one database (replicas of a deployment, a rollout) each
+    migrate at start: the migration holds the database's write lock (SQLite's BEGIN
+    IMMEDIATE) or an advisory lock (PostgreSQL) from reading the schema's revision to its
+    commit, so the others wait, then find it current. A database already at head is only
+    read, so a read-only one still starts.
+    """
     from alembic import command
 
     try:
         with engine.connect() as conn:
+            sqlite = engine.dialect.name == "sqlite"
+            if revision == "head":
+                current = current_revision(conn)
+                conn.rollback()
+                if current == head_revision():
+                    return
+            if sqlite:
+                # Batch mode rebuilds tables (copy, DROP, rename); with foreign keys on,
+                # dropping `sites` while comments point at it fails. Off before the
+                # transaction (SQLite ignores the pragma inside one); on again below.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
             with conn.begin():
+                if sqlite:
+                    # The write lock first: the whole migration is one transaction.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 command.upgrade(_alembic_config(conn), revision)
-            if engine.dialect.name == "sqlite":
-                # migrations/env.py turned foreign keys off for SQLite's table rebuilds; on
-                # again before the connection goes back to the pool (after the commit, as
-                # SQLite ignores the pragma inside a transaction).
+            if sqlite:
+                # After the commit, before the connection goes back to the pool.
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
     except storage.UNAVAILABLE_ERRORS as error:
         raise storage.StorageUnavailable(storage._describe(error)) from error

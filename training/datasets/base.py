@@ -139,3 +139,21 @@ def stratified_pick(groups: Sequence, share: float, seed: int) -> set[int]:
         rng.shuffle(idx)
         picked.update(idx[: round(len(idx) * share)])
     return picked
+
+
+#: Training sources that never give validation rows (see validation_split): span snippets and
+#: weakly labelled sentences, our own templates, and counterfactual copies (a copy of a
+#: validation row in training would leak it).
+NO_VALIDATION = frozenset(
+    {
+        "toxic_spans",
+        "toxic_spans_types",
+        "toxic_spans_sentences",
+        "templates",
+        "threat_templates",
+        "attack_templates",
+        "counter_templates",
+        "innocent_words",
+        "counterfactual",
+    }
+)
