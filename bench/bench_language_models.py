@@ -6,19 +6,24 @@ measures the resident memory added by loading that language's model (models/<lan
 lazily by moderator.routing), then decides the texts one at a time through the full routed
 path (language identification + the language's model + policy) and again in batches of 512.
 
-    python bench/bench_language_models.py [--n 1000] [--repeat 3]
+    python bench/bench_language_models.py [--n 1000] [--repeat 3] [--baseline REF --rounds 3]
 
 Writes bench/results/language-models.{json,md}. Latencies are medians of per-comment CPU
 time (thread CPU, so other work on the shared cores doesn't count) and of wall time.
+With `--baseline REF` (a git commit), each language is also measured with that commit's code
+and models, in child processes alternated with this tree's for `--rounds` rounds; the table
+then gives each tree's median of the rounds' p50s and their ratio, with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -115,32 +120,22 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="test texts per language")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--baseline", help="also measure this git commit's code, alternated in the same run"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternations with --baseline")
     parser.add_argument("--child", choices=LANGUAGES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, Path(args.data_dir), args.n, args.repeat)))
         return
+    if args.baseline:
+        compare(args)
+        return
     rows = []
     for language in LANGUAGES:
         log(f"measuring {language} ({args.n} texts x {args.repeat})")
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                language,
-                "--data-dir",
-                args.data_dir,
-                "--n",
-                str(args.n),
-                "--repeat",
-                str(args.repeat),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows.append(_run_child(Path(__file__), language, args))
     english = rows[0]
     for row in rows:
         row["p50_cpu_vs_en"] = round(row["p50_cpu_ms"] / english["p50_cpu_ms"], 2)
@@ -171,6 +166,82 @@ def main() -> None:
             f"{r['batch_per_cpu_second']} | {added} | {r['load_seconds']} |"
         )
     (results / "language-models.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def _run_child(script: Path, language: str, args) -> dict:
+    """One language measured by `script` (this tree's or a baseline's) in a fresh process."""
+    command = [sys.executable, str(script), "--child", language, "--data-dir", args.data_dir]
+    command += ["--n", str(args.n), "--repeat", str(args.repeat)]
+    # The script's own tree goes first on sys.path (harness.py), so it runs its own code.
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(args) -> None:
+    """Each language, this tree against commit `args.baseline`, alternated round by round."""
+    load_before = os.getloadavg()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.baseline], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        scripts = {
+            "current": Path(__file__).resolve(),
+            "baseline": Path(tmp) / "bench" / "bench_language_models.py",
+        }
+        for language in LANGUAGES:
+            runs: dict[str, list[dict]] = {name: [] for name in scripts}
+            for round_ in range(args.rounds):
+                order = list(scripts) if round_ % 2 == 0 else list(reversed(scripts))
+                for name in order:
+                    runs[name].append(_run_child(scripts[name], language, args))
+                    log(f"{language} {name} round {round_ + 1}: {runs[name][-1]['p50_cpu_ms']} ms")
+            row = {"language": language, "texts": runs["current"][0]["texts"]}
+            for name, measured in runs.items():
+                for key in ("p50_cpu_ms", "p90_cpu_ms", "batch_per_cpu_second"):
+                    row[f"{name}_{key}"] = round(statistics.median(r[key] for r in measured), 3)
+                row[f"{name}_p50_cpu_ms_runs"] = [r["p50_cpu_ms"] for r in measured]
+            row["p50_ratio"] = round(row["current_p50_cpu_ms"] / row["baseline_p50_cpu_ms"], 2)
+            rows.append(row)
+    load_after = os.getloadavg()
+    results = Path(args.out)
+    results.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "baseline": args.baseline,
+        "rounds": args.rounds,
+        "n": args.n,
+        "repeat": args.repeat,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
+        "rows": rows,
+    }
+    (results / "language-models-vs-baseline.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = [
+        "# Decision speed per language, this tree against a baseline",
+        "",
+        f"`python bench/bench_language_models.py --n {args.n} --repeat {args.repeat} "
+        f"--baseline {args.baseline} --rounds {args.rounds}`: each language decided one comment "
+        "at a time through the routed path (identification + model + policy), in fresh "
+        "processes running this tree's code and models and the baseline's, alternated; "
+        "figures are medians over the rounds of each run's p50 thread CPU time. Load average "
+        f"{' / '.join(f'{x:.2f}' for x in load_before)} before, "
+        f"{' / '.join(f'{x:.2f}' for x in load_after)} after (2 cores, shared).",
+        "",
+        f"| language | texts | p50 CPU ms, this tree | p50 CPU ms, {args.baseline} | ratio | "
+        "p90 CPU ms, this tree | p90 CPU ms, baseline | batch / CPU s, this tree | "
+        "batch / CPU s, baseline |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['language']} | {r['texts']} | {r['current_p50_cpu_ms']} | "
+            f"{r['baseline_p50_cpu_ms']} | {r['p50_ratio']} | {r['current_p90_cpu_ms']} | "
+            f"{r['baseline_p90_cpu_ms']} | {r['current_batch_per_cpu_second']} | "
+            f"{r['baseline_batch_per_cpu_second']} |"
+        )
+    (results / "language-models-vs-baseline.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

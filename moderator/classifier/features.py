@@ -159,13 +159,22 @@ def block_scores(rows, features, n, idf, weighted, sublinear) -> np.ndarray:
         # which a small batch (one comment and its sentences) feels.
         unique, _, counts = group(rows * width + features)
         row, feature = unique // width, unique % width
+    sparse = len(features) >= SPARSE_FROM
+    return counted_scores(row, feature, counts, n, weighted, idf, sublinear, sparse)
+
+
+def counted_scores(row, feature, counts, n, weighted, idf, sublinear, sparse=False) -> np.ndarray:
+    """block_scores from each text's distinct features (sorted by text, then feature) and
+    their counts: the summing half of block_scores, which score_few calls directly; `sparse`
+    sums the products through scipy (block_scores' choice for large batches)."""
+    width = len(idf)
     tf = sublinear_tf(counts) if sublinear else counts.astype(np.float64)
     w = tf * idf.take(feature)
     norms = np.sqrt(np.bincount(row, w * w, minlength=n))
     norms[norms == 0] = 1.0
     # Each text's sum of tf x coefficients over its features, in feature order (both ways
     # add in the same order, so the scores are the same to the last bit).
-    if len(features) >= SPARSE_FROM:
+    if sparse:
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
         products = _sparse().csr_matrix((tf, feature, indptr), shape=(n, width)) @ weighted

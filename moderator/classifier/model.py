@@ -17,6 +17,7 @@ import json
 import logging
 import warnings
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -313,6 +314,55 @@ class Classifier:
                     )
         return dict(zip(self._names, self._probabilities(z).tolist(), strict=True))
 
+    def score_few(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """score_one for a few ALREADY normalised texts (a comment and its sentences).
+
+        Each text's features are counted as score_one counts them; each block is then weighed,
+        normed and summed for all the texts in one pass by features.counted_scores, the
+        arithmetic of score()'s own block_scores, so the scores are score_one's and score()'s
+        to the last bit, for a third of score_one's numpy calls per text.
+        """
+        n = len(texts)
+        if n == 1:
+            return [self.score_one(texts[0])]
+        findall, get, unknown = self._token_re.findall, self._words.get, self._unknown_id
+        tokens: list[str] = []
+        lengths: list[int] = []
+        for text in texts:
+            these = findall(text.lower() if self._lowercase else text)
+            tokens += these
+            lengths.append(len(these))
+        z = self._intercept
+        if tokens:
+            ids = np.fromiter(map(get, tokens, repeat(unknown)), dtype=np.int64, count=len(tokens))
+            rows, found = features.word_block(self, ids, np.repeat(np.arange(n), lengths))
+            if len(found):
+                width = len(self._idf)
+                row, feature, tf = _count_pairs(rows * width + found, width)
+                block = features.counted_scores(
+                    row, feature, tf, n, self._weighted, self._idf, self._sublinear
+                )
+                z = block + z
+        if z.ndim == 1:
+            z = np.broadcast_to(z, (n, len(z)))
+        if self._chars:
+            grams: list[np.ndarray] = []
+            sizes: list[int] = []
+            for text in texts:
+                these = [self._word_grams(word) for word in self._char_words(text)]
+                grams += these
+                sizes.append(sum(map(len, these)))
+            if sum(sizes):
+                width = len(self._char_idf)
+                keys = np.concatenate(grams)
+                keys += np.repeat(np.arange(n, dtype=np.int64) * width, sizes)
+                row, feature, tf = _count_pairs(keys, width)
+                z = z + features.counted_scores(
+                    row, feature, tf, n, self._char_weighted, self._char_idf, self._char_sublinear
+                )
+        names = self._names
+        return [dict(zip(names, p, strict=True)) for p in self._probabilities(z).tolist()]
+
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Scores for ALREADY normalised texts, one dict per text, every category."""
         return self.score_batch(texts)[0]
@@ -394,6 +444,16 @@ class Classifier:
             explanations.select(self, analyses[(r, original)], j, top)
             for (r, original, _), j in zip(requests, indices, strict=True)
         ]
+
+
+def _count_pairs(keys: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(text, feature, count) of each distinct `text * width + feature` key, in key order."""
+    keys.sort()
+    unique, counts = features.count_sorted(keys)
+    if counts is None:
+        counts = np.ones(len(unique), dtype=np.int64)
+    row, feature = np.divmod(unique, width)
+    return row, feature, counts
 
 
 def _unpickle(model_path: Path):

@@ -250,7 +250,7 @@ class WordList:
         entry are masked (the model never sees `hard on` as `hardon`), so a comment without
         an excusable word costs one regex pass here.
         """
-        if self._excusable.isdisjoint(_LETTERS.findall(normalised)):
+        if not self._excusable or self._excusable.isdisjoint(_LETTERS.findall(normalised)):
             return normalised
         scanned = self._scan(normalised)
         if len(normalised) <= HANDOVER_MAX_CHARS:

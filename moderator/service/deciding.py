@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_LANGUAGES = MODEL_LANGUAGES
 
-#: Up to this many texts (one comment and its sentences) are scored one by one: the batch
-#: path's fixed cost only pays off above it.
-SMALL_BATCH = 4
+#: Up to this many texts (one comment and its sentences) are scored by `score_few`, without
+#: the features the batch path keeps for explanations: that path's fixed cost pays off above it.
+SMALL_BATCH = 8
 
 
 class Moderation:
@@ -289,7 +289,10 @@ class Moderation:
             return [None] * len(normalised), None
         try:
             if len(normalised) <= SMALL_BATCH:
-                return [self.classifier.score_one(text) for text in normalised], None
+                score_few = getattr(self.classifier, "score_few", None)
+                if score_few is None:
+                    return [self.classifier.score_one(text) for text in normalised], None
+                return score_few(normalised), None
             score_batch = getattr(self.classifier, "score_batch", None)
             if score_batch is None:  # a classifier without features: reasons analysed afresh
                 return list(self.classifier.score(normalised)), None
