@@ -49,6 +49,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from processes import group_stats  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 LUA = ROOT / "bench" / "post_comments.lua"
@@ -158,20 +162,8 @@ def count_rows(database_url: str, site_name: str) -> int:
 
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU time of every live process in a process group (the server)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        # After "pid (comm)": state, ppid, pgrp, ... utime is field 14, stime 15 (1-based).
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+    ticks = sum(int(f[11]) + int(f[12]) for _, f in group_stats(pgid))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(url: str, key: str, bodies_path: Path, connections: int, duration: int) -> dict:

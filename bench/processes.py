@@ -131,18 +131,24 @@ class Server:
 
     def group_pids(self) -> list[int]:
         """Live processes in this server's process group."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == self.pid and fields[0] != "Z":
-                pids.append(int(entry.name))
-        return pids
+        return [pid for pid, fields in group_stats(self.pid) if fields[0] != "Z"]
+
+
+def group_stats(pgid: int):
+    """(pid, /proc/PID/stat fields after "pid (comm)") of each process in a process group.
+
+    The fields start at the state: [0] state, [1] ppid, [2] pgrp, ... [11] utime, [12] stime.
+    """
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:
+            yield int(entry.name), fields
 
 
 def descendants(pid: int) -> list[int]:
