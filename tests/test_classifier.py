@@ -194,9 +194,9 @@ def test_scoring_a_small_batch_does_not_import_scipy():
 
 
 def test_fast_path_stays_exact_when_the_word_cache_overflows(model_dir, monkeypatch):
-    import moderator.classifier
+    from moderator.classifier import counting
 
-    monkeypatch.setattr(moderator.classifier.model, "_GRAM_CACHE_SIZE", 3)
+    monkeypatch.setattr(counting, "_GRAM_CACHE_SIZE", 3)
     fresh = Classifier.load(model_dir)
     texts = [normalise(t) for t in FIXTURE_TEXTS]
     expected = fresh.pipeline.predict_proba(texts)
