@@ -33,7 +33,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     migrate at start: the migration holds the database's write lock (SQLite's BEGIN
     IMMEDIATE) or an advisory lock (PostgreSQL) from reading the schema's revision to its
     commit, so the others wait, then find it current. A database already at head is only
-    read, so a read-only one still starts.
+    read: starting never waits for another process's writes.
     """
     from alembic import command
 
