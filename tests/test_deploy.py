@@ -111,6 +111,8 @@ def test_images_are_built_from_this_repository(compose):
         assert (context / build["dockerfile"]).is_file(), name
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "[postgres,redis]" in dockerfile  # the drivers the compose settings need
+    # setup.py builds the compiled scorer, which needs a compiler in the image while installing
+    assert "COPY pyproject.toml setup.py" in dockerfile and "gcc" in dockerfile
     assert "-p 8000:8000" not in dockerfile
 
 

@@ -264,14 +264,14 @@ def group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 #: log(tf) + 1 for tf < this, computed once by the same numpy function as block_scores'.
 _LOG_TABLE_SIZE = 4096
-_LOG_TF = np.log(np.arange(_LOG_TABLE_SIZE, dtype=np.float64)[1:]) + 1.0
-_LOG_TF = np.concatenate([[0.0], _LOG_TF])
+LOG_TF = np.log(np.arange(_LOG_TABLE_SIZE, dtype=np.float64)[1:]) + 1.0
+LOG_TF = np.concatenate([[0.0], LOG_TF])
 
 
 def sublinear_tf(counts: np.ndarray) -> np.ndarray:
     """log(count) + 1, as TfidfVectorizer(sublinear_tf=True) and block_scores compute it."""
     if counts.max() < _LOG_TABLE_SIZE:
-        return _LOG_TF.take(counts)
+        return LOG_TF.take(counts)
     return np.log(counts.astype(np.float64)) + 1.0
 
 

@@ -1,0 +1,361 @@
+/* One text's TF-IDF block logits in compiled code: what counting.py's score_one spends
+ * most of its time on in numpy calls of a few hundred elements each.
+ *
+ * Two functions, each the exact arithmetic of features.block_one on one text's features:
+ *
+ *   word_block(tokens, words, unknown, unigram, lo, hi, width, keys, features,
+ *              idf, weighted, sublinear, log_tf) -> list[float] | None
+ *       the word block: each token's id (words.get(token, unknown)), its unigram feature
+ *       (unigram[id] when >= 0) and each pair of known neighbours' bigram feature
+ *       (the key id_a * width + id_b looked up in the sorted `keys`), as Counting._features
+ *       counts them;
+ *
+ *   char_block(words, cache, grams, idf, weighted, sublinear, log_tf) -> list[float] | None
+ *       the character block: each of the text's whitespace words' n-gram feature ids (an
+ *       int64 array: cache[word], else grams(word), Counting._word_grams, which caches it),
+ *       counted together.
+ *
+ * Both return the block's contribution to each category's logit, or None when the text has
+ * no feature. The arithmetic is block_one's, operation for operation and in the same order:
+ * distinct features in increasing order; tf = log_tf[count] (sublinear) or count; w = tf * idf;
+ * norm = sqrt(sum of w * w, added in feature order) or 1; each category's sum of
+ * tf * weighted[feature], added in feature order, divided by norm. Compiled with
+ * -ffp-contract=off so no multiply-add is fused: the results equal numpy's to the last bit
+ * (tests/test_compiled_blocks.py). A count past the end of log_tf raises OverflowError (the
+ * caller then uses numpy's log, as block_one does).
+ *
+ * No numpy headers: arrays arrive through the buffer protocol, so building needs only a C
+ * compiler and Python's headers.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A read-only, C-contiguous view of an array of int64 (`kind` 'i') or double ('d') items. */
+static int get_array(PyObject *obj, Py_buffer *view, char kind, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        return -1;
+    }
+    const char *format = view->format ? view->format : "B";
+    if (format[0] == '@' || format[0] == '=') format++;
+    int ok = view->itemsize == 8 && format[1] == '\0' &&
+             (kind == 'd' ? format[0] == 'd' : (format[0] == 'l' || format[0] == 'q'));
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s: expected an array of %s, got format '%s'", what,
+                     kind == 'd' ? "float64" : "int64", view->format ? view->format : "B");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* The arrays a block is weighed with. */
+typedef struct {
+    Py_buffer idf, weighted, log_tf;
+    Py_ssize_t n_features, n_categories, log_size;
+    int sublinear;
+} Block;
+
+static void block_release(Block *b) {
+    if (b->idf.obj) PyBuffer_Release(&b->idf);
+    if (b->weighted.obj) PyBuffer_Release(&b->weighted);
+    if (b->log_tf.obj) PyBuffer_Release(&b->log_tf);
+}
+
+static int block_open(Block *b, PyObject *idf, PyObject *weighted, int sublinear,
+                      PyObject *log_tf) {
+    memset(b, 0, sizeof(*b));
+    b->sublinear = sublinear;
+    if (get_array(idf, &b->idf, 'd', "idf") < 0 ||
+        get_array(weighted, &b->weighted, 'd', "weighted") < 0 ||
+        get_array(log_tf, &b->log_tf, 'd', "log_tf") < 0) {
+        block_release(b);
+        return -1;
+    }
+    b->n_features = b->idf.len / (Py_ssize_t)sizeof(double);
+    b->log_size = b->log_tf.len / (Py_ssize_t)sizeof(double);
+    if (b->weighted.ndim != 2 || b->weighted.shape[0] != b->n_features) {
+        PyErr_SetString(PyExc_ValueError, "weighted must be (features, categories)");
+        block_release(b);
+        return -1;
+    }
+    b->n_categories = b->weighted.shape[1];
+    if (b->n_categories < 1 || b->n_categories > 64) {
+        PyErr_SetString(PyExc_ValueError, "weighted must have 1 to 64 categories");
+        block_release(b);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sort n non-negative ids in place: insertion sort for a few, else an LSD radix sort by
+ * bytes (qsort's calls to a comparison cost 60 ns an id on a comment's few hundred). `tmp`
+ * has room for n ids. */
+static void sort_ids(int64_t *ids, int64_t *tmp, Py_ssize_t n) {
+    if (n < 32) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            int64_t v = ids[i];
+            Py_ssize_t j = i;
+            while (j > 0 && ids[j - 1] > v) {
+                ids[j] = ids[j - 1];
+                j--;
+            }
+            ids[j] = v;
+        }
+        return;
+    }
+    uint64_t top = 0;
+    for (Py_ssize_t i = 0; i < n; i++) top |= (uint64_t)ids[i];
+    int64_t *from = ids, *to = tmp;
+    for (int shift = 0; shift < 64 && (top >> shift); shift += 8) {
+        Py_ssize_t counts[256] = {0};
+        for (Py_ssize_t i = 0; i < n; i++) counts[((uint64_t)from[i] >> shift) & 0xFF]++;
+        Py_ssize_t at = 0;
+        for (int d = 0; d < 256; d++) {
+            Py_ssize_t c = counts[d];
+            counts[d] = at;
+            at += c;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) to[counts[((uint64_t)from[i] >> shift) & 0xFF]++] = from[i];
+        int64_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != ids) memcpy(ids, from, (size_t)n * sizeof(int64_t));
+}
+
+/* block_one on `n` feature ids (any order; sorted here, in place, with `tmp` holding room
+ * for n more). New reference or NULL. */
+static PyObject *weigh(Block *b, int64_t *ids, int64_t *tmp, Py_ssize_t n) {
+    if (n == 0) {
+        Py_RETURN_NONE;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= b->n_features) {
+            PyErr_SetString(PyExc_IndexError, "feature id out of range");
+            return NULL;
+        }
+    }
+    sort_ids(ids, tmp, n);
+    const double *idf = (const double *)b->idf.buf;
+    const double *weighted = (const double *)b->weighted.buf;
+    const double *log_tf = (const double *)b->log_tf.buf;
+    const Py_ssize_t k = b->n_categories;
+    double sums[64];
+    double squares = 0.0;
+    int first = 1;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_ssize_t j = i + 1;
+        while (j < n && ids[j] == ids[i]) j++;
+        Py_ssize_t count = j - i;
+        double tf;
+        if (b->sublinear) {
+            if (count >= b->log_size) {
+                PyErr_SetString(PyExc_OverflowError, "count beyond the log table");
+                return NULL;
+            }
+            tf = log_tf[count];
+        } else {
+            tf = (double)count;
+        }
+        const int64_t feature = ids[i];
+        const double w = tf * idf[feature];
+        const double *row = weighted + feature * k;
+        if (first) {
+            /* cumsum starts from the first element itself, not from 0.0 + it. */
+            squares = w * w;
+            for (Py_ssize_t c = 0; c < k; c++) sums[c] = tf * row[c];
+            first = 0;
+        } else {
+            squares += w * w;
+            for (Py_ssize_t c = 0; c < k; c++) sums[c] += tf * row[c];
+        }
+        i = j;
+    }
+    double norm = sqrt(squares);
+    if (norm == 0.0) norm = 1.0;
+    PyObject *out = PyList_New(k);
+    if (!out) return NULL;
+    for (Py_ssize_t c = 0; c < k; c++) {
+        PyObject *value = PyFloat_FromDouble(sums[c] / norm);
+        if (!value) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, c, value);
+    }
+    return out;
+}
+
+/* Room for `n` ids: on the stack for a comment, on the heap for a long text. */
+#define STACK_IDS 1024
+
+static PyObject *char_block(PyObject *self, PyObject *args) {
+    PyObject *words, *cache, *grams, *idf, *weighted, *log_tf;
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "O!O!OOOpO:char_block", &PyList_Type, &words, &PyDict_Type,
+                          &cache, &grams, &idf, &weighted, &sublinear, &log_tf)) {
+        return NULL;
+    }
+    Block b;
+    if (block_open(&b, idf, weighted, sublinear, log_tf) < 0) return NULL;
+    Py_ssize_t n_words = PyList_GET_SIZE(words);
+    PyObject **parts = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(PyObject *));
+    Py_buffer *views = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(Py_buffer));
+    PyObject *out = NULL;
+    int64_t stack[2 * STACK_IDS], *ids = stack;
+    Py_ssize_t opened = 0, total = 0;
+    if (!parts || !views) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; opened < n_words; opened++) {
+        /* The word's n-gram ids from the cache, else from grams(word), which caches them. */
+        PyObject *word = PyList_GET_ITEM(words, opened);
+        PyObject *part = PyDict_GetItemWithError(cache, word);
+        if (part) {
+            Py_INCREF(part);
+        } else if (PyErr_Occurred()) {
+            goto done;
+        } else if (!(part = PyObject_CallOneArg(grams, word))) {
+            goto done;
+        }
+        parts[opened] = part;
+        if (get_array(part, &views[opened], 'i', "grams") < 0) {
+            Py_DECREF(part);
+            parts[opened] = NULL;
+            goto done;
+        }
+        total += views[opened].len / (Py_ssize_t)sizeof(int64_t);
+    }
+    if (total > STACK_IDS) {
+        ids = PyMem_Malloc((size_t)(2 * total) * sizeof(int64_t));
+        if (!ids) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    Py_ssize_t at = 0;
+    for (Py_ssize_t p = 0; p < n_words; p++) {
+        memcpy(ids + at, views[p].buf, (size_t)views[p].len);
+        at += views[p].len / (Py_ssize_t)sizeof(int64_t);
+    }
+    out = weigh(&b, ids, ids + total, total);
+done:
+    for (Py_ssize_t p = 0; p < opened; p++) {
+        PyBuffer_Release(&views[p]);
+        Py_DECREF(parts[p]);
+    }
+    PyMem_Free(views);
+    PyMem_Free(parts);
+    if (ids != stack) PyMem_Free(ids);
+    block_release(&b);
+    return out;
+}
+
+/* Index of `key` in the sorted `keys`, or -1. */
+static Py_ssize_t find(const int64_t *keys, Py_ssize_t n, int64_t key) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (keys[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return (lo < n && keys[lo] == key) ? lo : -1;
+}
+
+static PyObject *word_block(PyObject *self, PyObject *args) {
+    PyObject *tokens, *words, *unigram_obj, *keys_obj, *features_obj, *idf, *weighted, *log_tf;
+    long long unknown, width;
+    int lo, hi, sublinear;
+    if (!PyArg_ParseTuple(args, "O!O!LOiiLOOOOpO:word_block", &PyList_Type, &tokens,
+                          &PyDict_Type, &words, &unknown, &unigram_obj, &lo, &hi, &width,
+                          &keys_obj, &features_obj, &idf, &weighted, &sublinear, &log_tf)) {
+        return NULL;
+    }
+    Block b;
+    if (block_open(&b, idf, weighted, sublinear, log_tf) < 0) return NULL;
+    Py_buffer unigram = {0}, keys = {0}, features = {0};
+    PyObject *out = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(tokens);
+    /* Token ids, the features found (at most n unigrams and n - 1 bigrams), room to sort. */
+    int64_t stack[5 * STACK_IDS], *ids = stack;
+    if (get_array(unigram_obj, &unigram, 'i', "unigram") < 0 ||
+        get_array(keys_obj, &keys, 'i', "keys") < 0 ||
+        get_array(features_obj, &features, 'i', "features") < 0) {
+        goto done;
+    }
+    if (keys.len != features.len) {
+        PyErr_SetString(PyExc_ValueError, "keys and features differ in length");
+        goto done;
+    }
+    if (n > STACK_IDS) {
+        ids = PyMem_Malloc((size_t)(5 * n) * sizeof(int64_t));
+        if (!ids) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    const int64_t *unigrams = (const int64_t *)unigram.buf;
+    const Py_ssize_t n_unigram = unigram.len / (Py_ssize_t)sizeof(int64_t);
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *found = PyDict_GetItemWithError(words, PyList_GET_ITEM(tokens, t));
+        if (found) {
+            long long id = PyLong_AsLongLong(found);
+            if (id == -1 && PyErr_Occurred()) goto done;
+            ids[t] = id;
+        } else if (PyErr_Occurred()) {
+            goto done;
+        } else {
+            ids[t] = unknown;
+        }
+    }
+    int64_t *found_features = ids + n;
+    Py_ssize_t n_found = 0;
+    if (lo == 1) {
+        for (Py_ssize_t t = 0; t < n; t++) {
+            if (ids[t] < 0 || ids[t] >= n_unigram) {
+                PyErr_SetString(PyExc_IndexError, "word id out of range");
+                goto done;
+            }
+            int64_t feature = unigrams[ids[t]];
+            if (feature >= 0) found_features[n_found++] = feature;
+        }
+    }
+    const Py_ssize_t n_keys = keys.len / (Py_ssize_t)sizeof(int64_t);
+    if (hi == 2 && n > 1 && n_keys) {
+        const int64_t *key_list = (const int64_t *)keys.buf;
+        const int64_t *feature_list = (const int64_t *)features.buf;
+        for (Py_ssize_t t = 0; t + 1 < n; t++) {
+            if (ids[t] == unknown || ids[t + 1] == unknown) continue;
+            Py_ssize_t at = find(key_list, n_keys, ids[t] * width + ids[t + 1]);
+            if (at >= 0) found_features[n_found++] = feature_list[at];
+        }
+    }
+    out = weigh(&b, found_features, found_features + n_found, n_found);
+done:
+    if (unigram.obj) PyBuffer_Release(&unigram);
+    if (keys.obj) PyBuffer_Release(&keys);
+    if (features.obj) PyBuffer_Release(&features);
+    if (ids != stack) PyMem_Free(ids);
+    block_release(&b);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"word_block", word_block, METH_VARARGS,
+     "One text's word-block logits (features.block_one's arithmetic), or None."},
+    {"char_block", char_block, METH_VARARGS,
+     "One text's character-block logits from its words' n-gram ids, or None."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_blocks",
+    "One text's TF-IDF block logits, compiled (see counting.py).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__blocks(void) { return PyModule_Create(&module); }

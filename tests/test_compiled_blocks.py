@@ -1,0 +1,234 @@
+"""The compiled blocks (moderator/classifier/_blocks.c) against numpy's arithmetic.
+
+`pip install -e .` builds the extension (setup.py); Counting._logits uses it when present and
+numpy's block_one otherwise. Both must give the same logits to the last bit on every shipped
+model, on our texts and on real comments of each model's language, and the extension must
+refuse malformed arrays and hostile ids with a Python exception, never a crash.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_explaining import _fixture_texts
+from test_single_path import _language_comments
+
+from moderator.classifier import Classifier
+from moderator.classifier import counting
+from moderator.classifier import features
+from moderator.text import normalise
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted(p for p in (ROOT / "models").iterdir() if (p / "model.json").is_file())
+
+_blocks = counting._blocks
+
+
+def test_the_extension_is_built():
+    """pip install builds it on a machine with a C compiler (every machine CI runs on);
+    without it the service is right but slower, and this says so."""
+    assert _blocks is not None, "moderator/classifier/_blocks.c was not compiled: pip install -e ."
+
+
+@pytest.fixture(scope="module", params=[p.name for p in SHIPPED])
+def shipped(request) -> Classifier:
+    return Classifier.load(ROOT / "models" / request.param)
+
+
+def _numpy_logits(clf: Classifier, text: str, monkeypatch) -> np.ndarray:
+    with monkeypatch.context() as m:
+        m.setattr(counting, "_blocks", None)
+        return clf._logits(text)
+
+
+def _assert_same_bits(clf: Classifier, raw: list[str], monkeypatch) -> None:
+    assert _blocks is not None
+    for text in raw:
+        norm = normalise(text, clf.language)
+        compiled = clf._compiled_logits(norm)
+        expected = _numpy_logits(clf, norm, monkeypatch)
+        assert compiled.tobytes() == expected.tobytes(), text
+
+
+HOSTILE = [
+    "",
+    " ",
+    "a",
+    "ab",
+    "!!! ??? ...",
+    "x" * 3000,
+    "idiot " * 300,
+    "zzqx qqzx xqzz",  # words the vocabularies don't hold
+    "Straße Übermut İstanbul ığdır não ação مرحبا كيف",
+    "\u202eevil\u202c text",
+]
+
+
+def test_same_bits_on_our_texts(shipped, monkeypatch):
+    _assert_same_bits(shipped, _fixture_texts() + HOSTILE, monkeypatch)
+
+
+@pytest.mark.data
+def test_same_bits_on_real_comments(shipped, real_data_dir, monkeypatch):
+    raw = _language_comments(real_data_dir, shipped.language, 1500)
+    _assert_same_bits(shipped, raw, monkeypatch)
+
+
+def test_a_count_past_the_log_table_falls_back_to_numpy(monkeypatch):
+    """5,000 of one word: its n-grams are counted past the 4,096-entry log table, where the
+    extension refuses and numpy's log takes over; the scores still equal the batch's."""
+    clf = Classifier.load(ROOT / "models" / "default")
+    text = normalise("shit " * 5000, clf.language)
+    with pytest.raises(OverflowError):
+        clf._compiled_logits(text)
+    assert clf.score_one(text) == clf.score([text])[0]
+    assert clf._logits(text).tobytes() == _numpy_logits(clf, text, monkeypatch).tobytes()
+
+
+def test_score_few_compiled_equals_score_one(shipped):
+    texts = [normalise(t, shipped.language) for t in _fixture_texts()[:40] + HOSTILE]
+    assert shipped.score_few(texts) == [shipped.score_one(t) for t in texts]
+
+
+# Bad input to the extension itself: a Python exception, never a crash or a wrong answer.
+
+IDF = np.ones(10)
+WEIGHTED = np.ones((10, 3))
+LOG_TF = features.LOG_TF
+
+
+def _char(words, cache, grams=None, idf=IDF, weighted=WEIGHTED, sublinear=True, log_tf=LOG_TF):
+    def missing(word):
+        raise KeyError(word)
+
+    return _blocks.char_block(words, cache, grams or missing, idf, weighted, sublinear, log_tf)
+
+
+def _word(tokens, words, unigram=None, keys=None, feats=None, **kw):
+    unigram = np.arange(4, dtype=np.int64) if unigram is None else unigram
+    keys = np.array([0 * 4 + 1], dtype=np.int64) if keys is None else keys
+    feats = np.array([5], dtype=np.int64) if feats is None else feats
+    return _blocks.word_block(
+        tokens, words, 3, unigram, 1, 2, 4, keys, feats, IDF, WEIGHTED, True, LOG_TF, **kw
+    )
+
+
+def test_char_block_arithmetic_on_a_small_case():
+    idf = np.array([1.0, 2.0, 3.0])
+    weighted = np.arange(9, dtype=np.float64).reshape(3, 3)
+    cache = {"a": np.array([2, 0], dtype=np.int64), "b": np.array([2], dtype=np.int64)}
+    got = _blocks.char_block(["a", "b"], cache, None, idf, weighted, False, LOG_TF)
+    # features 0 (once) and 2 (twice): tf 1 and 2, w = 1 and 6, norm sqrt(37)
+    expected = features.block_one(np.array([0, 2]), np.array([1, 2]), idf, weighted, False)
+    assert got == expected.tolist()
+    assert _blocks.char_block([], {}, None, idf, weighted, False, LOG_TF) is None
+    assert (
+        _blocks.char_block(["e"], {"e": np.zeros(0, np.int64)}, None, idf, weighted, 0, LOG_TF)
+        is None
+    )
+
+
+def test_char_block_calls_grams_for_a_word_not_cached():
+    seen = []
+
+    def grams(word):
+        seen.append(word)
+        return np.array([1, 1], dtype=np.int64)
+
+    assert (
+        _char(["new"], {}, grams)
+        == features.block_one(np.array([1]), np.array([2]), IDF, WEIGHTED, True).tolist()
+    )
+    assert seen == ["new"]
+    with pytest.raises(KeyError):
+        _char(["nope"], {})
+
+
+@pytest.mark.parametrize(
+    "cache, error",
+    [
+        ({"w": np.array([10], dtype=np.int64)}, IndexError),  # past the last feature
+        ({"w": np.array([-1], dtype=np.int64)}, IndexError),
+        ({"w": np.array([1], dtype=np.int32)}, TypeError),  # wrong item size
+        ({"w": np.array([1.0])}, TypeError),
+        ({"w": "not an array"}, TypeError),
+        ({"w": None}, TypeError),
+    ],
+)
+def test_char_block_refuses_bad_ids(cache, error):
+    with pytest.raises(error):
+        _char(["w"], cache)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"idf": np.ones(10, dtype=np.float32)}, TypeError),
+        ({"weighted": np.ones(30)}, ValueError),  # not (features, categories)
+        ({"weighted": np.ones((9, 3))}, ValueError),
+        ({"weighted": np.ones((10, 65))}, ValueError),
+        ({"weighted": np.ones((10, 3))[:, ::2]}, ValueError),  # not contiguous
+        ({"log_tf": [1.0, 2.0]}, TypeError),
+    ],
+)
+def test_char_block_refuses_bad_arrays(kwargs, error):
+    with pytest.raises(error):
+        _char(["w"], {"w": np.array([1], dtype=np.int64)}, **kwargs)
+
+
+def test_char_block_refuses_wrong_argument_types():
+    with pytest.raises(TypeError):
+        _blocks.char_block(("w",), {}, None, IDF, WEIGHTED, True, LOG_TF)  # a tuple
+    with pytest.raises(TypeError):
+        _blocks.char_block(["w"], [], None, IDF, WEIGHTED, True, LOG_TF)
+    with pytest.raises(TypeError):
+        _blocks.char_block(["w"], {})
+    with pytest.raises(TypeError):  # an unhashable word
+        _char([["w"]], {})
+
+
+def test_char_block_of_many_ids_goes_to_the_heap():
+    ids = np.arange(10, dtype=np.int64).repeat(700)  # 7,000 ids, each counted 700 times
+    got = _char(["w"], {"w": ids})
+    expected = features.block_one(np.arange(10), np.full(10, 700), IDF, WEIGHTED, True)
+    assert got == expected.tolist()
+
+
+def test_word_block_counts_unigrams_and_known_bigrams():
+    words = {"a": 0, "b": 1, "c": 2}
+    # a b -> unigrams 0, 1 and bigram key 0*4+1 -> feature 5; "zz" is unknown (id 3 -> -1)
+    unigram = np.array([0, 1, 2, -1], dtype=np.int64)
+    got = _word(["a", "b", "zz", "a"], words, unigram=unigram)
+    expected = features.block_one(np.array([0, 1, 5]), np.array([2, 1, 1]), IDF, WEIGHTED, True)
+    assert got == expected.tolist()
+    assert _word([], words) is None
+    assert _word(["zz"], words, unigram=unigram) is None
+
+
+@pytest.mark.parametrize(
+    "tokens, words, kwargs, error",
+    [
+        (["a"], {"a": 9}, {}, IndexError),  # a word id past the unigram table
+        (["a"], {"a": "x"}, {}, TypeError),
+        (["a"], {"a": 0}, {"unigram": np.arange(4, dtype=np.int32)}, TypeError),
+        (["a", "b"], {"a": 0, "b": 1}, {"feats": np.array([5, 6], dtype=np.int64)}, ValueError),
+        (["a"], {"a": 0}, {"unigram": np.array([11, 0, 0, 0], dtype=np.int64)}, IndexError),
+        ([["a"]], {}, {}, TypeError),
+        (("a",), {}, {}, TypeError),
+    ],
+)
+def test_word_block_refuses_bad_input(tokens, words, kwargs, error):
+    with pytest.raises(error):
+        _word(tokens, words, **kwargs)
+
+
+def test_word_block_of_a_long_text_goes_to_the_heap():
+    words = {"a": 0, "b": 1, "c": 2}
+    tokens = ["a", "b"] * 3000
+    got = _word(tokens, words)
+    expected = features.block_one(
+        np.array([0, 1, 5]), np.array([3000, 3000, 3000]), IDF, WEIGHTED, True
+    )
+    assert got == expected.tolist()
