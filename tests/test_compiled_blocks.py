@@ -232,3 +232,71 @@ def test_word_block_of_a_long_text_goes_to_the_heap():
         np.array([0, 1, 5]), np.array([3000, 3000, 3000]), IDF, WEIGHTED, True
     )
     assert got == expected.tolist()
+
+
+WORDS = [
+    "",
+    "a",
+    "ab",
+    "abc",
+    "idiot",
+    "İstanbul",
+    "ığdır",
+    "straße",
+    "ação",
+    "مرحبا",
+    "😀😀",
+    "e\u0301\u0301",
+    "x" * 500,
+    "a\u202eb",
+]
+
+
+def _python_grams(clf: Classifier, word: str, monkeypatch) -> list[int]:
+    with monkeypatch.context() as m:
+        m.setattr(counting, "_blocks", None)
+        m.setattr(clf, "_gram_cache", {})
+        return clf._word_grams(word).tolist()
+
+
+def test_char_grams_equal_the_python_path(shipped, monkeypatch):
+    if not shipped._chars:
+        pytest.skip("no character block")
+    lo, hi = shipped._char_ngrams
+    words = WORDS + [w for t in _fixture_texts() for w in t.lower().split()][:2000]
+    for word in words:
+        got = _blocks.char_grams(word, shipped._char_vocab, lo, hi)
+        assert np.frombuffer(got, np.int64).tolist() == _python_grams(shipped, word, monkeypatch)
+
+
+def test_char_grams_on_a_small_vocabulary():
+    vocab = {" a": 0, "ab": 1, "b ": 2, " ab": 3, "ab ": 4, " ab ": 5}
+    ids = np.frombuffer(_blocks.char_grams("ab", vocab, 2, 5), np.int64).tolist()
+    # 2-grams " a", "ab", "b "; 3-grams " ab", "ab "; 4: " ab " is the padded word: stop
+    assert ids == [0, 1, 2, 3, 4, 5]
+    assert _blocks.char_grams("zz", vocab, 2, 5) == b""
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        ((b"ab", {}, 2, 5), TypeError),
+        ((None, {}, 2, 5), TypeError),
+        (("ab", [], 2, 5), TypeError),
+        (("ab", {}, 0, 5), ValueError),
+        (("ab", {}, 5, 2), ValueError),
+        (("ab", {" ab ": "x"}, 2, 5), TypeError),
+        (("ab", {" ab ": 2**70}, 2, 5), OverflowError),
+    ],
+)
+def test_char_grams_refuses_bad_input(args, error):
+    with pytest.raises(error):
+        _blocks.char_grams(*args)
+
+
+def test_cached_grams_are_read_only():
+    """One word's ids are shared by every text that holds the word: nobody may change them."""
+    clf = Classifier.load(ROOT / "models" / "default")
+    ids = clf._word_grams("idiot")
+    with pytest.raises(ValueError):
+        ids[0] = 1

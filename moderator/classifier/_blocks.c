@@ -15,7 +15,11 @@
  *       int64 array: cache[word], else grams(word), Counting._word_grams, which caches it),
  *       counted together.
  *
- * Both return the block's contribution to each category's logit, or None when the text has
+ *   char_grams(word, vocab, lo, hi) -> bytes
+ *       one whitespace word's character n-gram feature ids (int64), as scikit-learn's
+ *       char_wb analyzer finds them and `vocab` numbers them (Counting._word_grams).
+ *
+ * The blocks return the block's contribution to each category's logit, or None when the text has
  * no feature. The arithmetic is block_one's, operation for operation and in the same order:
  * distinct features in increasing order; tf = log_tf[count] (sublinear) or count; w = tf * idf;
  * norm = sqrt(sum of w * w, added in feature order) or 1; each category's sum of
@@ -345,11 +349,71 @@ done:
     return out;
 }
 
+/* The character n-gram feature ids of one whitespace word, as scikit-learn's char_wb
+ * analyzer counts them: the word padded with a space on either side, every n-gram of each
+ * length lo..hi in order, but a padded word no longer than n gives itself once and ends
+ * the lengths. N-grams not in `vocab` are left out. Returned as int64 bytes. */
+static PyObject *char_grams(PyObject *self, PyObject *args) {
+    PyObject *word, *vocab;
+    int lo, hi;
+    if (!PyArg_ParseTuple(args, "UO!ii:char_grams", &word, &PyDict_Type, &vocab, &lo, &hi)) {
+        return NULL;
+    }
+    if (lo < 1 || hi < lo) {
+        PyErr_SetString(PyExc_ValueError, "n-gram lengths must satisfy 1 <= lo <= hi");
+        return NULL;
+    }
+    PyObject *padded = PyUnicode_FromFormat(" %U ", word);
+    if (!padded) return NULL;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(padded);
+    Py_ssize_t room = 0;
+    for (int n = lo; n <= hi; n++) {
+        room += size <= n ? 1 : size - n + 1;
+        if (size <= n) break;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, room * (Py_ssize_t)sizeof(int64_t));
+    if (!out) {
+        Py_DECREF(padded);
+        return NULL;
+    }
+    int64_t *ids = (int64_t *)PyBytes_AS_STRING(out);
+    Py_ssize_t found = 0;
+    for (int n = lo; n <= hi; n++) {
+        Py_ssize_t count = size <= n ? 1 : size - n + 1;
+        Py_ssize_t length = size <= n ? size : n;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *gram = PyUnicode_Substring(padded, i, i + length);
+            if (!gram) goto fail;
+            PyObject *id = PyDict_GetItemWithError(vocab, gram);
+            Py_DECREF(gram);
+            if (id) {
+                long long value = PyLong_AsLongLong(id);
+                if (value == -1 && PyErr_Occurred()) goto fail;
+                ids[found++] = value;
+            } else if (PyErr_Occurred()) {
+                goto fail;
+            }
+        }
+        if (size <= n) break;
+    }
+    Py_DECREF(padded);
+    if (found < room && _PyBytes_Resize(&out, found * (Py_ssize_t)sizeof(int64_t)) < 0) {
+        return NULL;
+    }
+    return out;
+fail:
+    Py_DECREF(padded);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"word_block", word_block, METH_VARARGS,
      "One text's word-block logits (features.block_one's arithmetic), or None."},
     {"char_block", char_block, METH_VARARGS,
      "One text's character-block logits from its words' n-gram ids, or None."},
+    {"char_grams", char_grams, METH_VARARGS,
+     "One whitespace word's character n-gram ids (scikit-learn's char_wb), as int64 bytes."},
     {NULL, NULL, 0, NULL},
 };
 

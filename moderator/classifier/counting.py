@@ -41,17 +41,21 @@ class Counting:
         """
         ids = self._gram_cache.get(word)
         if ids is None:
-            get = self._char_vocab.get
-            padded = f" {word} "
-            size = len(padded)
-            found: list[int | None] = []
             lo, hi = self._char_ngrams
-            for n in range(lo, hi + 1):
-                if size <= n:
-                    found.append(get(padded))
-                    break
-                found.extend(map(get, [padded[i : i + n] for i in range(size - n + 1)]))
-            ids = np.array([i for i in found if i is not None], dtype=np.int64)
+            if _blocks is not None:
+                found = _blocks.char_grams(word, self._char_vocab, lo, hi)
+                ids = np.frombuffer(found, dtype=np.int64)  # read-only: shared by every text
+            else:
+                get = self._char_vocab.get
+                padded = f" {word} "
+                size = len(padded)
+                grams: list[int | None] = []
+                for n in range(lo, hi + 1):
+                    if size <= n:
+                        grams.append(get(padded))
+                        break
+                    grams.extend(map(get, [padded[i : i + n] for i in range(size - n + 1)]))
+                ids = np.array([i for i in grams if i is not None], dtype=np.int64)
             if len(self._gram_cache) >= _GRAM_CACHE_SIZE:
                 self._gram_cache.clear()
             self._gram_cache[word] = ids
