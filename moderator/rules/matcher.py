@@ -57,9 +57,11 @@ from moderator.rules.entries import site_entries  # noqa: F401
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
 
-#: How many scans mask_excused keeps for check_comment (a batch's flagged comments), and
-#: the longest text kept: at most a few megabytes, however the two calls interleave.
-HANDOVER_SIZE = 256
+#: How many scans mask_excused keeps for check_comment (a batch's flagged comments and their
+#: sentences), the characters they may hold in all, and the longest text kept: at most a few
+#: megabytes, however the two calls interleave.
+HANDOVER_SIZE = 4096
+HANDOVER_CHARS = 1_000_000
 HANDOVER_MAX_CHARS = 10_000
 
 
@@ -135,6 +137,7 @@ class WordList:
         # Scans made by mask_excused, handed over once to check_comment on the same text
         # (the decision path masks a comment before scoring it and matches it after).
         self._handover: OrderedDict[str, list] = OrderedDict()
+        self._handover_chars = 0
         self._handover_lock = threading.Lock()
 
     @classmethod
@@ -193,6 +196,8 @@ class WordList:
             normalised = normalise(text, language)
         with self._handover_lock:
             found = self._handover.pop(normalised, None)
+            if found is not None:
+                self._handover_chars -= len(normalised)
         if found is None:
             found = self._scan(normalised)
         if not found:
@@ -230,11 +235,7 @@ class WordList:
         if not self._excusable or self._excusable.isdisjoint(_LETTERS.findall(normalised)):
             return normalised
         scanned = self._scan(normalised)
-        if len(normalised) <= HANDOVER_MAX_CHARS:
-            with self._handover_lock:
-                self._handover[normalised] = scanned
-                if len(self._handover) > HANDOVER_SIZE:
-                    self._handover.popitem(last=False)
+        self._hand_over(normalised, scanned)
         found = [f for f in scanned if f[2].contexts and normalised[f[0] : f[1]] == f[2].word]
         if not found:
             return normalised
@@ -244,6 +245,21 @@ class WordList:
             if any(rule.skips(view, start, stop, entry.word) for rule in entry.contexts):
                 masked = masked[:start] + " " + masked[stop:]
         return masked
+
+    def _hand_over(self, normalised: str, scanned: list) -> None:
+        """Keep a scan for check_comment, within the handover's bounds."""
+        size = len(normalised)
+        if size > HANDOVER_MAX_CHARS:
+            return
+        with self._handover_lock:
+            handover = self._handover
+            if normalised in handover:
+                self._handover_chars -= size
+            handover[normalised] = scanned
+            self._handover_chars += size
+            while len(handover) > HANDOVER_SIZE or self._handover_chars > HANDOVER_CHARS:
+                old, _ = handover.popitem(last=False)
+                self._handover_chars -= len(old)
 
     def _is_listed(self, word: str) -> bool:
         """Is `word` alone a block or suspect hit (a list word cannot be part of a name)?"""
