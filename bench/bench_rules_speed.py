@@ -9,7 +9,8 @@ worker in fresh subprocesses, alternately, `--rounds` times each. The worker tak
 real English comments (OLID, HASOC 2019, GHC and Davidson test sets, shuffled with seed 13, as
 tests/test_explaining.py) and, in batches of 1,000 in the decision path's order, times each
 comment's thread CPU for: `normalise`; `mask_excused` (what `SiteRules.unmask` runs on the
-comment and, when that masked anything, on each sentence's normalised text); `check_comment`;
+comment and, when that masked anything and it has several sentences, on each sentence's
+normalised text); `check_comment`;
 then the whole `Moderation.decide_batch([text])` one comment at a time, and `decide_batch` on
 1,000 at a time (CPU / comments). Medians over comments, then the median of the rounds, and
 the ratio baseline / this tree. Writes bench/results/rules_speed.json and .md with the load
@@ -81,8 +82,9 @@ def worker(tree: Path, data_dir: Path, sample: int, model: Path) -> dict:
         for text, norm in zip(batch, normalised, strict=True):
             started = clock()
             masked = wordlist.mask_excused(norm)
-            if masked != norm:
-                for start, end in sentences(text):
+            spans = sentences(text)
+            if masked != norm and len(spans) > 1:
+                for start, end in spans:
                     wordlist.mask_excused(normalise(text[start:end]))
             spent.append((clock() - started) / 1e3)
         times["mask"] += spent

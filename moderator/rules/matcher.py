@@ -130,6 +130,8 @@ class WordList:
             separators = sum(c not in ALLOWED_CHARACTERS for c in entry.word)
             self._window = max(self._window, separators)
         self._fold = fold
+        # The folded words a match can start with: an entry, or the start of one.
+        self._starters = frozenset(self._prefixes | self._index.keys())
         # The words a context rule can excuse, for a quick test before a full scan.
         self._excusable = frozenset(
             _LETTERS.findall(entry.word)[0] for entry in entries if entry.contexts
@@ -280,13 +282,22 @@ class WordList:
         index, prefixes, fold = self._index, self._prefixes, self._fold
         # ASCII lowercases character by character, so one call serves every word; other
         # scripts are lowered word by word, as better-profanity does (final sigma, dotted I).
-        keys = text.lower().translate(fold) if is_ascii else None
+        if is_ascii:
+            keys = text.lower().translate(fold)
+            words = [keys[start:end] for start, end in spans]
+        else:
+            keys = None
+            words = [text[start:end].lower().translate(fold) for start, end in spans]
+        # Only a word that starts an entry or is one can begin a match: the others are passed
+        # over in one comprehension instead of one turn of the loop each.
+        starters = self._starters
         hits = []
-        count = len(spans)
-        i = 0
-        while i < count:
+        following = 0
+        for i in [i for i, key in enumerate(words) if key in starters]:
+            if i < following:
+                continue  # joined into the previous match
             start, end = spans[i]
-            key = keys[start:end] if keys is not None else text[start:end].lower().translate(fold)
+            key = words[i]
             last, entry = i, None
             if end < n and key in prefixes and (keys is None or self._may_join(keys, spans, i)):
                 last, entry = self._join(text, spans, i)
@@ -294,7 +305,7 @@ class WordList:
                 entry = self._lookup(key, text[start:end].lower())
             if entry is not None and entry.kind is not ListKind.ALLOW:
                 hits.append((start, spans[last][1], entry))
-            i = last + 1
+            following = last + 1
         return hits
 
     def _may_join(self, keys: str, spans: list[tuple[int, int]], i: int) -> bool:
