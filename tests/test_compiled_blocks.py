@@ -1,4 +1,4 @@
-"""The compiled blocks (moderator/classifier/_blocks.c) against numpy's arithmetic.
+"""The compiled hot path (moderator/classifier/_blocks.c, compiled.py) against numpy's.
 
 `pip install -e .` builds the extension (setup.py); Counting._logits uses it when present and
 numpy's block_one otherwise. Both must give the same logits to the last bit on every shipped
@@ -16,14 +16,14 @@ from test_explaining import _fixture_texts
 from test_single_path import _language_comments
 
 from moderator.classifier import Classifier
-from moderator.classifier import counting
+from moderator.classifier import compiled
 from moderator.classifier import features
 from moderator.text import normalise
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p for p in (ROOT / "models").iterdir() if (p / "model.json").is_file())
 
-_blocks = counting._blocks
+_blocks = compiled._blocks
 
 
 def test_the_extension_is_built():
@@ -39,7 +39,7 @@ def shipped(request) -> Classifier:
 
 def _numpy_logits(clf: Classifier, text: str, monkeypatch) -> np.ndarray:
     with monkeypatch.context() as m:
-        m.setattr(counting, "_blocks", None)
+        m.setattr(compiled, "_blocks", None)
         return clf._logits(text)
 
 
@@ -47,9 +47,9 @@ def _assert_same_bits(clf: Classifier, raw: list[str], monkeypatch) -> None:
     assert _blocks is not None
     for text in raw:
         norm = normalise(text, clf.language)
-        compiled = clf._compiled_logits(norm)
+        fast = compiled.logits(clf, norm)
         expected = _numpy_logits(clf, norm, monkeypatch)
-        assert compiled.tobytes() == expected.tobytes(), text
+        assert fast.tobytes() == expected.tobytes(), text
 
 
 HOSTILE = [
@@ -82,7 +82,7 @@ def test_a_count_past_the_log_table_falls_back_to_numpy(monkeypatch):
     clf = Classifier.load(ROOT / "models" / "default")
     text = normalise("shit " * 5000, clf.language)
     with pytest.raises(OverflowError):
-        clf._compiled_logits(text)
+        compiled.logits(clf, text)
     assert clf.score_one(text) == clf.score([text])[0]
     assert clf._logits(text).tobytes() == _numpy_logits(clf, text, monkeypatch).tobytes()
 
@@ -254,7 +254,7 @@ WORDS = [
 
 def _python_grams(clf: Classifier, word: str, monkeypatch) -> list[int]:
     with monkeypatch.context() as m:
-        m.setattr(counting, "_blocks", None)
+        m.setattr(compiled, "_blocks", None)
         m.setattr(clf, "_gram_cache", {})
         return clf._word_grams(word).tolist()
 
@@ -300,3 +300,159 @@ def test_cached_grams_are_read_only():
     ids = clf._word_grams("idiot")
     with pytest.raises(ValueError):
         ids[0] = 1
+
+
+# Explanations: each token's contribution, compiled and numpy, bit for bit.
+
+
+def _analyses(clf: Classifier, texts: list[str], batch: int) -> list[bytes]:
+    from moderator.classifier import explain
+
+    return [
+        np.ascontiguousarray(a.contributions).tobytes() + "\x00".join(a.tokens).encode()
+        for i in range(0, len(texts), batch)
+        for a in explain.analyse_batch(clf, texts[i : i + batch])
+    ]
+
+
+def _assert_same_analyses(clf: Classifier, texts: list[str], monkeypatch) -> None:
+    """Texts analysed alone and a few at a time (up to compiled.FEW_TEXTS, compiled)."""
+    fast = [_analyses(clf, texts, batch) for batch in (1, compiled.FEW_TEXTS)]
+    with monkeypatch.context() as m:
+        m.setattr(compiled, "_blocks", None)
+        expected = [_analyses(clf, texts, batch) for batch in (1, compiled.FEW_TEXTS)]
+    assert fast == expected
+
+
+def test_same_contributions_on_our_texts(shipped, monkeypatch):
+    _assert_same_analyses(shipped, _fixture_texts() + HOSTILE, monkeypatch)
+
+
+@pytest.mark.data
+def test_same_contributions_on_real_comments(shipped, real_data_dir, monkeypatch):
+    raw = _language_comments(real_data_dir, shipped.language, 1000)
+    _assert_same_analyses(shipped, raw, monkeypatch)
+
+
+def test_contributions_past_the_log_table_fall_back_to_numpy(monkeypatch):
+    clf = Classifier.load(ROOT / "models" / "default")
+    texts = ["shit " * 5000, "you idiot"]
+    fast = _analyses(clf, texts, 2)
+    with monkeypatch.context() as m:
+        m.setattr(compiled, "_blocks", None)
+        assert fast == _analyses(clf, texts, 2)
+
+
+def _shares_args(ids, unigram=None, keys=None, feats=None):
+    unigram = np.arange(4, dtype=np.int64) if unigram is None else unigram
+    keys = np.array([0 * 4 + 1], dtype=np.int64) if keys is None else keys
+    feats = np.array([5], dtype=np.int64) if feats is None else feats
+    return (ids, 3, unigram, 1, 2, 4, keys, feats, IDF, WEIGHTED, True, LOG_TF)
+
+
+def test_word_shares_split_a_bigram_between_its_tokens():
+    from moderator.classifier import explain
+
+    class Tiny:  # what explain._word_block reads of a classifier
+        _unknown_id = 3
+        _ngrams = (1, 2)
+        _unigram = np.array([0, 1, 2, -1], dtype=np.int64)
+        _width = 4
+        _bigram_keys = np.array([1], dtype=np.int64)
+        _bigram_features = np.array([5], dtype=np.int64)
+        _idf = np.linspace(1.0, 2.0, 10)
+        _coef_t = np.arange(30, dtype=np.float64).reshape(10, 3) - 7.0
+        _sublinear = True
+        _names = ("a", "b", "c")
+
+    ids = np.array([0, 1, 3, 0, 1], dtype=np.int64)  # a b <unknown> a b
+    got = _blocks.word_shares(
+        ids,
+        3,
+        Tiny._unigram,
+        1,
+        2,
+        4,
+        Tiny._bigram_keys,
+        Tiny._bigram_features,
+        Tiny._idf,
+        Tiny._coef_t,
+        True,
+        LOG_TF,
+    )
+    expected = explain._word_block(Tiny, ids, np.zeros(5, dtype=np.int64), 1)
+    assert np.frombuffer(got).reshape(5, 3).tobytes() == expected.tobytes()
+    assert np.frombuffer(got).reshape(5, 3)[2].tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: _blocks.word_shares(*_shares_args(np.array([9], np.int64))), IndexError),
+        (lambda: _blocks.word_shares(*_shares_args(np.array([1], np.int32))), TypeError),
+        (lambda: _blocks.word_shares(*_shares_args([0, 1])), TypeError),
+        (
+            lambda: _blocks.word_shares(
+                *_shares_args(np.array([0], np.int64), unigram=np.array([11] * 4, np.int64))
+            ),
+            IndexError,
+        ),
+        (
+            lambda: _blocks.char_shares(
+                ["w"],
+                {"w": np.array([1], np.int64)},
+                None,
+                np.array([1], np.int64),
+                IDF,
+                WEIGHTED,
+                True,
+                LOG_TF,
+            ),
+            IndexError,  # a token in a word past the last
+        ),
+        (
+            lambda: _blocks.char_shares(
+                ["w"],
+                {"w": np.array([10], np.int64)},
+                None,
+                np.array([0], np.int64),
+                IDF,
+                WEIGHTED,
+                True,
+                LOG_TF,
+            ),
+            IndexError,  # an n-gram past the last feature
+        ),
+        (
+            lambda: _blocks.char_shares(
+                ["w"],
+                {"w": np.array([1], np.int64)},
+                None,
+                np.array([0.0]),
+                IDF,
+                WEIGHTED,
+                True,
+                LOG_TF,
+            ),
+            TypeError,
+        ),
+        (
+            lambda: _blocks.char_shares(
+                "w", {}, None, np.array([0], np.int64), IDF, WEIGHTED, True, LOG_TF
+            ),
+            TypeError,
+        ),
+    ],
+)
+def test_shares_refuse_bad_input(call, error):
+    with pytest.raises(error):
+        call()
+
+
+def test_shares_of_nothing_are_empty():
+    empty = np.zeros(0, np.int64)
+    assert _blocks.word_shares(*_shares_args(empty)) == b""
+    args = (IDF, WEIGHTED, True, LOG_TF)
+    assert _blocks.char_shares([], {}, None, empty, *args) == b""
+    got = _blocks.char_shares(["w"], {"w": empty}, None, np.array([0], np.int64), *args)
+    assert np.frombuffer(got).tolist() == [0.0, 0.0, 0.0]

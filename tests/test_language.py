@@ -13,6 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from moderator import language
 from moderator.language import Identification
@@ -230,6 +233,16 @@ def test_clean_equals_collapsing_whitespace_with_re():
     every_space = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
     for text in [*ODD_TEXTS, every_space, f"a{every_space}b", every_space.join("abc")]:
         assert language.clean(text) == _old_clean(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1 #|LBRhtps:/w.@\u00e9\n"), max_size=60))
+def test_noise_without_at_is_noise_for_a_text_without_at(text):
+    """clean() drops the e-mail and @mention alternatives for a text without "@"."""
+    if "@" in text:
+        assert language.clean(text) == _old_clean(text)
+    else:
+        assert language._NOISE_WITHOUT_AT.sub(" ", text) == language._NOISE.sub(" ", text)
 
 
 def test_the_fast_identifier_equals_fast_langdetects_wrapper_on_our_texts(identifier):

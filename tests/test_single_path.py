@@ -19,6 +19,7 @@ from test_explaining import _fixture_texts
 from test_explaining import _real_comments
 
 from moderator.classifier import Classifier
+from moderator.classifier import compiled
 from moderator.classifier import explain
 from moderator.classifier import features
 from moderator.service import Moderation
@@ -225,6 +226,8 @@ def _contributions(clf: Classifier, texts: list[str], batch: int) -> list[list]:
 
 def _assert_analyses_unchanged(clf: Classifier, texts: list[str], monkeypatch) -> None:
     new = [_contributions(clf, texts, batch) for batch in (1, 300)]
+    # The old numpy functions, not the compiled shares (tests/test_compiled_blocks.py)
+    monkeypatch.setattr(compiled, "_blocks", None)
     monkeypatch.setattr(explain, "_shares", _old_shares)
     monkeypatch.setattr(explain, "_sum_rows", _old_sum_rows)
     monkeypatch.setattr(explain, "_word_block", _old_word_block)

@@ -407,6 +407,287 @@ fail:
     return NULL;
 }
 
+/* ---- Explanations: each token's share of a block (explain.py's _word_block, _char_shares) */
+
+/* explain._shares for one text: per occurrence of feats[o], its feature's tf-idf weight in the
+ * text (L2-normed), divided among the feature's occurrences, times each category's
+ * coefficient: shares[o * k + c]. The same operations as numpy's, in the same order:
+ * distinct features in increasing order, w = tf * idf, norm = sqrt(sum of w * w added in
+ * that order), weight = w / norm / count, share = weight * coef. -1 with an exception set. */
+static int occurrence_shares(Block *b, const int64_t *feats, Py_ssize_t n, double *shares) {
+    int64_t *sorted = PyMem_Malloc((size_t)(2 * n) * sizeof(int64_t));
+    double *weights = PyMem_Malloc((size_t)n * sizeof(double));
+    if (!sorted || !weights) {
+        PyMem_Free(sorted);
+        PyMem_Free(weights);
+        PyErr_NoMemory();
+        return -1;
+    }
+    int rc = -1;
+    for (Py_ssize_t o = 0; o < n; o++) {
+        if (feats[o] < 0 || feats[o] >= b->n_features) {
+            PyErr_SetString(PyExc_IndexError, "feature id out of range");
+            goto done;
+        }
+        sorted[o] = feats[o];
+    }
+    sort_ids(sorted, sorted + n, n);
+    const double *idf = (const double *)b->idf.buf;
+    const double *coef = (const double *)b->weighted.buf;
+    const double *log_tf = (const double *)b->log_tf.buf;
+    const Py_ssize_t k = b->n_categories;
+    /* Distinct features, compacted to the front of `sorted`, with their w in `weights`. */
+    Py_ssize_t distinct = 0;
+    double squares = 0.0;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t j = i + 1;
+        while (j < n && sorted[j] == sorted[i]) j++;
+        Py_ssize_t count = j - i;
+        double tf;
+        if (b->sublinear) {
+            if (count >= b->log_size) {
+                PyErr_SetString(PyExc_OverflowError, "count beyond the log table");
+                goto done;
+            }
+            tf = log_tf[count];
+        } else {
+            tf = (double)count;
+        }
+        double w = tf * idf[sorted[i]];
+        squares = distinct ? squares + w * w : w * w;
+        sorted[distinct] = sorted[i];
+        weights[distinct] = w;
+        /* the count, kept beside it until the norm is known */
+        sorted[n + distinct] = count;
+        distinct++;
+        i = j;
+    }
+    double norm = sqrt(squares);
+    for (Py_ssize_t u = 0; u < distinct; u++) {
+        weights[u] = weights[u] / norm / (double)sorted[n + u];
+    }
+    for (Py_ssize_t o = 0; o < n; o++) {
+        Py_ssize_t u = find(sorted, distinct, feats[o]);
+        const double *row = coef + feats[o] * k;
+        for (Py_ssize_t c = 0; c < k; c++) shares[o * k + c] = weights[u] * row[c];
+    }
+    rc = 0;
+done:
+    PyMem_Free(sorted);
+    PyMem_Free(weights);
+    return rc;
+}
+
+static PyObject *word_shares(PyObject *self, PyObject *args) {
+    PyObject *ids_obj, *unigram_obj, *keys_obj, *features_obj, *idf, *coef, *log_tf;
+    long long unknown, width;
+    int lo, hi, sublinear;
+    if (!PyArg_ParseTuple(args, "OLOiiLOOOOpO:word_shares", &ids_obj, &unknown, &unigram_obj,
+                          &lo, &hi, &width, &keys_obj, &features_obj, &idf, &coef, &sublinear,
+                          &log_tf)) {
+        return NULL;
+    }
+    Block b;
+    if (block_open(&b, idf, coef, sublinear, log_tf) < 0) return NULL;
+    Py_buffer ids_view = {0}, unigram = {0}, keys = {0}, features = {0};
+    PyObject *out = NULL;
+    int64_t *feats = NULL, *positions = NULL;
+    double *shares = NULL;
+    if (get_array(ids_obj, &ids_view, 'i', "ids") < 0 ||
+        get_array(unigram_obj, &unigram, 'i', "unigram") < 0 ||
+        get_array(keys_obj, &keys, 'i', "keys") < 0 ||
+        get_array(features_obj, &features, 'i', "features") < 0) {
+        goto done;
+    }
+    if (keys.len != features.len) {
+        PyErr_SetString(PyExc_ValueError, "keys and features differ in length");
+        goto done;
+    }
+    const int64_t *ids = (const int64_t *)ids_view.buf;
+    const Py_ssize_t n = ids_view.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t k = b.n_categories;
+    out = PyBytes_FromStringAndSize(NULL, n * k * (Py_ssize_t)sizeof(double));
+    if (!out) goto done;
+    double *sums = (double *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n * k; i++) sums[i] = 0.0;
+    if (n == 0) goto done;
+    feats = PyMem_Malloc((size_t)(2 * n) * sizeof(int64_t));
+    positions = PyMem_Malloc((size_t)(2 * n) * sizeof(int64_t));
+    if (!feats || !positions) {
+        PyErr_NoMemory();
+        Py_CLEAR(out);
+        goto done;
+    }
+    Py_ssize_t found = 0, unigrams = 0;
+    const int64_t *unigram_list = (const int64_t *)unigram.buf;
+    const Py_ssize_t n_unigram = unigram.len / (Py_ssize_t)sizeof(int64_t);
+    if (lo == 1) {
+        for (Py_ssize_t t = 0; t < n; t++) {
+            if (ids[t] < 0 || ids[t] >= n_unigram) {
+                PyErr_SetString(PyExc_IndexError, "word id out of range");
+                Py_CLEAR(out);
+                goto done;
+            }
+            if (unigram_list[ids[t]] >= 0) {
+                feats[found] = unigram_list[ids[t]];
+                positions[found++] = t;
+            }
+        }
+        unigrams = found;
+    }
+    const Py_ssize_t n_keys = keys.len / (Py_ssize_t)sizeof(int64_t);
+    if (hi == 2 && n > 1 && n_keys) {
+        const int64_t *key_list = (const int64_t *)keys.buf;
+        const int64_t *feature_list = (const int64_t *)features.buf;
+        for (Py_ssize_t t = 0; t + 1 < n; t++) {
+            if (ids[t] == unknown || ids[t + 1] == unknown) continue;
+            Py_ssize_t at = find(key_list, n_keys, ids[t] * width + ids[t + 1]);
+            if (at >= 0) {
+                feats[found] = feature_list[at];
+                positions[found++] = t;
+            }
+        }
+    }
+    if (found == 0) goto done;
+    shares = PyMem_Malloc((size_t)(found * k) * sizeof(double));
+    if (!shares) {
+        PyErr_NoMemory();
+        Py_CLEAR(out);
+        goto done;
+    }
+    if (occurrence_shares(&b, feats, found, shares) < 0) {
+        Py_CLEAR(out);
+        goto done;
+    }
+    /* Each token adds, in this order, its unigram's share, half the bigram it starts, half
+     * the bigram it ends (explain._word_block's one bincount over [at, at of bigrams + 1]). */
+    for (Py_ssize_t o = 0; o < unigrams; o++) {
+        for (Py_ssize_t c = 0; c < k; c++) sums[positions[o] * k + c] += shares[o * k + c];
+    }
+    for (Py_ssize_t o = unigrams; o < found; o++) {
+        for (Py_ssize_t c = 0; c < k; c++) {
+            shares[o * k + c] /= 2.0;
+            sums[positions[o] * k + c] += shares[o * k + c];
+        }
+    }
+    for (Py_ssize_t o = unigrams; o < found; o++) {
+        for (Py_ssize_t c = 0; c < k; c++) sums[(positions[o] + 1) * k + c] += shares[o * k + c];
+    }
+done:
+    PyMem_Free(feats);
+    PyMem_Free(positions);
+    PyMem_Free(shares);
+    if (ids_view.obj) PyBuffer_Release(&ids_view);
+    if (unigram.obj) PyBuffer_Release(&unigram);
+    if (keys.obj) PyBuffer_Release(&keys);
+    if (features.obj) PyBuffer_Release(&features);
+    block_release(&b);
+    return out;
+}
+
+static PyObject *char_shares(PyObject *self, PyObject *args) {
+    PyObject *words, *cache, *grams, *chunks_obj, *idf, *coef, *log_tf;
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "O!O!OOOOpO:char_shares", &PyList_Type, &words, &PyDict_Type,
+                          &cache, &grams, &chunks_obj, &idf, &coef, &sublinear, &log_tf)) {
+        return NULL;
+    }
+    Block b;
+    if (block_open(&b, idf, coef, sublinear, log_tf) < 0) return NULL;
+    Py_buffer chunks_view = {0};
+    Py_ssize_t n_words = PyList_GET_SIZE(words);
+    PyObject **parts = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(PyObject *));
+    Py_buffer *views = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(Py_buffer));
+    Py_ssize_t *in_chunk = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(Py_ssize_t));
+    double *per_chunk = NULL, *shares = NULL;
+    int64_t *feats = NULL;
+    PyObject *out = NULL;
+    Py_ssize_t opened = 0, total = 0;
+    if (!parts || !views || !in_chunk) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (get_array(chunks_obj, &chunks_view, 'i', "token_chunks") < 0) goto done;
+    const int64_t *token_chunk = (const int64_t *)chunks_view.buf;
+    const Py_ssize_t n_tokens = chunks_view.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t k = b.n_categories;
+    for (Py_ssize_t t = 0; t < n_tokens; t++) {
+        if (token_chunk[t] < 0 || token_chunk[t] >= n_words) {
+            PyErr_SetString(PyExc_IndexError, "token's word out of range");
+            goto done;
+        }
+        in_chunk[token_chunk[t]]++;
+    }
+    for (; opened < n_words; opened++) {
+        PyObject *word = PyList_GET_ITEM(words, opened);
+        PyObject *part = PyDict_GetItemWithError(cache, word);
+        if (part) {
+            Py_INCREF(part);
+        } else if (PyErr_Occurred()) {
+            goto done;
+        } else if (!(part = PyObject_CallOneArg(grams, word))) {
+            goto done;
+        }
+        parts[opened] = part;
+        if (get_array(part, &views[opened], 'i', "grams") < 0) {
+            Py_DECREF(part);
+            parts[opened] = NULL;
+            goto done;
+        }
+        total += views[opened].len / (Py_ssize_t)sizeof(int64_t);
+    }
+    out = PyBytes_FromStringAndSize(NULL, n_tokens * k * (Py_ssize_t)sizeof(double));
+    if (!out) goto done;
+    double *result = (double *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n_tokens * k; i++) result[i] = 0.0;
+    if (n_tokens == 0 || total == 0) goto done;
+    feats = PyMem_Malloc((size_t)total * sizeof(int64_t));
+    shares = PyMem_Malloc((size_t)(total * k) * sizeof(double));
+    per_chunk = PyMem_Calloc((size_t)(n_words * k), sizeof(double));
+    if (!feats || !shares || !per_chunk) {
+        PyErr_NoMemory();
+        Py_CLEAR(out);
+        goto done;
+    }
+    Py_ssize_t at = 0;
+    for (Py_ssize_t p = 0; p < n_words; p++) {
+        memcpy(feats + at, views[p].buf, (size_t)views[p].len);
+        at += views[p].len / (Py_ssize_t)sizeof(int64_t);
+    }
+    if (occurrence_shares(&b, feats, total, shares) < 0) {
+        Py_CLEAR(out);
+        goto done;
+    }
+    /* Each word's occurrences summed in order (bincount), then split among its tokens. */
+    at = 0;
+    for (Py_ssize_t p = 0; p < n_words; p++) {
+        Py_ssize_t count = views[p].len / (Py_ssize_t)sizeof(int64_t);
+        for (Py_ssize_t o = at; o < at + count; o++) {
+            for (Py_ssize_t c = 0; c < k; c++) per_chunk[p * k + c] += shares[o * k + c];
+        }
+        at += count;
+    }
+    for (Py_ssize_t t = 0; t < n_tokens; t++) {
+        const int64_t p = token_chunk[t];
+        const double share = 1.0 / (double)in_chunk[p];
+        for (Py_ssize_t c = 0; c < k; c++) result[t * k + c] = per_chunk[p * k + c] * share;
+    }
+done:
+    for (Py_ssize_t p = 0; p < opened; p++) {
+        PyBuffer_Release(&views[p]);
+        Py_DECREF(parts[p]);
+    }
+    PyMem_Free(views);
+    PyMem_Free(parts);
+    PyMem_Free(in_chunk);
+    PyMem_Free(feats);
+    PyMem_Free(shares);
+    PyMem_Free(per_chunk);
+    if (chunks_view.obj) PyBuffer_Release(&chunks_view);
+    block_release(&b);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"word_block", word_block, METH_VARARGS,
      "One text's word-block logits (features.block_one's arithmetic), or None."},
@@ -414,6 +695,10 @@ static PyMethodDef methods[] = {
      "One text's character-block logits from its words' n-gram ids, or None."},
     {"char_grams", char_grams, METH_VARARGS,
      "One whitespace word's character n-gram ids (scikit-learn's char_wb), as int64 bytes."},
+    {"word_shares", word_shares, METH_VARARGS,
+     "Each token's share of one text's word block (explain._word_block), float64 bytes."},
+    {"char_shares", char_shares, METH_VARARGS,
+     "Each token's share of one text's character block (explain._char_shares), float64 bytes."},
     {NULL, NULL, 0, NULL},
 };
 

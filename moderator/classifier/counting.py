@@ -5,9 +5,9 @@ features exactly as the fitted vectorisers count them (the compiled vocabularies
 `Classifier._install` sets up) and turns them into probabilities with the same arithmetic,
 bit for bit, as the batch path (features.py); tests/test_single_path.py holds them equal.
 
-Where `pip install` compiled `_blocks` (setup.py; it needs a C compiler), each block's
-arithmetic runs there instead of in a dozen numpy calls on a few hundred elements, to the
-same bits (tests/test_compiled_blocks.py): about a fifth of the time per text.
+Where `pip install` compiled the extension (compiled.py), each block's arithmetic runs there
+instead of in a dozen numpy calls on a few hundred elements, to the same bits: about a
+fifth of the time per text.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from itertools import repeat
 
 import numpy as np
 
+from moderator.classifier import compiled
 from moderator.classifier import features
-
-try:
-    from moderator.classifier import _blocks
-except ImportError:  # not compiled (no C compiler at install): numpy gives the same bits
-    _blocks = None
 
 #: Distinct words whose character n-grams are kept; the cache is emptied when full.
 _GRAM_CACHE_SIZE = 200_000
@@ -42,9 +38,8 @@ class Counting:
         ids = self._gram_cache.get(word)
         if ids is None:
             lo, hi = self._char_ngrams
-            if _blocks is not None:
-                found = _blocks.char_grams(word, self._char_vocab, lo, hi)
-                ids = np.frombuffer(found, dtype=np.int64)  # read-only: shared by every text
+            if compiled.built():
+                ids = compiled.char_grams(word, self._char_vocab, lo, hi)
             else:
                 get = self._char_vocab.get
                 padded = f" {word} "
@@ -128,9 +123,9 @@ class Counting:
 
     def _logits(self, text: str) -> np.ndarray:
         """One ALREADY normalised text's logits (categories,): intercept + word + char block."""
-        if _blocks is not None:
+        if compiled.built():
             try:
-                return self._compiled_logits(text)
+                return compiled.logits(self, text)
             except OverflowError:  # an n-gram counted past the log table: numpy's log
                 pass
         counts = self._features(text)
@@ -155,39 +150,6 @@ class Counting:
                     )
         return z
 
-    def _compiled_logits(self, text: str) -> np.ndarray:
-        """_logits by the compiled blocks: the same additions in the same order."""
-        lo, hi = self._ngrams
-        block = _blocks.word_block(
-            self._token_re.findall(text.lower() if self._lowercase else text),
-            self._words,
-            self._unknown_id,
-            self._unigram,
-            lo,
-            hi,
-            self._width,
-            self._bigram_keys,
-            self._bigram_features,
-            self._idf,
-            self._weighted,
-            self._sublinear,
-            features.LOG_TF,
-        )
-        z = self._intercept if block is None else np.add(block, self._intercept)
-        if self._chars:
-            block = _blocks.char_block(
-                self._char_words(text),
-                self._gram_cache,
-                self._word_grams,
-                self._char_idf,
-                self._char_weighted,
-                self._char_sublinear,
-                features.LOG_TF,
-            )
-            if block is not None:
-                z = np.add(z, block)
-        return z
-
     def score_few(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """score_one for a few ALREADY normalised texts (a comment and its sentences).
 
@@ -200,7 +162,7 @@ class Counting:
         n = len(texts)
         if n == 1:
             return [self.score_one(texts[0])]
-        if _blocks is not None:
+        if compiled.built():
             # Compiled, one text at a time costs less than numpy's calls over all of them.
             z = np.array([self._logits(text) for text in texts])
             names = self._names

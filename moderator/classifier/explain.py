@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from moderator.classifier import compiled
 from moderator.classifier.features import group
 from moderator.classifier.features import sublinear_tf
 from moderator.classifier.features import sum_rows
@@ -89,7 +90,9 @@ def analyse_batch(clf: Classifier, originals: Sequence[str]) -> list[Analysis]:
 
     Per text only normalisation, tokenising and the cached character n-grams of each word
     run in Python; counting, weights and the products with the coefficients run once for
-    the whole batch, so a batch of flagged comments pays numpy's per-call cost once.
+    the whole batch, so a batch of flagged comments pays numpy's per-call cost once. A few
+    texts (a comment decided alone) are analysed one by one by the compiled shares, when
+    built: the same contributions to the last bit (tests/test_compiled_blocks.py).
     """
     texts = []
     for original in originals:
@@ -97,6 +100,11 @@ def analyse_batch(clf: Classifier, originals: Sequence[str]) -> list[Analysis]:
         text = normalised.text.lower() if clf._lowercase else normalised.text
         matches = list(clf._token_re.finditer(text))
         texts.append((original, normalised, matches, [m.group() for m in matches]))
+    if len(texts) <= compiled.FEW_TEXTS and compiled.explains(clf):
+        try:
+            return [Analysis(*t, _compiled_text(clf, t)) for t in texts]
+        except OverflowError:  # an n-gram counted past the log table: numpy's log below
+            pass
     lengths = [len(t[3]) for t in texts]
     starts = [0, *itertools.accumulate(lengths)]
     total = starts[-1]
@@ -153,6 +161,22 @@ def analyse_scored(
         Analysis(original, None, None, tokens[i], contributions[starts[i] : starts[i + 1]])
         for i, (_, original) in enumerate(requests)
     ]
+
+
+def _compiled_text(clf: Classifier, text: tuple) -> np.ndarray:
+    """One text's contributions by the compiled shares (analyse_batch's, to the last bit)."""
+    _, normalised, matches, tokens = text
+    get, unknown = clf._words.get, clf._unknown_id
+    ids = np.fromiter(map(get, tokens, itertools.repeat(unknown)), np.int64, len(tokens))
+    words: list[str] = []
+    token_chunks = np.zeros(0, dtype=np.int64)
+    if clf._chars and matches:
+        chars = normalised.text.lower() if clf._char_lowercase else normalised.text
+        chunks = list(_CHUNK.finditer(chars))
+        words = [m.group() for m in chunks]
+        begins = np.array([m.start() for m in chunks])
+        token_chunks = np.searchsorted(begins, [m.start() for m in matches], "right") - 1
+    return compiled.contributions(clf, ids, words, token_chunks)
 
 
 def _word_block(clf: Classifier, ids: np.ndarray, row: np.ndarray, n_texts: int) -> np.ndarray:
