@@ -130,6 +130,20 @@ static void sort_ids(int64_t *ids, int64_t *tmp, Py_ssize_t n) {
     if (from != ids) memcpy(ids, from, (size_t)n * sizeof(int64_t));
 }
 
+/* A feature's tf for `count` occurrences: log_tf[count] (sublinear) or the count itself. */
+static int term_frequency(const Block *b, Py_ssize_t count, double *tf) {
+    if (!b->sublinear) {
+        *tf = (double)count;
+        return 0;
+    }
+    if (count >= b->log_size) {
+        PyErr_SetString(PyExc_OverflowError, "count beyond the log table");
+        return -1;
+    }
+    *tf = ((const double *)b->log_tf.buf)[count];
+    return 0;
+}
+
 /* block_one on `n` feature ids (any order; sorted here, in place, with `tmp` holding room
  * for n more). New reference or NULL. */
 static PyObject *weigh(Block *b, int64_t *ids, int64_t *tmp, Py_ssize_t n) {
@@ -145,7 +159,6 @@ static PyObject *weigh(Block *b, int64_t *ids, int64_t *tmp, Py_ssize_t n) {
     sort_ids(ids, tmp, n);
     const double *idf = (const double *)b->idf.buf;
     const double *weighted = (const double *)b->weighted.buf;
-    const double *log_tf = (const double *)b->log_tf.buf;
     const Py_ssize_t k = b->n_categories;
     double sums[64];
     double squares = 0.0;
@@ -154,17 +167,8 @@ static PyObject *weigh(Block *b, int64_t *ids, int64_t *tmp, Py_ssize_t n) {
     while (i < n) {
         Py_ssize_t j = i + 1;
         while (j < n && ids[j] == ids[i]) j++;
-        Py_ssize_t count = j - i;
         double tf;
-        if (b->sublinear) {
-            if (count >= b->log_size) {
-                PyErr_SetString(PyExc_OverflowError, "count beyond the log table");
-                return NULL;
-            }
-            tf = log_tf[count];
-        } else {
-            tf = (double)count;
-        }
+        if (term_frequency(b, j - i, &tf) < 0) return NULL;
         const int64_t feature = ids[i];
         const double w = tf * idf[feature];
         const double *row = weighted + feature * k;
@@ -197,6 +201,68 @@ static PyObject *weigh(Block *b, int64_t *ids, int64_t *tmp, Py_ssize_t n) {
 /* Room for `n` ids: on the stack for a comment, on the heap for a long text. */
 #define STACK_IDS 1024
 
+/* A text's whitespace words' n-gram id arrays: cache[word], else grams(word) (which caches
+ * it), each held with its buffer until grams_release. */
+typedef struct {
+    Py_ssize_t n, opened, total; /* words, arrays held, ids in all */
+    PyObject **parts;
+    Py_buffer *views;
+} Grams;
+
+static void grams_release(Grams *g) {
+    for (Py_ssize_t p = 0; p < g->opened; p++) {
+        PyBuffer_Release(&g->views[p]);
+        Py_DECREF(g->parts[p]);
+    }
+    PyMem_Free(g->views);
+    PyMem_Free(g->parts);
+    g->views = NULL;
+    g->parts = NULL;
+    g->opened = 0;
+}
+
+static int grams_open(Grams *g, PyObject *words, PyObject *cache, PyObject *grams) {
+    g->n = PyList_GET_SIZE(words);
+    g->opened = g->total = 0;
+    g->parts = PyMem_Calloc(g->n ? (size_t)g->n : 1, sizeof(PyObject *));
+    g->views = PyMem_Calloc(g->n ? (size_t)g->n : 1, sizeof(Py_buffer));
+    if (!g->parts || !g->views) {
+        PyErr_NoMemory();
+        grams_release(g);
+        return -1;
+    }
+    for (; g->opened < g->n; g->opened++) {
+        PyObject *word = PyList_GET_ITEM(words, g->opened);
+        PyObject *part = PyDict_GetItemWithError(cache, word);
+        if (part) {
+            Py_INCREF(part);
+        } else if (PyErr_Occurred() || !(part = PyObject_CallOneArg(grams, word))) {
+            grams_release(g);
+            return -1;
+        }
+        if (get_array(part, &g->views[g->opened], 'i', "grams") < 0) {
+            Py_DECREF(part);
+            grams_release(g);
+            return -1;
+        }
+        g->parts[g->opened] = part;
+        g->total += g->views[g->opened].len / (Py_ssize_t)sizeof(int64_t);
+    }
+    return 0;
+}
+
+/* Every word's ids, one word after another, into `ids` (room for g->total). */
+static void grams_copy(const Grams *g, int64_t *ids) {
+    for (Py_ssize_t p = 0; p < g->n; p++) {
+        memcpy(ids, g->views[p].buf, (size_t)g->views[p].len);
+        ids += g->views[p].len / (Py_ssize_t)sizeof(int64_t);
+    }
+}
+
+static Py_ssize_t grams_of(const Grams *g, Py_ssize_t p) {
+    return g->views[p].len / (Py_ssize_t)sizeof(int64_t);
+}
+
 static PyObject *char_block(PyObject *self, PyObject *args) {
     PyObject *words, *cache, *grams, *idf, *weighted, *log_tf;
     int sublinear;
@@ -206,56 +272,25 @@ static PyObject *char_block(PyObject *self, PyObject *args) {
     }
     Block b;
     if (block_open(&b, idf, weighted, sublinear, log_tf) < 0) return NULL;
-    Py_ssize_t n_words = PyList_GET_SIZE(words);
-    PyObject **parts = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(PyObject *));
-    Py_buffer *views = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(Py_buffer));
+    Grams g;
+    if (grams_open(&g, words, cache, grams) < 0) {
+        block_release(&b);
+        return NULL;
+    }
     PyObject *out = NULL;
     int64_t stack[2 * STACK_IDS], *ids = stack;
-    Py_ssize_t opened = 0, total = 0;
-    if (!parts || !views) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (; opened < n_words; opened++) {
-        /* The word's n-gram ids from the cache, else from grams(word), which caches them. */
-        PyObject *word = PyList_GET_ITEM(words, opened);
-        PyObject *part = PyDict_GetItemWithError(cache, word);
-        if (part) {
-            Py_INCREF(part);
-        } else if (PyErr_Occurred()) {
-            goto done;
-        } else if (!(part = PyObject_CallOneArg(grams, word))) {
-            goto done;
-        }
-        parts[opened] = part;
-        if (get_array(part, &views[opened], 'i', "grams") < 0) {
-            Py_DECREF(part);
-            parts[opened] = NULL;
-            goto done;
-        }
-        total += views[opened].len / (Py_ssize_t)sizeof(int64_t);
-    }
-    if (total > STACK_IDS) {
-        ids = PyMem_Malloc((size_t)(2 * total) * sizeof(int64_t));
+    if (g.total > STACK_IDS) {
+        ids = PyMem_Malloc((size_t)(2 * g.total) * sizeof(int64_t));
         if (!ids) {
             PyErr_NoMemory();
             goto done;
         }
     }
-    Py_ssize_t at = 0;
-    for (Py_ssize_t p = 0; p < n_words; p++) {
-        memcpy(ids + at, views[p].buf, (size_t)views[p].len);
-        at += views[p].len / (Py_ssize_t)sizeof(int64_t);
-    }
-    out = weigh(&b, ids, ids + total, total);
+    grams_copy(&g, ids);
+    out = weigh(&b, ids, ids + g.total, g.total);
 done:
-    for (Py_ssize_t p = 0; p < opened; p++) {
-        PyBuffer_Release(&views[p]);
-        Py_DECREF(parts[p]);
-    }
-    PyMem_Free(views);
-    PyMem_Free(parts);
     if (ids != stack) PyMem_Free(ids);
+    grams_release(&g);
     block_release(&b);
     return out;
 }
@@ -271,31 +306,91 @@ static Py_ssize_t find(const int64_t *keys, Py_ssize_t n, int64_t key) {
     return (lo < n && keys[lo] == key) ? lo : -1;
 }
 
-static PyObject *word_block(PyObject *self, PyObject *args) {
-    PyObject *tokens, *words, *unigram_obj, *keys_obj, *features_obj, *idf, *weighted, *log_tf;
+/* How word ids become features (Counting._features): each id's unigram feature, and the
+ * sorted bigram keys (a * width + b) with their features. */
+typedef struct {
+    Py_buffer unigram, keys, features;
     long long unknown, width;
-    int lo, hi, sublinear;
+    int lo, hi;
+} Words;
+
+static void words_release(Words *w) {
+    if (w->unigram.obj) PyBuffer_Release(&w->unigram);
+    if (w->keys.obj) PyBuffer_Release(&w->keys);
+    if (w->features.obj) PyBuffer_Release(&w->features);
+}
+
+static int words_open(Words *w, PyObject *unigram, PyObject *keys, PyObject *features) {
+    if (get_array(unigram, &w->unigram, 'i', "unigram") < 0 ||
+        get_array(keys, &w->keys, 'i', "keys") < 0 ||
+        get_array(features, &w->features, 'i', "features") < 0) {
+        words_release(w);
+        return -1;
+    }
+    if (w->keys.len != w->features.len) {
+        PyErr_SetString(PyExc_ValueError, "keys and features differ in length");
+        words_release(w);
+        return -1;
+    }
+    return 0;
+}
+
+/* The features of `n` word ids into `feats` (room for 2n), unigrams (in token order) first,
+ * then bigrams; `positions`, when given, gets the token each starts at. The number found, or
+ * -1 with an exception set; `unigrams` gets how many of them are unigrams. */
+static Py_ssize_t words_find(const Words *w, const int64_t *ids, Py_ssize_t n, int64_t *feats,
+                             int64_t *positions, Py_ssize_t *unigrams) {
+    Py_ssize_t found = 0;
+    if (w->lo == 1) {
+        const int64_t *unigram = (const int64_t *)w->unigram.buf;
+        const Py_ssize_t n_unigram = w->unigram.len / (Py_ssize_t)sizeof(int64_t);
+        for (Py_ssize_t t = 0; t < n; t++) {
+            if (ids[t] < 0 || ids[t] >= n_unigram) {
+                PyErr_SetString(PyExc_IndexError, "word id out of range");
+                return -1;
+            }
+            if (unigram[ids[t]] >= 0) {
+                if (positions) positions[found] = t;
+                feats[found++] = unigram[ids[t]];
+            }
+        }
+    }
+    *unigrams = found;
+    const Py_ssize_t n_keys = w->keys.len / (Py_ssize_t)sizeof(int64_t);
+    if (w->hi == 2 && n > 1 && n_keys) {
+        const int64_t *keys = (const int64_t *)w->keys.buf;
+        const int64_t *features = (const int64_t *)w->features.buf;
+        for (Py_ssize_t t = 0; t + 1 < n; t++) {
+            if (ids[t] == w->unknown || ids[t + 1] == w->unknown) continue;
+            Py_ssize_t at = find(keys, n_keys, ids[t] * w->width + ids[t + 1]);
+            if (at >= 0) {
+                if (positions) positions[found] = t;
+                feats[found++] = features[at];
+            }
+        }
+    }
+    return found;
+}
+
+static PyObject *word_block(PyObject *self, PyObject *args) {
+    PyObject *tokens, *words, *unigram, *keys, *features, *idf, *weighted, *log_tf;
+    Words w = {0};
+    int sublinear;
     if (!PyArg_ParseTuple(args, "O!O!LOiiLOOOOpO:word_block", &PyList_Type, &tokens,
-                          &PyDict_Type, &words, &unknown, &unigram_obj, &lo, &hi, &width,
-                          &keys_obj, &features_obj, &idf, &weighted, &sublinear, &log_tf)) {
+                          &PyDict_Type, &words, &w.unknown, &unigram, &w.lo, &w.hi, &w.width,
+                          &keys, &features, &idf, &weighted, &sublinear, &log_tf)) {
         return NULL;
     }
     Block b;
     if (block_open(&b, idf, weighted, sublinear, log_tf) < 0) return NULL;
-    Py_buffer unigram = {0}, keys = {0}, features = {0};
+    if (words_open(&w, unigram, keys, features) < 0) {
+        block_release(&b);
+        return NULL;
+    }
     PyObject *out = NULL;
-    Py_ssize_t n = PyList_GET_SIZE(tokens);
+    const Py_ssize_t n = PyList_GET_SIZE(tokens);
     /* Token ids, the features found (at most n unigrams and n - 1 bigrams), room to sort. */
     int64_t stack[5 * STACK_IDS], *ids = stack;
-    if (get_array(unigram_obj, &unigram, 'i', "unigram") < 0 ||
-        get_array(keys_obj, &keys, 'i', "keys") < 0 ||
-        get_array(features_obj, &features, 'i', "features") < 0) {
-        goto done;
-    }
-    if (keys.len != features.len) {
-        PyErr_SetString(PyExc_ValueError, "keys and features differ in length");
-        goto done;
-    }
     if (n > STACK_IDS) {
         ids = PyMem_Malloc((size_t)(5 * n) * sizeof(int64_t));
         if (!ids) {
@@ -303,8 +398,6 @@ static PyObject *word_block(PyObject *self, PyObject *args) {
             goto done;
         }
     }
-    const int64_t *unigrams = (const int64_t *)unigram.buf;
-    const Py_ssize_t n_unigram = unigram.len / (Py_ssize_t)sizeof(int64_t);
     for (Py_ssize_t t = 0; t < n; t++) {
         PyObject *found = PyDict_GetItemWithError(words, PyList_GET_ITEM(tokens, t));
         if (found) {
@@ -314,37 +407,15 @@ static PyObject *word_block(PyObject *self, PyObject *args) {
         } else if (PyErr_Occurred()) {
             goto done;
         } else {
-            ids[t] = unknown;
+            ids[t] = w.unknown;
         }
     }
-    int64_t *found_features = ids + n;
-    Py_ssize_t n_found = 0;
-    if (lo == 1) {
-        for (Py_ssize_t t = 0; t < n; t++) {
-            if (ids[t] < 0 || ids[t] >= n_unigram) {
-                PyErr_SetString(PyExc_IndexError, "word id out of range");
-                goto done;
-            }
-            int64_t feature = unigrams[ids[t]];
-            if (feature >= 0) found_features[n_found++] = feature;
-        }
-    }
-    const Py_ssize_t n_keys = keys.len / (Py_ssize_t)sizeof(int64_t);
-    if (hi == 2 && n > 1 && n_keys) {
-        const int64_t *key_list = (const int64_t *)keys.buf;
-        const int64_t *feature_list = (const int64_t *)features.buf;
-        for (Py_ssize_t t = 0; t + 1 < n; t++) {
-            if (ids[t] == unknown || ids[t + 1] == unknown) continue;
-            Py_ssize_t at = find(key_list, n_keys, ids[t] * width + ids[t + 1]);
-            if (at >= 0) found_features[n_found++] = feature_list[at];
-        }
-    }
-    out = weigh(&b, found_features, found_features + n_found, n_found);
+    Py_ssize_t unigrams;
+    Py_ssize_t found = words_find(&w, ids, n, ids + n, NULL, &unigrams);
+    if (found >= 0) out = weigh(&b, ids + n, ids + n + found, found);
 done:
-    if (unigram.obj) PyBuffer_Release(&unigram);
-    if (keys.obj) PyBuffer_Release(&keys);
-    if (features.obj) PyBuffer_Release(&features);
     if (ids != stack) PyMem_Free(ids);
+    words_release(&w);
     block_release(&b);
     return out;
 }
@@ -434,7 +505,6 @@ static int occurrence_shares(Block *b, const int64_t *feats, Py_ssize_t n, doubl
     sort_ids(sorted, sorted + n, n);
     const double *idf = (const double *)b->idf.buf;
     const double *coef = (const double *)b->weighted.buf;
-    const double *log_tf = (const double *)b->log_tf.buf;
     const Py_ssize_t k = b->n_categories;
     /* Distinct features, compacted to the front of `sorted`, with their w in `weights`. */
     Py_ssize_t distinct = 0;
@@ -444,15 +514,7 @@ static int occurrence_shares(Block *b, const int64_t *feats, Py_ssize_t n, doubl
         while (j < n && sorted[j] == sorted[i]) j++;
         Py_ssize_t count = j - i;
         double tf;
-        if (b->sublinear) {
-            if (count >= b->log_size) {
-                PyErr_SetString(PyExc_OverflowError, "count beyond the log table");
-                goto done;
-            }
-            tf = log_tf[count];
-        } else {
-            tf = (double)count;
-        }
+        if (term_frequency(b, count, &tf) < 0) goto done;
         double w = tf * idf[sorted[i]];
         squares = distinct ? squares + w * w : w * w;
         sorted[distinct] = sorted[i];
@@ -479,30 +541,22 @@ done:
 }
 
 static PyObject *word_shares(PyObject *self, PyObject *args) {
-    PyObject *ids_obj, *unigram_obj, *keys_obj, *features_obj, *idf, *coef, *log_tf;
-    long long unknown, width;
-    int lo, hi, sublinear;
-    if (!PyArg_ParseTuple(args, "OLOiiLOOOOpO:word_shares", &ids_obj, &unknown, &unigram_obj,
-                          &lo, &hi, &width, &keys_obj, &features_obj, &idf, &coef, &sublinear,
+    PyObject *ids_obj, *unigram, *keys, *features, *idf, *coef, *log_tf;
+    Words w = {0};
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "OLOiiLOOOOpO:word_shares", &ids_obj, &w.unknown, &unigram,
+                          &w.lo, &w.hi, &w.width, &keys, &features, &idf, &coef, &sublinear,
                           &log_tf)) {
         return NULL;
     }
     Block b;
     if (block_open(&b, idf, coef, sublinear, log_tf) < 0) return NULL;
-    Py_buffer ids_view = {0}, unigram = {0}, keys = {0}, features = {0};
+    Py_buffer ids_view = {0};
     PyObject *out = NULL;
     int64_t *feats = NULL, *positions = NULL;
     double *shares = NULL;
-    if (get_array(ids_obj, &ids_view, 'i', "ids") < 0 ||
-        get_array(unigram_obj, &unigram, 'i', "unigram") < 0 ||
-        get_array(keys_obj, &keys, 'i', "keys") < 0 ||
-        get_array(features_obj, &features, 'i', "features") < 0) {
-        goto done;
-    }
-    if (keys.len != features.len) {
-        PyErr_SetString(PyExc_ValueError, "keys and features differ in length");
-        goto done;
-    }
+    if (words_open(&w, unigram, keys, features) < 0) goto done;
+    if (get_array(ids_obj, &ids_view, 'i', "ids") < 0) goto done;
     const int64_t *ids = (const int64_t *)ids_view.buf;
     const Py_ssize_t n = ids_view.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t k = b.n_categories;
@@ -518,35 +572,11 @@ static PyObject *word_shares(PyObject *self, PyObject *args) {
         Py_CLEAR(out);
         goto done;
     }
-    Py_ssize_t found = 0, unigrams = 0;
-    const int64_t *unigram_list = (const int64_t *)unigram.buf;
-    const Py_ssize_t n_unigram = unigram.len / (Py_ssize_t)sizeof(int64_t);
-    if (lo == 1) {
-        for (Py_ssize_t t = 0; t < n; t++) {
-            if (ids[t] < 0 || ids[t] >= n_unigram) {
-                PyErr_SetString(PyExc_IndexError, "word id out of range");
-                Py_CLEAR(out);
-                goto done;
-            }
-            if (unigram_list[ids[t]] >= 0) {
-                feats[found] = unigram_list[ids[t]];
-                positions[found++] = t;
-            }
-        }
-        unigrams = found;
-    }
-    const Py_ssize_t n_keys = keys.len / (Py_ssize_t)sizeof(int64_t);
-    if (hi == 2 && n > 1 && n_keys) {
-        const int64_t *key_list = (const int64_t *)keys.buf;
-        const int64_t *feature_list = (const int64_t *)features.buf;
-        for (Py_ssize_t t = 0; t + 1 < n; t++) {
-            if (ids[t] == unknown || ids[t + 1] == unknown) continue;
-            Py_ssize_t at = find(key_list, n_keys, ids[t] * width + ids[t + 1]);
-            if (at >= 0) {
-                feats[found] = feature_list[at];
-                positions[found++] = t;
-            }
-        }
+    Py_ssize_t unigrams;
+    const Py_ssize_t found = words_find(&w, ids, n, feats, positions, &unigrams);
+    if (found < 0) {
+        Py_CLEAR(out);
+        goto done;
     }
     if (found == 0) goto done;
     shares = PyMem_Malloc((size_t)(found * k) * sizeof(double));
@@ -578,9 +608,7 @@ done:
     PyMem_Free(positions);
     PyMem_Free(shares);
     if (ids_view.obj) PyBuffer_Release(&ids_view);
-    if (unigram.obj) PyBuffer_Release(&unigram);
-    if (keys.obj) PyBuffer_Release(&keys);
-    if (features.obj) PyBuffer_Release(&features);
+    words_release(&w);
     block_release(&b);
     return out;
 }
@@ -595,15 +623,13 @@ static PyObject *char_shares(PyObject *self, PyObject *args) {
     Block b;
     if (block_open(&b, idf, coef, sublinear, log_tf) < 0) return NULL;
     Py_buffer chunks_view = {0};
-    Py_ssize_t n_words = PyList_GET_SIZE(words);
-    PyObject **parts = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(PyObject *));
-    Py_buffer *views = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(Py_buffer));
+    Grams g = {0};
+    const Py_ssize_t n_words = PyList_GET_SIZE(words);
     Py_ssize_t *in_chunk = PyMem_Calloc(n_words ? (size_t)n_words : 1, sizeof(Py_ssize_t));
     double *per_chunk = NULL, *shares = NULL;
     int64_t *feats = NULL;
     PyObject *out = NULL;
-    Py_ssize_t opened = 0, total = 0;
-    if (!parts || !views || !in_chunk) {
+    if (!in_chunk) {
         PyErr_NoMemory();
         goto done;
     }
@@ -618,50 +644,29 @@ static PyObject *char_shares(PyObject *self, PyObject *args) {
         }
         in_chunk[token_chunk[t]]++;
     }
-    for (; opened < n_words; opened++) {
-        PyObject *word = PyList_GET_ITEM(words, opened);
-        PyObject *part = PyDict_GetItemWithError(cache, word);
-        if (part) {
-            Py_INCREF(part);
-        } else if (PyErr_Occurred()) {
-            goto done;
-        } else if (!(part = PyObject_CallOneArg(grams, word))) {
-            goto done;
-        }
-        parts[opened] = part;
-        if (get_array(part, &views[opened], 'i', "grams") < 0) {
-            Py_DECREF(part);
-            parts[opened] = NULL;
-            goto done;
-        }
-        total += views[opened].len / (Py_ssize_t)sizeof(int64_t);
-    }
+    if (grams_open(&g, words, cache, grams) < 0) goto done;
     out = PyBytes_FromStringAndSize(NULL, n_tokens * k * (Py_ssize_t)sizeof(double));
     if (!out) goto done;
     double *result = (double *)PyBytes_AS_STRING(out);
     for (Py_ssize_t i = 0; i < n_tokens * k; i++) result[i] = 0.0;
-    if (n_tokens == 0 || total == 0) goto done;
-    feats = PyMem_Malloc((size_t)total * sizeof(int64_t));
-    shares = PyMem_Malloc((size_t)(total * k) * sizeof(double));
+    if (n_tokens == 0 || g.total == 0) goto done;
+    feats = PyMem_Malloc((size_t)g.total * sizeof(int64_t));
+    shares = PyMem_Malloc((size_t)(g.total * k) * sizeof(double));
     per_chunk = PyMem_Calloc((size_t)(n_words * k), sizeof(double));
     if (!feats || !shares || !per_chunk) {
         PyErr_NoMemory();
         Py_CLEAR(out);
         goto done;
     }
-    Py_ssize_t at = 0;
-    for (Py_ssize_t p = 0; p < n_words; p++) {
-        memcpy(feats + at, views[p].buf, (size_t)views[p].len);
-        at += views[p].len / (Py_ssize_t)sizeof(int64_t);
-    }
-    if (occurrence_shares(&b, feats, total, shares) < 0) {
+    grams_copy(&g, feats);
+    if (occurrence_shares(&b, feats, g.total, shares) < 0) {
         Py_CLEAR(out);
         goto done;
     }
     /* Each word's occurrences summed in order (bincount), then split among its tokens. */
-    at = 0;
+    Py_ssize_t at = 0;
     for (Py_ssize_t p = 0; p < n_words; p++) {
-        Py_ssize_t count = views[p].len / (Py_ssize_t)sizeof(int64_t);
+        const Py_ssize_t count = grams_of(&g, p);
         for (Py_ssize_t o = at; o < at + count; o++) {
             for (Py_ssize_t c = 0; c < k; c++) per_chunk[p * k + c] += shares[o * k + c];
         }
@@ -673,12 +678,7 @@ static PyObject *char_shares(PyObject *self, PyObject *args) {
         for (Py_ssize_t c = 0; c < k; c++) result[t * k + c] = per_chunk[p * k + c] * share;
     }
 done:
-    for (Py_ssize_t p = 0; p < opened; p++) {
-        PyBuffer_Release(&views[p]);
-        Py_DECREF(parts[p]);
-    }
-    PyMem_Free(views);
-    PyMem_Free(parts);
+    grams_release(&g);
     PyMem_Free(in_chunk);
     PyMem_Free(feats);
     PyMem_Free(shares);

@@ -51,12 +51,11 @@ def char_grams(word: str, vocab: dict[str, int], lo: int, hi: int) -> np.ndarray
     return np.frombuffer(_blocks.char_grams(word, vocab, lo, hi), dtype=np.int64)
 
 
-def logits(clf: Classifier, text: str) -> np.ndarray:
-    """One ALREADY normalised text's logits: intercept + word block + character block."""
+def _word_features(clf: Classifier) -> tuple:
+    """How word ids become features: the unknown id, each id's unigram feature, the n-gram
+    range, and the sorted bigram keys (a * width + b) with their features."""
     lo, hi = clf._ngrams
-    block = _blocks.word_block(
-        clf._token_re.findall(text.lower() if clf._lowercase else text),
-        clf._words,
+    return (
         clf._unknown_id,
         clf._unigram,
         lo,
@@ -64,6 +63,15 @@ def logits(clf: Classifier, text: str) -> np.ndarray:
         clf._width,
         clf._bigram_keys,
         clf._bigram_features,
+    )
+
+
+def logits(clf: Classifier, text: str) -> np.ndarray:
+    """One ALREADY normalised text's logits: intercept + word block + character block."""
+    block = _blocks.word_block(
+        clf._token_re.findall(text.lower() if clf._lowercase else text),
+        clf._words,
+        *_word_features(clf),
         clf._idf,
         clf._weighted,
         clf._sublinear,
@@ -90,17 +98,10 @@ def contributions(clf: Classifier, ids, words: list[str], token_chunks) -> np.nd
     """Each token's contribution to every category (tokens x categories) for one text: its
     word-block share (`ids`, the tokens' word ids) plus its whitespace word's character
     n-grams' share (`words`, the text's whitespace words; `token_chunks`, each token's word)."""
-    lo, hi = clf._ngrams
     shape = (len(ids), len(clf._names))
     word = _blocks.word_shares(
         np.ascontiguousarray(ids, dtype=np.int64),
-        clf._unknown_id,
-        clf._unigram,
-        lo,
-        hi,
-        clf._width,
-        clf._bigram_keys,
-        clf._bigram_features,
+        *_word_features(clf),
         clf._idf,
         clf._coef_t,
         clf._sublinear,
