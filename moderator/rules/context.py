@@ -154,7 +154,21 @@ class NearRule(ContextRule):
         last = i if last is None or last < i else last
         tokens = view.tokens
         nearby = tokens[max(0, i - self.window) : i] + tokens[last + 1 : last + 1 + self.window]
-        return any(form in self.cues for t in nearby for form in t.forms)
+        # any(form in cues for t in nearby for form in t.forms), without building the tuples.
+        cues = self.cues
+        for t in nearby:
+            key = t.key
+            if key in cues:
+                return True
+            if key.endswith("s"):
+                size = len(key)
+                if size > 4 and key.endswith("ies") and key[:-3] + "y" in cues:
+                    return True
+                if size > 3 and key.endswith("es") and key[:-2] in cues:
+                    return True
+                if size > 2 and not key.endswith("ss") and key[:-1] in cues:
+                    return True
+        return False
 
 
 class PatternRule(ContextRule):

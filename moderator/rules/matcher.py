@@ -57,9 +57,11 @@ from moderator.rules.entries import site_entries  # noqa: F401
 from moderator.text import normalise
 from moderator.text import normalise_with_offsets
 
-#: How many scans mask_excused keeps for check_comment (a batch's flagged comments), and
-#: the longest text kept: at most a few megabytes, however the two calls interleave.
-HANDOVER_SIZE = 256
+#: How many scans mask_excused keeps for check_comment (a batch's flagged comments and their
+#: sentences), the characters they may hold in all, and the longest text kept: at most a few
+#: megabytes, however the two calls interleave.
+HANDOVER_SIZE = 4096
+HANDOVER_CHARS = 1_000_000
 HANDOVER_MAX_CHARS = 10_000
 
 
@@ -128,6 +130,8 @@ class WordList:
             separators = sum(c not in ALLOWED_CHARACTERS for c in entry.word)
             self._window = max(self._window, separators)
         self._fold = fold
+        # The folded words a match can start with: an entry, or the start of one.
+        self._starters = frozenset(self._prefixes | self._index.keys())
         # The words a context rule can excuse, for a quick test before a full scan.
         self._excusable = frozenset(
             _LETTERS.findall(entry.word)[0] for entry in entries if entry.contexts
@@ -135,6 +139,7 @@ class WordList:
         # Scans made by mask_excused, handed over once to check_comment on the same text
         # (the decision path masks a comment before scoring it and matches it after).
         self._handover: OrderedDict[str, list] = OrderedDict()
+        self._handover_chars = 0
         self._handover_lock = threading.Lock()
 
     @classmethod
@@ -193,6 +198,8 @@ class WordList:
             normalised = normalise(text, language)
         with self._handover_lock:
             found = self._handover.pop(normalised, None)
+            if found is not None:
+                self._handover_chars -= len(normalised)
         if found is None:
             found = self._scan(normalised)
         if not found:
@@ -230,11 +237,7 @@ class WordList:
         if not self._excusable or self._excusable.isdisjoint(_LETTERS.findall(normalised)):
             return normalised
         scanned = self._scan(normalised)
-        if len(normalised) <= HANDOVER_MAX_CHARS:
-            with self._handover_lock:
-                self._handover[normalised] = scanned
-                if len(self._handover) > HANDOVER_SIZE:
-                    self._handover.popitem(last=False)
+        self._hand_over(normalised, scanned)
         found = [f for f in scanned if f[2].contexts and normalised[f[0] : f[1]] == f[2].word]
         if not found:
             return normalised
@@ -244,6 +247,21 @@ class WordList:
             if any(rule.skips(view, start, stop, entry.word) for rule in entry.contexts):
                 masked = masked[:start] + " " + masked[stop:]
         return masked
+
+    def _hand_over(self, normalised: str, scanned: list) -> None:
+        """Keep a scan for check_comment, within the handover's bounds."""
+        size = len(normalised)
+        if size > HANDOVER_MAX_CHARS:
+            return
+        with self._handover_lock:
+            handover = self._handover
+            if normalised in handover:
+                self._handover_chars -= size
+            handover[normalised] = scanned
+            self._handover_chars += size
+            while len(handover) > HANDOVER_SIZE or self._handover_chars > HANDOVER_CHARS:
+                old, _ = handover.popitem(last=False)
+                self._handover_chars -= len(old)
 
     def _is_listed(self, word: str) -> bool:
         """Is `word` alone a block or suspect hit (a list word cannot be part of a name)?"""
@@ -264,13 +282,22 @@ class WordList:
         index, prefixes, fold = self._index, self._prefixes, self._fold
         # ASCII lowercases character by character, so one call serves every word; other
         # scripts are lowered word by word, as better-profanity does (final sigma, dotted I).
-        keys = text.lower().translate(fold) if is_ascii else None
+        if is_ascii:
+            keys = text.lower().translate(fold)
+            words = [keys[start:end] for start, end in spans]
+        else:
+            keys = None
+            words = [text[start:end].lower().translate(fold) for start, end in spans]
+        # Only a word that starts an entry or is one can begin a match: the others are passed
+        # over in one comprehension instead of one turn of the loop each.
+        starters = self._starters
         hits = []
-        count = len(spans)
-        i = 0
-        while i < count:
+        following = 0
+        for i in [i for i, key in enumerate(words) if key in starters]:
+            if i < following:
+                continue  # joined into the previous match
             start, end = spans[i]
-            key = keys[start:end] if keys is not None else text[start:end].lower().translate(fold)
+            key = words[i]
             last, entry = i, None
             if end < n and key in prefixes and (keys is None or self._may_join(keys, spans, i)):
                 last, entry = self._join(text, spans, i)
@@ -278,7 +305,7 @@ class WordList:
                 entry = self._lookup(key, text[start:end].lower())
             if entry is not None and entry.kind is not ListKind.ALLOW:
                 hits.append((start, spans[last][1], entry))
-            i = last + 1
+            following = last + 1
         return hits
 
     def _may_join(self, keys: str, spans: list[tuple[int, int]], i: int) -> bool:

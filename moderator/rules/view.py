@@ -18,6 +18,11 @@ from typing import NamedTuple
 RULES_FILE = "word_contexts.toml"
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+#: _TOKEN as one group, for re.split: [gap, word, gap, word, ..., gap].
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
+# The same on ASCII text, where [^\W_] is [A-Za-z0-9] and no ’ occurs (a narrower class scans
+# faster).
+_ASCII_TOKEN_SPLIT = re.compile(r"([A-Za-z0-9]+(?:'[A-Za-z0-9]+)*)")
 # Characters after which a capital letter says nothing about names: sentence ends, colons,
 # quotes, brackets and list bullets.
 _SENTENCE_END = re.compile(r"[.!?…]|\n")
@@ -83,40 +88,49 @@ class CommentView:
     ) -> None:
         self.text = text
         self._is_listed = is_listed
-        self._abbreviations = frozenset(
-            abbreviations if abbreviations is not None else shared()["abbreviations"]
+        self._abbreviations = (
+            frozenset(abbreviations) if abbreviations is not None else _shared_abbreviations()
         )
-        self.tokens = self._tokenise(text)
-        self._starts = [t.start for t in self.tokens]
         self._sentences: list[int] | None = None
         self._listed: dict[str, bool] = {}
         self._headlines: dict[int, bool] = {}
 
+    @functools.cached_property
+    def tokens(self) -> list[Token]:
+        """The comment's words, split on first use (a pattern rule never needs them)."""
+        return self._tokenise(self.text)
+
+    @functools.cached_property
+    def _starts(self) -> list[int]:
+        return [t.start for t in self.tokens]
+
     def _tokenise(self, text: str) -> list[Token]:
-        # Sentence ends and capital resets found in one pass each; a gap between two words
-        # holds one if a position falls inside it (bisect, not a regex per word).
-        ends = [m.start() for m in _SENTENCE_END.finditer(text)]
-        resets = [m.start() for m in _CAPITAL_RESET.finditer(text)]
+        # One split gives the words and the gaps between them: a gap that is one space (most
+        # of them) holds no sentence end and no capital reset, the others are searched.
+        parts = (_ASCII_TOKEN_SPLIT if text.isascii() else _TOKEN_SPLIT).split(text)
         tokens: list[Token] = []
         append = tokens.append
         new = tuple.__new__
-        bisect_left = bisect.bisect_left
+        end_search = _SENTENCE_END.search
+        reset_search = _CAPITAL_RESET.search
         sentence = 0
-        previous_end = 0
-        for m in _TOKEN.finditer(text):
-            start, end = m.span()
-            initial = not tokens
-            if (
-                ends
-                and tokens
-                and bisect_left(ends, previous_end) < bisect_left(ends, start)
-                and not self._abbreviated(tokens[-1], text[previous_end:start])
-            ):
-                sentence += 1
+        position = len(parts[0])
+        for k in range(1, len(parts), 2):
+            word = parts[k]
+            start = position
+            end = start + len(word)
+            position = end + len(parts[k + 1])
+            if k == 1:
                 initial = True
-            elif resets and bisect_left(resets, previous_end) < bisect_left(resets, start):
-                initial = True
-            word = m.group()
+            else:
+                gap = parts[k - 1]
+                initial = False
+                if gap != " ":
+                    if end_search(gap) and not self._abbreviated(tokens[-1], gap):
+                        sentence += 1
+                        initial = True
+                    elif reset_search(gap):
+                        initial = True
             # _key(word), inline: a token holds no full stop to strip.
             key = word.lower()
             if "’" in key:
@@ -124,7 +138,6 @@ class CommentView:
             if key.endswith("'s"):
                 key = key[:-2]
             append(new(Token, (start, end, word, key, sentence, initial)))
-            previous_end = end
         return tokens
 
     def _abbreviated(self, previous: Token, gap: str) -> bool:
@@ -201,6 +214,11 @@ def rules_data() -> dict:
     """data/word_contexts.toml, parsed once."""
     text = resources.files("moderator").joinpath("data", RULES_FILE).read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+@functools.cache
+def _shared_abbreviations() -> frozenset[str]:
+    return frozenset(shared()["abbreviations"])
 
 
 def shared() -> dict:

@@ -257,23 +257,32 @@ class _Aligned:
         new_ends: list[int] = []
         bounds = [i for i, c in enumerate(text) if i == 0 or not unicodedata.combining(c)]
         bounds.append(len(text))
+        # fn of one character is looked up (most segments are one character), not recomputed.
+        table = _char_table(fn, set(text))
+        starts, ends = self.starts, self.ends
         pos = 0  # in full
         first = 0  # index into bounds of the first segment not yet emitted
         k = 1
         while k < len(bounds):
             a, b = bounds[first], bounds[k]
-            piece = fn(text[a:b])
+            piece = table[text[a]] if b - a == 1 else fn(text[a:b])
             # Composition can join a segment with the next one (Hangul jamo, halfwidth kana
             # voicing marks): grow the segment until its result lines up with the whole.
             if full.startswith(piece, pos):
-                span_start, span_end = min(self.starts[a:b]), max(self.ends[a:b])
-                if b - a == 1 or len(piece) == 1:
+                if b - a == 1:
+                    span_start, span_end = starts[a], ends[a]
+                else:
+                    span_start, span_end = min(starts[a:b]), max(ends[a:b])
+                if len(piece) == 1:
+                    new_starts.append(span_start)
+                    new_ends.append(span_end)
+                elif b - a == 1:
                     new_starts += [span_start] * len(piece)
                     new_ends += [span_end] * len(piece)
                 else:
                     for j in _proportional(len(piece), b - a):
-                        new_starts.append(self.starts[a + j])
-                        new_ends.append(self.ends[a + j])
+                        new_starts.append(starts[a + j])
+                        new_ends.append(ends[a + j])
                 pos += len(piece)
                 first = k
                 k += 1

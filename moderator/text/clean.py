@@ -44,7 +44,12 @@ def _tag(m: re.Match[str]) -> str:
 
 
 def _entity(m: re.Match[str]) -> str:
-    return html.unescape(m.group(0))
+    return _unescape(m.group(0))
+
+
+#: One entity's text (at most 34 characters) -> what it decodes to: a comment's entities are a
+#: few dozen common ones, and html.unescape runs a regex substitution per call.
+_unescape = functools.lru_cache(maxsize=4096)(html.unescape)
 
 
 # --- 2. invisible characters ----------------------------------------------------------------
