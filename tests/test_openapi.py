@@ -203,3 +203,29 @@ def test_every_free_text_field_of_a_request_refuses_nul_as_the_server_does(schem
         assert pattern is not None, f"{schema}.{name} has no pattern"
         assert re.search(pattern, "a\x00b") is None, f"{schema}.{name} lets NUL through"
         assert re.search(pattern, "https://news.example/a story")
+
+
+def test_a_required_reason_is_refused_when_blank_as_the_server_refuses_it():
+    """premoderated: true needs a reason the server calls not blank (moderator.schemas.blank:
+    whitespace, including U+001C-U+001F, and format characters). The document once said
+    `\\S`, which JSON Schema's whitespace class doesn't read that way, so schemathesis sent
+    "\\u001e" and got a 400 for a body the document called valid."""
+    doc = openapi.document()["components"]["schemas"]
+    visible = doc["CommentIn"]["properties"]["text"]["pattern"]
+    reason = doc["StoryPatch"]["then"]["properties"]["reason"]
+    assert reason["pattern"] == visible
+    for blank in ["\x1e", " \u200b\t", "\u2028"]:
+        assert re.search(reason["pattern"], blank) is None
+    assert re.search(reason["pattern"], " why ")
+
+    def patterns(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                yield node["pattern"]
+            for value in node.values():
+                yield from patterns(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from patterns(value)
+
+    assert "\\S" not in list(patterns(openapi.document()))
