@@ -21,11 +21,9 @@ average. Figures, not assertions.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
-import random
 import shutil
 import statistics
 import subprocess
@@ -33,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_speed import load_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -46,22 +46,6 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def real_comments(data_dir: Path, limit: int) -> list[str]:
-    """The shared English test sets, shuffled as tests/test_explaining.py shuffles them."""
-    texts: list[str] = []
-    sources = [
-        (data_dir / "olid" / "olid_test.csv", ",", "tweet"),
-        (data_dir / "hasoc2019" / "hasoc2019_en_test-2919.tsv", "\t", "text"),
-        (data_dir / "gab_hate_corpus" / "ghc_test.tsv", "\t", "text"),
-        (data_dir / "davidson" / "labeled_data.csv", ",", "tweet"),
-    ]
-    for path, delimiter, column in sources:
-        with path.open(encoding="utf-8", newline="") as f:
-            texts.extend(row[column] for row in csv.DictReader(f, delimiter=delimiter))
-    random.Random(13).shuffle(texts)
-    return texts[:limit]
-
-
 def worker(tree: Path, data_dir: Path, sample: int, model: Path) -> dict:
     """Per-comment thread CPU of each stage, in microseconds, for the tree given."""
     sys.path.insert(0, str(tree))
@@ -71,7 +55,8 @@ def worker(tree: Path, data_dir: Path, sample: int, model: Path) -> dict:
     from moderator.text import normalise
     from moderator.text import sentences
 
-    texts = real_comments(data_dir, sample)
+    # The shared English test sets, shuffled as tests/test_explaining.py shuffles them.
+    texts = load_texts(data_dir, sample, 13)
     clock = time.thread_time_ns
     wordlist = policy_wordlist()
     times: dict[str, list[float]] = {s: [] for s in STAGES}

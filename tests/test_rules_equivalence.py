@@ -14,13 +14,12 @@ offsets: on hand-written hostile texts here, and on real comments (marked `data`
 from __future__ import annotations
 
 import bisect
-import csv
 import html
-import random
 import sys
 import unicodedata
 
 import pytest
+from test_explaining import _real_comments
 
 from moderator.policy import ListKind
 from moderator.rules import default_wordlist
@@ -367,26 +366,11 @@ def test_the_handover_is_used_across_a_large_batch(monkeypatch):
     assert_same(texts, monkeypatch)
 
 
-def _real_texts(data_dir, limit: int) -> list[str]:
-    sources = [
-        (data_dir / "olid" / "olid_test.csv", ",", "tweet"),
-        (data_dir / "hasoc2019" / "hasoc2019_en_test-2919.tsv", "\t", "text"),
-        (data_dir / "gab_hate_corpus" / "ghc_test.tsv", "\t", "text"),
-        (data_dir / "davidson" / "labeled_data.csv", ",", "tweet"),
-    ]
-    texts: list[str] = []
-    for path, delimiter, column in sources:
-        with path.open(encoding="utf-8", newline="") as f:
-            texts.extend(row[column] for row in csv.DictReader(f, delimiter=delimiter))
-    random.Random(29).shuffle(texts)
-    return texts[:limit]
-
-
 @pytest.mark.data
 def test_tokens_masks_hits_and_offsets_equal_the_previous_code_on_real_comments(
     real_data_dir, monkeypatch
 ):
-    texts = _real_texts(real_data_dir, 6000)
+    texts = _real_comments(real_data_dir, 6000)
     # Batches of 1,500 as the service would see them; most are flagged (Davidson, OLID).
     for first in range(0, len(texts), 1500):
         assert_same(texts[first : first + 1500], monkeypatch)
