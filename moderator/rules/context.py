@@ -96,7 +96,7 @@ class NameRule(ContextRule):
         if previous is not None and previous.key in self.titles:
             return True
         following = view.neighbour(i, +1)
-        if following is not None and any(f in self.family_nouns for f in following.forms):
+        if following is not None and following.has_form_in(self.family_nouns):
             return True
         # Alone and capitalised in mid-sentence (`I asked Dick`), unless an article, a `you` or
         # an insult's adjective comes first (`a Dick`, `you Dick`, `total Dick`).
@@ -154,21 +154,7 @@ class NearRule(ContextRule):
         last = i if last is None or last < i else last
         tokens = view.tokens
         nearby = tokens[max(0, i - self.window) : i] + tokens[last + 1 : last + 1 + self.window]
-        # any(form in cues for t in nearby for form in t.forms), without building the tuples.
-        cues = self.cues
-        for t in nearby:
-            key = t.key
-            if key in cues:
-                return True
-            if key.endswith("s"):
-                size = len(key)
-                if size > 4 and key.endswith("ies") and key[:-3] + "y" in cues:
-                    return True
-                if size > 3 and key.endswith("es") and key[:-2] in cues:
-                    return True
-                if size > 2 and not key.endswith("ss") and key[:-1] in cues:
-                    return True
-        return False
+        return any(t.has_form_in(self.cues) for t in nearby)
 
 
 class PatternRule(ContextRule):

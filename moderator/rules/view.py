@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from importlib import resources
 from typing import NamedTuple
 
@@ -59,15 +60,23 @@ class Token(NamedTuple):
     @property
     def forms(self) -> tuple[str, ...]:
         """The key and its singular guesses (`puppies` -> `puppy`, `hens` -> `hen`)."""
+        return tuple(_forms(self.key))
+
+    def has_form_in(self, words: frozenset[str] | set[str]) -> bool:
+        """Is one of `forms` in `words`? (Without building the tuple: most keys end in no s.)"""
         key = self.key
-        forms = [key]
-        if len(key) > 4 and key.endswith("ies"):
-            forms.append(key[:-3] + "y")
-        if len(key) > 3 and key.endswith("es"):
-            forms.append(key[:-2])
-        if len(key) > 2 and key.endswith("s") and not key.endswith("ss"):
-            forms.append(key[:-1])
-        return tuple(forms)
+        return key in words or (key.endswith("s") and any(f in words for f in _forms(key)))
+
+
+def _forms(key: str) -> Iterator[str]:
+    """The key, then its singular guesses."""
+    yield key
+    if len(key) > 4 and key.endswith("ies"):
+        yield key[:-3] + "y"
+    if len(key) > 3 and key.endswith("es"):
+        yield key[:-2]
+    if len(key) > 2 and key.endswith("s") and not key.endswith("ss"):
+        yield key[:-1]
 
 
 def _key(word: str) -> str:
