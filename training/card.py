@@ -39,7 +39,9 @@ def write_card(out: Path, meta: dict, report: dict, command: str) -> None:
         + ", ".join(meta["thresholds"])
         + " (toxicity: breaks the policy). "
         + _recipe_text(t)
-        + " -> one logistic regression per category, each fitted only "
+        + " -> "
+        + _model_text(t)
+        + ", each fitted only "
         "on rows labelled for it, with Platt scaling fitted on "
         + (
             f"{t['calibration_folds']}-fold out-of-fold decision values."
@@ -184,6 +186,25 @@ def _recipe_text(training: dict) -> str:
             "model over the TF-IDF features)"
         )
     return text
+
+
+def _model_text(training: dict) -> str:
+    """The linear fit in words: logistic regression or linear SVM, class weighting."""
+    loss = training.get("recipe", {}).get("loss", "log")
+    losses = loss if isinstance(loss, dict) else {}
+    svm = [name for name, value in losses.items() if value == "squared_hinge"]
+    if loss == "squared_hinge":
+        text = "one linear SVM (squared hinge loss) per category"
+    elif svm:
+        text = (
+            "one logistic regression per category (a linear SVM, squared hinge loss, for "
+            + ", ".join(svm)
+            + ")"
+        )
+    else:
+        text = "one logistic regression per category"
+    weight = training.get("params", {}).get("class_weight", "balanced")
+    return text + (" with unweighted classes" if weight is None else "")
 
 
 def _language_section(meta: dict, report: dict) -> list[str]:

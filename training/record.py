@@ -122,6 +122,7 @@ def training_record(
             "word_ngrams": list(recipe["ngram_range"]),
             "char_ngrams": list(recipe["char_ngram_range"]),
             "nb_scale": fitted.nb_scale,
+            "loss": fitted.loss,
         },
         "features": {
             name: len(vectoriser.vocabulary_)

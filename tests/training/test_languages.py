@@ -90,6 +90,9 @@ def test_a_turkish_model_scores_only_toxicity_and_says_so(turkish_model):
     card = (out / "MODEL_CARD.md").read_text()
     assert "Not scored" in card and "obscene" in card.split("Not scored", 1)[1]
     assert "OffensEval 2020 Turkish official test" in card
+    # The recipe its cross-validation chose, said in the card and recorded in model.json.
+    assert "one linear SVM (squared hinge loss) per category with unweighted classes" in card
+    assert meta["training"]["recipe"]["loss"] == "squared_hinge"
 
 
 def test_the_official_test_is_reported(turkish_model):

@@ -199,3 +199,84 @@ def test_each_languages_params_build_a_pipeline_that_fits_and_compiles(language)
     pipeline.fit(texts, _obscene_known(labels))
     assert compile_pipeline(pipeline)["settings"]["names"]
     assert np.isfinite(pipeline.predict_proba(texts)).all()
+
+
+def test_a_squared_hinge_category_is_an_nb_scaled_linear_svm_folded_into_the_weights():
+    from sklearn.svm import LinearSVC
+
+    from training.pipeline import nb_ratio
+
+    texts, labels = _rows()
+    labels = _obscene_known(labels)
+    X = build_pipeline(min_df=1)[:-1].fit_transform(texts)
+    model = CategoryModels(
+        C={name: 0.2 for name in CATEGORY_NAMES},
+        class_weight=None,
+        calibration_folds=0,
+        nb_scale=1.0,
+        loss={"insult": "squared_hinge"},
+    ).fit(X, labels)
+    logistic = CategoryModels(C=0.2, class_weight=None, calibration_folds=0, nb_scale=1.0).fit(
+        X, labels
+    )
+    j = CATEGORY_NAMES.index("insult")
+    mask = ~np.isnan(labels[:, j])
+    y = labels[mask, j].astype(int)
+    scale = nb_ratio(X[mask], y)
+    reference = LinearSVC(C=0.2, loss="squared_hinge", dual=True, random_state=0)
+    reference.fit(X[mask].multiply(scale).tocsr(), y)
+    np.testing.assert_allclose(
+        model.decision_function(X)[:, j],
+        reference.decision_function(X.multiply(scale).tocsr()),
+        atol=1e-10,
+    )
+    # A category the loss does not name keeps the logistic regression.
+    k = CATEGORY_NAMES.index("toxicity")
+    np.testing.assert_allclose(model.coef_[k], logistic.coef_[k])
+    assert not np.allclose(model.coef_[j], logistic.coef_[j])
+
+
+def test_a_squared_hinge_pipeline_calibrates_compiles_and_serves_its_own_scores():
+    from moderator.classifier import Classifier
+    from moderator.classifier.artifact import compile_pipeline
+
+    texts, labels = _rows()
+    pipeline = build_pipeline(
+        min_df=1, char_min_df=1, loss="squared_hinge", class_weight=None, C=0.2, nb_scale=1.0
+    ).fit(texts, _obscene_known(labels))
+    compile_pipeline(pipeline)
+    names = [str(c) for c in pipeline.classes_]
+    # Platt scaling turns the SVM's margins into probabilities that rank insults first.
+    calibration = pipeline.named_steps["categories"].calibration_
+    assert np.isfinite(calibration).all() and (calibration[:, 0] > 0).all()
+    meta = {"name": "svm", "thresholds": {n: {"hold": 0.5, "reject": 0.9} for n in names}}
+    served = Classifier(pipeline, meta)
+    probe = [normalise(t) for t in ("you stupid idiot", "the library opens at nine", "", "x")]
+    expected = pipeline.predict_proba(probe)
+    assert ((expected > 0) & (expected < 1)).all()
+    got = np.array([[s[n] for n in names] for s in served.score(probe)])
+    np.testing.assert_allclose(got, expected, atol=1e-9, rtol=0)
+    insult = names.index("insult")
+    assert expected[0, insult] > expected[1, insult]
+
+
+@pytest.mark.parametrize("loss", ["hinge", "", None, 1, {"toxicity": "log_loss"}])
+def test_an_unknown_loss_is_refused(loss):
+    with pytest.raises(ValueError, match="loss must be one of"):
+        build_pipeline(loss=loss)
+    texts, labels = _rows()
+    X = build_pipeline(min_df=1)[:-1].fit_transform(texts)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        CategoryModels(calibration_folds=0, loss=loss).fit(X, _obscene_known(labels))
+
+
+def test_turkish_uses_the_unweighted_nb_scaled_linear_svm_its_cv_chose():
+    from training.pipeline import DEFAULT_PARAMS
+    from training.pipeline import LANGUAGE_PARAMS
+
+    assert DEFAULT_PARAMS["loss"] == "log"  # English and the others keep the regression
+    assert all("loss" not in LANGUAGE_PARAMS[lang] for lang in ("de", "pt"))
+    pipeline = build_pipeline(**LANGUAGE_PARAMS["tr"])
+    model = pipeline.named_steps["categories"]
+    assert (model.loss, model.class_weight, model.nb_scale) == ("squared_hinge", None, 1.0)
+    assert model.C["toxicity"] == 0.2
