@@ -182,7 +182,8 @@ def _recipe_text(training: dict) -> str:
         text += (
             ", features scaled by their naive Bayes log-count ratio for "
             + ", ".join(f"{name} (to the power {power})" for name, power in powers.items())
-            + " (NB-LR: the scale is folded into the weights, so the model stays one linear "
+            + (" (NB-SVM" if recipe.get("loss") == "squared_hinge" else " (NB-LR")
+            + ": the scale is folded into the weights, so the model stays one linear "
             "model over the TF-IDF features)"
         )
     return text

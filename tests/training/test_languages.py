@@ -92,6 +92,7 @@ def test_a_turkish_model_scores_only_toxicity_and_says_so(turkish_model):
     assert "OffensEval 2020 Turkish official test" in card
     # The recipe its cross-validation chose, said in the card and recorded in model.json.
     assert "one linear SVM (squared hinge loss) per category with unweighted classes" in card
+    assert "(NB-SVM: the scale is folded into the weights" in card
     assert meta["training"]["recipe"]["loss"] == "squared_hinge"
 
 
