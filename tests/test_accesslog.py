@@ -91,3 +91,29 @@ def test_formatter_escapes_everything_into_one_line():
     record.path = "/a\nb\u2028c"
     out = accesslog.JsonFormatter().format(record)
     assert "\n" not in out and json.loads(out)["path"] == "/a\nb\u2028c"
+
+
+def test_line_is_written_byte_for_byte_as_json_dumps_would(client, headers):
+    # The line is made without log.info's stack walk and with one shared encoder: same text.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(accesslog.JsonFormatter())
+    accesslog.log.addHandler(handler)
+    try:
+        client.get("/ünïcode/\u202e?q=1")
+    finally:
+        accesslog.log.removeHandler(handler)
+    [written] = stream.getvalue().splitlines()
+    line = json.loads(written)
+    assert list(line) == ["ts", "level", "event", *accesslog.FIELDS]
+    assert written == json.dumps(line, ensure_ascii=True, separators=(", ", ": "))
+    assert line["path"] == "/ünïcode/\u202e" and line["status"] == 404
+
+
+def test_no_line_is_made_when_the_access_logger_is_silenced(client, lines):
+    accesslog.log.setLevel(logging.WARNING)
+    try:
+        client.get("/healthz")
+        assert lines() == []
+    finally:
+        accesslog.log.setLevel(logging.INFO)
