@@ -110,22 +110,23 @@ class Layers:
 
 
 def instrumented_app(layers: Layers):
+    from moderator import accesslog
     from moderator import api
     from moderator import create_app
     from moderator import schemas
     from moderator import storage
-    from moderator.accesslog import log as access_log
     from moderator.config import Config
     from moderator.service import deciding
     from moderator.storage import comments
 
+    # Before create_app, which registers the access log's after_request hook.
+    layers.wrap(accesslog, "_log_request", "access_log")
     app = create_app(Config.from_env())
     layers.wrap(deciding.Moderation, "decide_with_language", "decision")
     layers.wrap(storage, "commit_together", "store")
     layers.wrap(comments, "insert_comment", "insert")
     layers.wrap(schemas, "parse_comment", "parse")
     layers.wrap(api, "jsonify", "answer")
-    layers.wrap(access_log, "info", "access_log")
     return app
 
 
