@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from baseline import export
 from harness import RESULTS
 from harness import ROOT
 from harness import default_data_dir
@@ -183,10 +184,7 @@ def compare(args) -> None:
     load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", args.baseline], check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        export(args.baseline, Path(tmp))
         scripts = {
             "current": Path(__file__).resolve(),
             "baseline": Path(tmp) / "bench" / "bench_language_models.py",

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from baseline import export
 from bench_speed import load_texts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,17 +98,6 @@ def worker(tree: Path, data_dir: Path, sample: int, model: Path) -> dict:
     return summary
 
 
-def extract(ref: str, into: Path) -> Path:
-    """`moderator/` as of `ref`, with this tree's compiled extensions, under `into`."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", ref, "moderator"], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    for built in (ROOT / "moderator" / "classifier").glob("*.so"):
-        shutil.copy2(built, into / "moderator" / "classifier" / built.name)
-    return into
-
-
 def run_worker(tree: Path, args: argparse.Namespace) -> dict:
     command = [
         sys.executable,
@@ -149,7 +138,7 @@ def main() -> None:
     ).stdout.strip()
     runs: dict[str, list[dict]] = {"baseline": [], "tree": []}
     with tempfile.TemporaryDirectory() as scratch:
-        trees = {"baseline": extract(baseline_commit, Path(scratch)), "tree": ROOT}
+        trees = {"baseline": export(baseline_commit, Path(scratch)), "tree": ROOT}
         for round_ in range(1, args.rounds + 1):
             for name, tree in trees.items():
                 log(f"round {round_}/{args.rounds}: {name}")

@@ -36,6 +36,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from baseline import export  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
@@ -146,10 +148,7 @@ def compare_with(ref: str, texts: list[str], latency_texts: int, repeats: int) -
     with tempfile.TemporaryDirectory() as tmp:
         baseline = Path(tmp) / "baseline"
         baseline.mkdir()
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
+        export(ref, baseline)
         texts_path = Path(tmp) / "texts.json"
         texts_path.write_text(json.dumps(texts), encoding="utf-8")
         trees = {"current": ROOT, "baseline": baseline}

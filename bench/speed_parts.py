@@ -16,6 +16,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from baseline import export
+
 #: The decision's stages, each a function the decision path calls by that name.
 STAGES = {
     "normalise (comments and sentences)": ("moderator.service.deciding", "normalise"),
@@ -177,10 +179,7 @@ def main() -> None:
         tree = root
         if args.ref:
             tree = Path(tmp)
-            archive = subprocess.run(
-                ["git", "-C", str(root), "archive", args.ref], check=True, capture_output=True
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+            export(args.ref, tree)
         code = (
             "import json, sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
             "import speed_parts\n"

@@ -8,10 +8,15 @@ refuse malformed arrays and hostile ids with a Python exception, never a crash.
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from test_explaining import _fixture_texts
 from test_single_path import _language_comments
 
@@ -456,3 +461,62 @@ def test_shares_of_nothing_are_empty():
     assert _blocks.char_shares([], {}, None, empty, *args) == b""
     got = _blocks.char_shares(["w"], {"w": empty}, None, np.array([0], np.int64), *args)
     assert np.frombuffer(got).tolist() == [0.0, 0.0, 0.0]
+
+
+# --- word_tokens: the token regex's runs of word characters, compiled -----------------------
+
+TOKEN_RE = re.compile(r"(?u)\b\w+\b")
+
+
+def test_word_tokens_knows_every_word_character_as_re_does():
+    """Every code point, surrogates included, is a word character for word_tokens exactly
+    when re's \\w matches it."""
+    word = re.compile(r"\w")
+    differ = [
+        hex(c)
+        for c in range(sys.maxunicode + 1)
+        if bool(word.match(chr(c))) != bool(_blocks.word_tokens(chr(c)))
+    ]
+    assert differ == []
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert _blocks.word_tokens(everything) == TOKEN_RE.findall(everything)
+
+
+@given(st.text(alphabet=st.characters(codec=None), max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_word_tokens_equal_the_token_regex(text):
+    assert _blocks.word_tokens(text) == TOKEN_RE.findall(text) == re.findall(r"\w+", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "a",
+        "__",
+        "a_b-c",
+        "x" * 5000,
+        "İstanbul ığdır",
+        "١٢٣ ٤",
+        "a\u0307b",
+        "😀a😀",
+        *HOSTILE,
+    ],
+)
+def test_word_tokens_on_edge_cases(text):
+    assert _blocks.word_tokens(text) == TOKEN_RE.findall(text)
+
+
+@pytest.mark.parametrize("args", [(b"ab",), (None,), (), ("a", "b"), (["a"],)])
+def test_word_tokens_refuses_bad_input(args):
+    with pytest.raises(TypeError):
+        _blocks.word_tokens(*args)
+
+
+def test_only_plain_token_patterns_go_to_word_tokens(shipped):
+    assert shipped._plain_tokens, "the shipped models use the default pattern"
+    assert compiled.tokenizer(shipped) is _blocks.word_tokens
+    for pattern, flags in [(r"(?u)\b\w\w+\b", 0), (r"\w+", re.IGNORECASE), (r"\w+", re.ASCII)]:
+        assert not compiled.plain_tokens(re.compile(pattern, flags)), pattern
+    assert compiled.plain_tokens(re.compile(r"\w+"))

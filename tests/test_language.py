@@ -283,3 +283,9 @@ def test_the_fast_identifier_equals_fast_langdetects_wrapper_on_real_comments(
     assert found == [_old_identify(identifier, t) for t in texts]
     languages = {f.language for f in found}
     assert {"en", "de", "pt", "tr", "ar", "fr", "da", "es", None} <= languages
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aİIıΣσςΟΔ’' -1_éßẞǅ\u0307"), max_size=40))
+def test_english_word_share_lowercases_each_word_as_alone(text):
+    assert language.english_word_share(text) == _old_word_share(text)

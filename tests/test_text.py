@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import statistics
+import sys
 import time
 import timeit
 import unicodedata
@@ -22,6 +24,7 @@ from moderator.text import normalise
 from moderator.text import normalise_with_offsets
 from moderator.text import obfuscation as text_obfuscation
 from moderator.text.align import _Aligned
+from moderator.text.clean import char_class
 from moderator.text.normalise import _run
 
 DATA_DIR = Path(
@@ -630,3 +633,33 @@ def test_offsets_hold_in_every_language(text, language):
     for i in range(len(aligned.text)):
         start, end = aligned.original_span(i, i + 1)
         assert 0 <= start <= end <= len(text)
+
+
+# --- character classes written as ranges ----------------------------------------------------
+
+EVERY_CHARACTER = "".join(map(chr, range(sys.maxunicode + 1)))
+
+
+def test_char_class_writes_runs_as_ranges():
+    assert char_class("abcx") == "[a-cx]"
+    assert char_class(["b", "a", "a"]) == "[ab]"
+    assert char_class("-]^\\") == r"[\-\\-\^]"  # \ ] ^ are U+005C-U+005E
+    assert char_class("\U0001f150\U0001f151\U0001f152") == "[\U0001f150-\U0001f152]"
+    for chars in ["abcx", "-]^\\", "\u2018\u2019\u201a\U0001f150\U0001f151", ""]:
+        if chars:
+            found = re.compile(char_class(chars)).findall(EVERY_CHARACTER)
+            assert found == sorted(set(chars)), chars
+
+
+def test_character_classes_match_what_their_lists_of_characters_matched():
+    """The classes built by char_class find exactly what a class listing each character found."""
+    listed = re.compile("[" + "".join(text_clean._PUNCTUATION) + "]")
+    assert text_clean._PUNCTUATION_RE.findall(EVERY_CHARACTER) == listed.findall(EVERY_CHARACTER)
+    for latin in (True, False):
+        listed = re.compile("[" + re.escape("".join(sorted(text_clean._table(latin)))) + "]")
+        built = text_clean._homoglyph_chars(latin)
+        assert built.findall(EVERY_CHARACTER) == listed.findall(EVERY_CHARACTER)
+    listed = re.compile(
+        f"[{re.escape(''.join(sorted(text_clean._emoji())))}][\U0001f3fb-\U0001f3ff]?"
+    )
+    assert text_clean._emoji_pattern().findall(EVERY_CHARACTER) == listed.findall(EVERY_CHARACTER)

@@ -19,6 +19,11 @@
  *       one whitespace word's character n-gram feature ids (int64), as scikit-learn's
  *       char_wb analyzer finds them and `vocab` numbers them (Counting._word_grams).
  *
+ *   word_tokens(text) -> list[str]
+ *       the runs of word characters, what re.findall(r"(?u)\b\w+\b", text) returns
+ *       (scikit-learn's default token pattern): a character is a word character when
+ *       str.isalnum() says so or it is "_", exactly re's \w for str patterns.
+ *
  * The blocks return the block's contribution to each category's logit, or None when the text has
  * no feature. The arithmetic is block_one's, operation for operation and in the same order:
  * distinct features in increasing order; tf = log_tf[count] (sublinear) or count; w = tf * idf;
@@ -688,6 +693,47 @@ done:
     return out;
 }
 
+/* re's \w for str patterns (_sre's SRE_UNI_IS_WORD): alphanumeric or "_". */
+static inline int is_word(Py_UCS4 c) {
+    if (c < 128) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_';
+    }
+    return Py_UNICODE_ISALNUM(c);
+}
+
+/* The runs of word characters in `text`, in order: re.findall(r"(?u)\b\w+\b", text). A
+ * run starts after a non-word character (or the start), where \b holds, and \w+ takes it
+ * whole to the next non-word character, where \b holds again: so the pattern finds exactly
+ * the maximal runs. */
+static PyObject *word_tokens(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U:word_tokens", &text)) return NULL;
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        const Py_ssize_t start = i;
+        while (++i < n && is_word(PyUnicode_READ(kind, data, i))) {
+        }
+        PyObject *token = PyUnicode_Substring(text, start, i);
+        if (!token || PyList_Append(out, token) < 0) {
+            Py_XDECREF(token);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(token);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"word_block", word_block, METH_VARARGS,
      "One text's word-block logits (features.block_one's arithmetic), or None."},
@@ -699,6 +745,8 @@ static PyMethodDef methods[] = {
      "Each token's share of one text's word block (explain._word_block), float64 bytes."},
     {"char_shares", char_shares, METH_VARARGS,
      "Each token's share of one text's character block (explain._char_shares), float64 bytes."},
+    {"word_tokens", word_tokens, METH_VARARGS,
+     "The runs of word characters (re's \\w) in a text, as the default token pattern finds them."},
     {NULL, NULL, 0, NULL},
 };
 

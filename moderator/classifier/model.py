@@ -26,6 +26,7 @@ from moderator.classifier import explain as explanations
 from moderator.classifier import features
 from moderator.classifier.artifact import SEPARATOR as _SEPARATOR
 from moderator.classifier.artifact import ModelLoadError
+from moderator.classifier.compiled import plain_tokens
 from moderator.classifier.counting import Counting
 from moderator.policy import Category
 from moderator.policy import Threshold
@@ -158,6 +159,7 @@ class Classifier(Counting):
         calibration = arrays["calibration"]
         self._names = tuple(settings["names"])
         self._token_re, self._batch_re = artifact.token_patterns(settings["token_pattern"])
+        self._plain_tokens = plain_tokens(self._token_re)
         self._lowercase = bool(settings["lowercase"])
         self._ngrams = tuple(settings["ngrams"])
         self._sublinear = bool(settings["sublinear"])
