@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from baseline import export  # noqa: E402
 from processes import group_stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,36 +146,8 @@ def checkout(ref: str, into: Path) -> tuple[Path, str]:
     ).stdout.strip()
     dest = into / f"ref-{sha[:12]}"
     dest.mkdir()
-    archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", sha], stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
-    archive.stdout.close()
-    if archive.wait() != 0:
-        raise SystemExit(f"git archive {ref} failed")
-    build_extensions(dest)
-    return dest, sha
-
-
-def build_extensions(code: Path) -> None:
-    """Build `code`'s C extensions in place, as `pip install -e .` did for the working tree.
-
-    git archive holds sources only: without this a baseline that has the compiled scoring
-    path (moderator/classifier/_blocks.c) would run its slower numpy fallback instead, and
-    look that much slower than it is.
-    """
-    setup = code / "setup.py"
-    if not setup.exists() or "ext_modules" not in setup.read_text():
-        return
-    out = subprocess.run(
-        [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
-        cwd=code,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"building {code.name}'s extensions failed:\n{out.stderr[-2000:]}")
-    built = [p.name for p in code.glob("moderator/**/*.so")]
-    log(f"{code.name}: built {', '.join(built) or 'no extension (none compiled)'}")
+    # Its C extension built in place, as pip install built the working tree's.
+    return export(sha, dest), sha
 
 
 def current_ref() -> str:
