@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from baseline import export  # noqa: E402
 from processes import group_stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,12 +146,8 @@ def checkout(ref: str, into: Path) -> tuple[Path, str]:
     ).stdout.strip()
     dest = into / f"ref-{sha[:12]}"
     dest.mkdir()
-    archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", sha], stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
-    archive.stdout.close()
-    if archive.wait() != 0:
-        raise SystemExit(f"git archive {ref} failed")
-    return dest, sha
+    # Its C extension built in place, as pip install built the working tree's.
+    return export(sha, dest), sha
 
 
 def current_ref() -> str:

@@ -31,22 +31,28 @@ FIELDS = ("method", "path", "status", "duration_ms", "site_id")
 
 _KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"]*", re.IGNORECASE)
 
+#: One encoder for every line (json.dumps with these arguments builds a new one each call).
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "))
+
 
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object: ts, level, event, then the request FIELDS."""
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as a single JSON line (no newline inside, whatever the values hold)."""
-        ts = dt.datetime.fromtimestamp(record.created, dt.UTC)
-        line = {
-            "ts": ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "level": record.levelname.lower(),
-            "event": record.getMessage(),
-        }
-        for name in FIELDS:
-            if hasattr(record, name):
-                line[name] = getattr(record, name)
-        return json.dumps(line, ensure_ascii=True, separators=(", ", ": "))
+        fields = {name: getattr(record, name) for name in FIELDS if hasattr(record, name)}
+        return _line(record.created, record.levelname.lower(), record.getMessage(), fields)
+
+
+def _line(created: float, level: str, event: str, fields: dict) -> str:
+    ts = dt.datetime.fromtimestamp(created, dt.UTC)
+    line = {
+        "ts": ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "level": level,
+        "event": event,
+    }
+    line.update((name, fields[name]) for name in FIELDS if name in fields)
+    return _ENCODER.encode(line)
 
 
 class RedactKeyFilter(logging.Filter):
@@ -77,6 +83,15 @@ class StderrHandler(logging.StreamHandler):
     def stream(self, _value) -> None:
         pass
 
+    def write_line(self, line: str) -> None:
+        """Write a formatted line as `emit` does (under the handler's lock, then flush)."""
+        self.acquire()
+        try:
+            self.stream.write(line + self.terminator)
+            self.flush()
+        finally:
+            self.release()
+
 
 def init_app(app: Flask) -> None:
     """Log one JSON line per request of `app` to stderr (set up once per process)."""
@@ -106,15 +121,51 @@ def _start_timer() -> None:
 
 def _log_request(response: Response) -> Response:
     started = g.pop("accesslog_started", None)
+    if not log.isEnabledFor(logging.INFO):
+        return response
     duration = (time.perf_counter() - started) * 1000 if started is not None else None
-    log.info(
-        "request",
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": None if duration is None else round(duration, 2),
-            "site_id": site_id(),
-        },
-    )
+    fields = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": None if duration is None else round(duration, 2),
+        "site_id": site_id(),
+    }
+    handler = _only_handler()
+    if handler is not None:
+        # The logger as init_app set it up (nothing added to it since): the line is written
+        # as its handler would write the record, without building one (a record and its way
+        # through the logger cost more than the line itself).
+        try:
+            handler.write_line(_line(time.time(), "info", "request", fields))
+            return response
+        except Exception:
+            handler.handleError(_record(fields))
+            return response
+    log.handle(_record(fields))
     return response
+
+
+def _only_handler() -> StderrHandler | None:
+    """init_app's handler when it is the logger's only one and nothing filters or reroutes
+    its records; else None (every line then goes through logging as usual)."""
+    handlers = log.handlers
+    if len(handlers) != 1 or log.filters or log.propagate:
+        return None
+    handler = handlers[0]
+    if (
+        type(handler) is not StderrHandler
+        or type(handler.formatter) is not JsonFormatter
+        or handler.filters
+        or handler.level > logging.INFO
+    ):
+        return None
+    return handler
+
+
+def _record(fields: dict) -> logging.LogRecord:
+    # As log.info would make it, less its search of the stack for the caller's file and line,
+    # which no field of the line holds.
+    return log.makeRecord(
+        log.name, logging.INFO, __file__, 0, "request", (), None, _log_request.__name__, fields
+    )

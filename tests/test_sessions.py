@@ -343,3 +343,38 @@ def test_a_forged_session_cookie_still_gets_no_session(app):
     headers = {"Cookie": "moderator_session=eyJfdXNlcl9pZCI6IjEifQ.forged.signature"}
     with app.test_request_context("/dashboard/", headers=headers):
         assert dict(app.session_interface.open_session(app, request)) == {}
+
+
+@pytest.mark.parametrize(
+    "touch",
+    [
+        "untouched",  # every API request
+        "read",  # Flask-Login looks for its remember flag: Vary: Cookie
+        "cleared",  # logged out: the cookie is deleted
+        "written",  # logged in: the cookie is set
+    ],
+)
+def test_saving_a_session_sets_the_headers_flask_itself_would(app, touch):
+    from flask import Response
+    from flask.sessions import SecureCookieSessionInterface
+
+    def saved(interface) -> list:
+        session = interface.session_class({"seen_at": 1} if touch == "cleared" else {})
+        session.accessed = session.modified = False
+        if touch == "read":
+            assert session.get("_remember") is None
+        elif touch == "cleared":
+            session.clear()
+        elif touch == "written":
+            session["seen_at"] = 2
+        response = Response("{}")
+        with app.test_request_context("/api/v1/moderate", method="POST"):
+            interface.save_session(app, session, response)
+        return sorted(response.headers.items())
+
+    assert saved(app.session_interface) == saved(SecureCookieSessionInterface())
+    if touch == "untouched":
+        assert saved(app.session_interface) == [
+            ("Content-Length", "2"),
+            ("Content-Type", "text/html; charset=utf-8"),
+        ]

@@ -56,6 +56,15 @@ class CookieSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session, response) -> None:
+        if not session and not session.modified:
+            # What Flask does for an empty, untouched session (every API request), without
+            # first reading the seven cookie settings it only needs to set or delete a cookie.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 def init_app(app: Flask, config) -> None:
     """Sessions, cookie flags, CSRF and Flask-Login; registers /dashboard/login and friends."""
