@@ -3,7 +3,6 @@
 import itertools
 import os
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -365,13 +364,11 @@ def test_hostile_text_matches_like_better_profanity(text):
 @pytest.mark.parametrize(
     "filler", ["lorem ipsum ", "a ", "fu ", "x" * 1000 + " ", "é🙂 ", "\u202e\x00 "]
 )
-def test_100kb_text_is_checked_quickly_with_exact_spans(filler):
+def test_100kb_text_is_checked_with_exact_spans(filler):
+    # How long it takes is measured by bench/speed_parts.py (long texts), not asserted here.
     text = filler * (100_000 // len(filler)) + "fuck"
-    started = time.perf_counter()
     hits = default_wordlist().check(text)
-    elapsed = time.perf_counter() - started
     assert hits[-1] == RuleHit("fuck", len(text) - 4, len(text))
-    assert elapsed < 2.0, elapsed
 
 
 # -- the default list in tiers (data/default_words.tsv) -----------------------------------
