@@ -89,9 +89,8 @@ def _word_features(clf: Classifier) -> tuple:
 
 def logits(clf: Classifier, text: str) -> np.ndarray:
     """One ALREADY normalised text's logits: intercept + word block + character block."""
-    findall = _blocks.word_tokens if clf._plain_tokens else clf._token_re.findall
     block = _blocks.word_block(
-        findall(text.lower() if clf._lowercase else text),
+        tokenizer(clf)(text.lower() if clf._lowercase else text),
         clf._words,
         *_word_features(clf),
         clf._idf,
